@@ -1,0 +1,38 @@
+"""rnnkit: recurrent neural networks for NLP on PyTorch.
+
+Cells (``rnnkit.cells``) define one step of a recurrence; layers run them over sequences with
+lengths, state and direction; backends pick PyTorch's fused kernels where they apply and a
+generic loop everywhere else.
+"""
+
+from rnnkit.backends import Backend
+from rnnkit.cells import ElmanCell, GRUCell, LSTMCell, RecurrentCell
+from rnnkit.layers import (
+    GRU,
+    LSTM,
+    RNN,
+    Bidirectional,
+    FusedPathWarning,
+    Recurrent,
+    SequenceLayer,
+    Stacked,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "GRU",
+    "LSTM",
+    "RNN",
+    "Backend",
+    "Bidirectional",
+    "ElmanCell",
+    "FusedPathWarning",
+    "GRUCell",
+    "LSTMCell",
+    "Recurrent",
+    "RecurrentCell",
+    "SequenceLayer",
+    "Stacked",
+    "__version__",
+]

@@ -1,0 +1,83 @@
+"""The fused path: PyTorch's multi-layer RNN kernels on the cells' own parameters.
+
+``torch.lstm`` / ``torch.gru`` / ``torch.rnn_tanh`` / ``torch.rnn_relu`` are the ops behind
+``torch.nn.LSTM`` and friends: cuDNN on CUDA, oneDNN or the native kernel on CPU. Variable lengths
+go through a packed sequence, so each direction starts and stops at each sequence's true ends.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import Tensor, nn
+from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
+
+from rnnkit.backends.sequence import StateLike, reverse_padded
+
+_OPS = {
+    "lstm": torch.lstm,
+    "gru": torch.gru,
+    "rnn_tanh": torch.rnn_tanh,
+    "rnn_relu": torch.rnn_relu,
+}
+
+
+def _as_tuple(state: StateLike) -> tuple[Tensor, ...]:
+    return state if isinstance(state, tuple) else (state,)
+
+
+def run_fused(
+    kernel: str,
+    cells: Sequence[nn.Module],
+    x: Tensor,
+    state: StateLike | None,
+    lengths: Tensor | None = None,
+    *,
+    num_layers: int = 1,
+    bidirectional: bool = False,
+    dropout: float = 0.0,
+    training: bool = False,
+    reverse: bool = False,
+) -> tuple[Tensor, StateLike]:
+    """Run a stack of standard cells with one fused call.
+
+    Args:
+        kernel: ``"lstm"``, ``"gru"``, ``"rnn_tanh"`` or ``"rnn_relu"``.
+        cells: layer-major, direction-minor, as PyTorch orders its weights.
+        x: batch-first inputs.
+        state: layer state (K, N, S) or a tuple (LSTM: (h, c)); None for zeros.
+        lengths: (N,) true lengths or None.
+        dropout, training: dropout between layers, as ``torch.nn.LSTM``.
+        reverse: read every sequence back to front (Keras' go_backwards).
+
+    Shape:
+        x (N, L, H_in) -> output (N, L, D*H_out), state (K, N, S) each.
+    """
+    n, steps, _ = x.shape
+    if state is None:
+        k = len(cells)
+        sizes = cells[0].state_size
+        state = tuple(x.new_zeros(k, n, s) for s in sizes)
+    hx = _as_tuple(state)
+    if reverse:
+        x = reverse_padded(x, lengths)
+    params = [p for cell in cells for p in cell.fused_weights()]
+    flags = (cells[0].bias, num_layers, float(dropout), training, bidirectional)
+    op = _OPS[kernel]
+    if lengths is None:
+        result = op(x, hx if kernel == "lstm" else hx[0], params, *flags, True)
+        out, hidden = result[0], result[1:]
+    else:
+        packed = pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)
+        hx = tuple(h.index_select(1, packed.sorted_indices) for h in hx)
+        args = (packed.data, packed.batch_sizes, hx if kernel == "lstm" else hx[0], params)
+        result = op(*args, *flags)
+        out_packed = PackedSequence(
+            result[0], packed.batch_sizes, packed.sorted_indices, packed.unsorted_indices
+        )
+        out, _ = pad_packed_sequence(out_packed, batch_first=True, total_length=steps)
+        hidden = tuple(h.index_select(1, packed.unsorted_indices) for h in result[1:])
+    if reverse:
+        out = reverse_padded(out, lengths)
+    return out, hidden[0] if len(hidden) == 1 else tuple(hidden)

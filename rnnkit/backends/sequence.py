@@ -1,0 +1,30 @@
+"""Small sequence utilities the backends share: reversing padded batches and masked updates."""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+StateLike = Tensor | tuple[Tensor, ...]
+
+
+def reverse_padded(x: Tensor, lengths: Tensor | None) -> Tensor:
+    """Reverse each sequence within its own length; padding stays where it is.
+
+    Shape:
+        x (N, L, F), lengths (N,) or None -> (N, L, F).
+    """
+    if lengths is None:
+        return x.flip(1)
+    steps = x.shape[1]
+    t = torch.arange(steps, device=x.device)[None, :]  # (1, L)
+    rev = lengths[:, None] - 1 - t  # (N, L)
+    idx = torch.where(rev >= 0, rev, t)
+    return x.gather(1, idx.unsqueeze(-1).expand(-1, -1, x.shape[-1]))
+
+
+def where_state(keep_new: Tensor, new: StateLike, old: StateLike) -> StateLike:
+    """Per sequence, take the new state where ``keep_new`` (N, 1) is true, else the old one."""
+    if isinstance(new, tuple):
+        return tuple(torch.where(keep_new, n, o) for n, o in zip(new, old))
+    return torch.where(keep_new, new, old)

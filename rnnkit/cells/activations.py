@@ -1,0 +1,37 @@
+"""Activation functions selectable by name (Keras' ``activation`` / ``recurrent_activation``)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+from torch import Tensor
+from torch.nn import functional as F
+
+
+def _hard_sigmoid(x: Tensor) -> Tensor:
+    # Keras 3's definition: relu6(x + 3) / 6.
+    return F.hardsigmoid(x)
+
+
+ACTIVATIONS: dict[str, Callable[[Tensor], Tensor]] = {
+    "tanh": torch.tanh,
+    "sigmoid": torch.sigmoid,
+    "relu": torch.relu,
+    "hard_sigmoid": _hard_sigmoid,
+    "linear": lambda x: x,
+    "softsign": F.softsign,
+    "elu": F.elu,
+    "gelu": F.gelu,
+    "silu": F.silu,
+}
+
+
+def get_activation(owner: str, name: str) -> Callable[[Tensor], Tensor]:
+    """Look up an activation by name; unknown names raise listing the choices."""
+    try:
+        return ACTIVATIONS[name]
+    except KeyError:
+        raise ValueError(
+            f"{owner}: unknown activation {name!r}; choose from {tuple(ACTIVATIONS)}"
+        ) from None

@@ -1,0 +1,153 @@
+"""What every sequence layer shares: the call signature, validation and cross-batch state.
+
+``layer(x, state=None, lengths=None, mask=None) -> (output, state)``, always these two.
+
+- ``x``: (N, L, H_in) with ``batch_first=True`` (the default), else (L, N, H_in).
+- ``lengths``: (N,) true lengths in [1, L], or ``mask`` (N, L) marking each sequence's prefix.
+  Padded steps never change the state, their outputs are zero, and the returned state is each
+  sequence's state at its true end.
+- ``state``: a tensor (K, N, S), or a tuple of them for multi-part states (LSTM: (h, c)).
+- ``stateful=True``: the final state of one call is the initial state of the next
+  (cross-batch statefulness, Keras' ``stateful``). It is stored detached, which is truncated
+  backpropagation through time; ``reset_state()`` forgets it.
+
+Subclasses implement ``_run(x, state, lengths)`` on validated, batch-first input; wrappers call
+their children's ``_run`` so validation happens once, at the outermost layer.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import torch
+from torch import Tensor, nn
+
+from rnnkit.backends.select import Backend
+from rnnkit.layers import state as st
+from rnnkit.layers.checks import check_input, check_lengths
+
+
+class FusedPathWarning(UserWarning):
+    """A layer built from standard cell families runs the slower generic path."""
+
+
+class SequenceLayer(nn.Module):
+    """Base class of recurrent layers and wrappers.
+
+    Subclasses set ``input_size``, ``output_size``, ``num_states`` (K) and implement ``_run``,
+    ``init_state`` and ``backend``.
+    """
+
+    input_size: int
+    output_size: int
+    num_states: int
+
+    def __init__(self, batch_first: bool = True, stateful: bool = False) -> None:
+        super().__init__()
+        self.batch_first = batch_first
+        self.stateful = stateful
+        self._carried: st.LayerState | None = None
+        self._warned = False
+
+    # ---------------------------------------------------------------- API
+    def forward(
+        self,
+        x: Tensor,
+        state: st.LayerState | None = None,
+        lengths: Tensor | None = None,
+        mask: Tensor | None = None,
+    ) -> tuple[Tensor, st.LayerState]:
+        """Run the layer; see the module docstring for shapes."""
+        name = self.layer_name
+        x = check_input(name, x, self.input_size, self.batch_first)
+        n, steps = x.shape[:2]
+        lengths = check_lengths(name, lengths, mask, n, steps, x.device)
+        state = self._initial_state(state, n)
+        self._warn_if_slow()
+        out, final = self._run(x, state, lengths)
+        if self.stateful:
+            self._carried = st.map_state(torch.Tensor.detach, final)
+        return (out if self.batch_first else out.transpose(0, 1)), final
+
+    def reset_state(self) -> None:
+        """Forget the state carried by a stateful layer."""
+        self._carried = None
+
+    @property
+    def carried_state(self) -> st.LayerState | None:
+        """The state a stateful layer will start its next call from (None: zeros)."""
+        return self._carried
+
+    @property
+    def layer_name(self) -> str:
+        """Name used in error messages."""
+        return type(self).__name__
+
+    @property
+    def backend(self) -> Backend:
+        """The path the next forward call takes, with the reason."""
+        raise NotImplementedError
+
+    # ---------------------------------------------------------- subclasses
+    def init_state(
+        self,
+        batch_size: int,
+        device: torch.device | str | None = None,
+        dtype: torch.dtype | None = None,
+    ) -> st.LayerState:
+        """The zero state for a batch."""
+        raise NotImplementedError
+
+    def _run(
+        self, x: Tensor, state: st.LayerState | None, lengths: Tensor | None
+    ) -> tuple[Tensor, st.LayerState]:
+        raise NotImplementedError
+
+    # ------------------------------------------------------------ helpers
+    def _initial_state(self, state: st.LayerState | None, n: int) -> st.LayerState | None:
+        if state is None and self.stateful:
+            state = self._carried
+            if state is not None and st.as_tuple(_first(state))[0].shape[1] != n:
+                carried = st.as_tuple(_first(state))[0].shape[1]
+                raise ValueError(
+                    f"{self.layer_name}: this stateful layer carries a state for batch size "
+                    f"{carried}, got a batch of {n}; call reset_state() to start afresh"
+                )
+        if state is not None:
+            self._check_state(state, n)
+        return state
+
+    def _check_state(self, state: st.LayerState, n: int) -> None:
+        expected = self.init_state(n, device="meta")
+        if _shapes(state) != _shapes(expected):
+            raise ValueError(
+                f"{self.layer_name}: expected state of shape {st.describe(expected)}, "
+                f"got {st.describe(state)}"
+            )
+
+    def _warn_if_slow(self) -> None:
+        if self._warned:
+            return
+        backend = self.backend
+        if backend.fallback:
+            self._warned = True
+            warnings.warn(
+                f"{self.layer_name} runs the generic path ({backend.reason}); "
+                "standard configurations run PyTorch's fused kernels, which are faster",
+                FusedPathWarning,
+                stacklevel=3,
+            )
+
+
+def _first(state: st.LayerState) -> st.LayerState:
+    return state[0] if isinstance(state, list) else state
+
+
+def _shapes(state: st.LayerState) -> object:
+    if isinstance(state, list):
+        return [_shapes(s) for s in state]
+    if isinstance(state, Tensor):
+        return ("tensor", tuple(state.shape))
+    if isinstance(state, tuple) and all(isinstance(t, Tensor) for t in state):
+        return tuple(tuple(t.shape) for t in state)
+    return repr(type(state))
