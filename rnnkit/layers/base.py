@@ -21,6 +21,7 @@ import warnings
 
 import torch
 from torch import Tensor, nn
+from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
 from rnnkit.backends.select import Backend
 from rnnkit.layers import state as st
@@ -57,7 +58,10 @@ class SequenceLayer(nn.Module):
         lengths: Tensor | None = None,
         mask: Tensor | None = None,
     ) -> tuple[Tensor, st.LayerState]:
-        """Run the layer; see the module docstring for shapes."""
+        """Run the layer; see the module docstring for shapes. A ``PackedSequence`` input
+        (as ``torch.nn.LSTM`` takes) gives a ``PackedSequence`` output."""
+        if isinstance(x, PackedSequence):
+            return self._forward_packed(x, state, lengths, mask)
         name = self.layer_name
         x = check_input(name, x, self.input_size, self.batch_first)
         n, steps = x.shape[:2]
@@ -68,6 +72,16 @@ class SequenceLayer(nn.Module):
         if self.stateful:
             self._carried = st.map_state(torch.Tensor.detach, final)
         return (out if self.batch_first else out.transpose(0, 1)), final
+
+    def _forward_packed(
+        self, x: PackedSequence, state: st.LayerState | None, lengths: object, mask: object
+    ) -> tuple[PackedSequence, st.LayerState]:
+        if lengths is not None or mask is not None:
+            raise ValueError(f"{self.layer_name}: a PackedSequence carries its own lengths")
+        padded, lengths = pad_packed_sequence(x, batch_first=self.batch_first)
+        out, final = self(padded, state, lengths=lengths)
+        packed = pack_padded_sequence(out, lengths, self.batch_first, enforce_sorted=False)
+        return packed, final
 
     def reset_state(self) -> None:
         """Forget the state carried by a stateful layer."""

@@ -18,6 +18,7 @@ from torch import Tensor
 from rnnkit.backends import Backend, combine
 from rnnkit.layers import state as st
 from rnnkit.layers.base import SequenceLayer
+from rnnkit.layers.recurrent import as_layer
 
 MERGE_MODES = ("concat", "sum", "mul", "ave")
 
@@ -26,7 +27,8 @@ class Bidirectional(SequenceLayer):
     """Wrap any sequence layer to read both ways.
 
     Args:
-        layer: the forward layer (``Recurrent``, a built-in ``LSTM``, a ``Stacked`` ...).
+        layer: the forward layer (``Recurrent``, a built-in ``LSTM``, a ``Stacked`` ...), or a
+            cell, which is wrapped in ``Recurrent``.
         merge_mode: ``"concat"`` (default), ``"sum"``, ``"mul"`` or ``"ave"``.
         backward_layer: the backward layer; default: a copy of ``layer`` with fresh weights
             reading the other way.
@@ -50,6 +52,8 @@ class Bidirectional(SequenceLayer):
         batch_first: bool | None = None,
         stateful: bool = False,
     ) -> None:
+        layer = as_layer(layer)
+        backward_layer = None if backward_layer is None else as_layer(backward_layer)
         super().__init__(layer.batch_first if batch_first is None else batch_first, stateful)
         if merge_mode not in MERGE_MODES:
             raise ValueError(

@@ -6,6 +6,7 @@ import torch
 from torch import Tensor, nn
 
 from rnnkit.backends import Backend, choose, run_fused, run_generic
+from rnnkit.cells.base import RecurrentCell
 from rnnkit.layers import state as st
 from rnnkit.layers.base import SequenceLayer
 
@@ -85,3 +86,14 @@ class Recurrent(SequenceLayer):
         if self.stateful:
             flags.append("stateful=True")
         return ", ".join(flags)
+
+
+def as_layer(layer_or_cell: nn.Module) -> SequenceLayer:
+    """A sequence layer as is; a cell wrapped in ``Recurrent`` (so wrappers take cells too)."""
+    if isinstance(layer_or_cell, SequenceLayer):
+        return layer_or_cell
+    if isinstance(layer_or_cell, RecurrentCell) or hasattr(layer_or_cell, "state_size"):
+        return Recurrent(layer_or_cell)
+    raise TypeError(
+        f"expected a sequence layer or a recurrent cell, got {type(layer_or_cell).__name__}"
+    )

@@ -17,14 +17,15 @@ from torch.nn import functional as F
 from rnnkit.backends import Backend, combine
 from rnnkit.layers import state as st
 from rnnkit.layers.base import SequenceLayer
+from rnnkit.layers.recurrent import as_layer
 
 
 class Stacked(SequenceLayer):
     """Stack sequence layers (Recurrent, Bidirectional, built-ins or a mix).
 
     Args:
-        layers: the layers, bottom first; each one's ``output_size`` must be the next one's
-            ``input_size``.
+        layers: the layers (or cells, wrapped in ``Recurrent``), bottom first; each one's
+            ``output_size`` must be the next one's ``input_size``.
         dropout: dropout probability on the outputs of every layer but the last.
         batch_first: default: the first layer's.
         stateful: carry the final state into the next call.
@@ -47,6 +48,7 @@ class Stacked(SequenceLayer):
     ) -> None:
         if not layers:
             raise ValueError("Stacked: needs at least one layer")
+        layers = [as_layer(layer) for layer in layers]
         super().__init__(layers[0].batch_first if batch_first is None else batch_first, stateful)
         if not 0.0 <= dropout < 1.0:
             raise ValueError(f"Stacked: dropout must be in [0, 1), got {dropout}")

@@ -269,3 +269,19 @@ def test_config_and_safetensors_round_trip(layer, tmp_path):
 def test_nonlinearity_and_activation_together_rejected():
     with pytest.raises(TypeError, match="RNN: pass activation or nonlinearity"):
         rnnkit.RNN(3, 4, activation="tanh", nonlinearity="relu")
+
+
+@pytest.mark.parametrize("batch_first", [True, False])
+def test_packed_sequence_in_packed_sequence_out_like_torch(batch_first):
+    layer = rnnkit.LSTM(3, 4, num_layers=2, bidirectional=True, batch_first=batch_first)
+    ref = torch.nn.LSTM(3, 4, num_layers=2, bidirectional=True, batch_first=batch_first)
+    ref.load_state_dict(layer.state_dict())
+    x = torch.randn(3, 5, 3) if batch_first else torch.randn(5, 3, 3)
+    packed = pack_padded_sequence(x, torch.tensor([5, 2, 4]), batch_first, enforce_sorted=False)
+    out, state = layer(packed)
+    ref_out, ref_state = ref(packed)
+    assert isinstance(out, torch.nn.utils.rnn.PackedSequence)
+    assert_states_close(out.data, ref_out.data)
+    assert_states_close(state, ref_state)
+    with pytest.raises(ValueError, match="PackedSequence carries its own lengths"):
+        layer(packed, lengths=torch.tensor([5, 2, 4]))

@@ -105,3 +105,15 @@ def test_wrapper_backend_reports_first_generic_part():
     deep = Stacked([Recurrent(GRUCell(3, 4)), Recurrent(GRUCell(4, 4, reset_after=False))])
     assert deep.backend.name == "generic" and "reset_after=False" in deep.backend.reason
     assert Stacked([Recurrent(LSTMCell(3, 4))]).backend.name == "fused"
+
+
+def test_wrappers_take_cells_directly():
+    bi = Bidirectional(GRUCell(3, 4), merge_mode="sum")
+    deep = Stacked([LSTMCell(3, 4), LSTMCell(4, 5)])
+    assert isinstance(bi.forward_layer, Recurrent) and isinstance(deep.layers[1], Recurrent)
+    assert bi(torch.randn(2, 5, 3))[0].shape == (2, 5, 4)
+    assert deep(torch.randn(2, 5, 3))[0].shape == (2, 5, 5)
+    with pytest.raises(
+        TypeError, match="expected a sequence layer or a recurrent cell, got Linear"
+    ):
+        Stacked([torch.nn.Linear(3, 4)])
