@@ -16,7 +16,7 @@ from torch.nn import functional as F
 
 from rnnkit.cells.activations import get_activation
 from rnnkit.cells.base import RecurrentCell
-from rnnkit.cells.init import check_initializer, initialize
+from rnnkit.cells.init import MATRIX_ONLY, check_initializer, initialize
 
 
 class AffineCell(RecurrentCell):
@@ -56,6 +56,11 @@ class AffineCell(RecurrentCell):
         self.kernel_initializer = check_initializer(name, kernel_initializer)
         self.recurrent_initializer = check_initializer(name, recurrent_initializer)
         self.bias_initializer = check_initializer(name, bias_initializer)
+        if bias_initializer in MATRIX_ONLY:
+            raise ValueError(
+                f"{name}: bias_initializer {bias_initializer!r} needs a matrix; "
+                "for biases choose 'pytorch', 'zeros' or 'ones'"
+            )
         g = self.gates * hidden_size
         self.weight_ih = nn.Parameter(torch.empty(g, input_size))
         self.weight_hh = nn.Parameter(torch.empty(g, self.output_size))

@@ -45,6 +45,9 @@ _INITIALIZERS: dict[str, Initializer] = {
 
 INITIALIZERS = tuple(_INITIALIZERS)
 
+#: Initializers defined only for matrices (not for bias vectors).
+MATRIX_ONLY = ("glorot_uniform", "orthogonal")
+
 
 def check_initializer(owner: str, name: str) -> str:
     """Return ``name`` if known, else raise naming the valid choices."""
