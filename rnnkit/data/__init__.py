@@ -1,0 +1,47 @@
+"""rnnkit.data: text in, batches of token ids out.
+
+- ``read_text``: strict UTF-8 files, errors naming ``file:line`` (``readers.py``);
+- tokenizers at three levels behind one interface, saved as JSON (``tokenizers.py``);
+- ``LMStream``: contiguous, resumable truncated-BPTT windows for language models
+  (``lm_stream.py``);
+- a bundled Shakespeare corpus (``corpora.py``) and a verified downloader (``download.py``).
+
+This package imports torch but nothing from the rest of rnnkit.
+"""
+
+from rnnkit.data.corpora import BUNDLED, bundled_corpus_path, load_bundled
+from rnnkit.data.download import download, sha256_of
+from rnnkit.data.errors import DataError
+from rnnkit.data.lm_stream import LMStream
+from rnnkit.data.readers import read_text
+from rnnkit.data.tokenizer_base import Tokenizer
+from rnnkit.data.tokenizers import (
+    TOKENIZERS,
+    BPETokenizer,
+    CharTokenizer,
+    WordTokenizer,
+    build_tokenizer,
+    load_tokenizer,
+)
+from rnnkit.data.vocab import EOS, UNK, Vocab
+
+__all__ = [
+    "BUNDLED",
+    "EOS",
+    "TOKENIZERS",
+    "UNK",
+    "BPETokenizer",
+    "CharTokenizer",
+    "DataError",
+    "LMStream",
+    "Tokenizer",
+    "Vocab",
+    "WordTokenizer",
+    "build_tokenizer",
+    "bundled_corpus_path",
+    "download",
+    "load_bundled",
+    "load_tokenizer",
+    "read_text",
+    "sha256_of",
+]

@@ -1,0 +1,57 @@
+"""Readers for plain-text corpora.
+
+``read_text`` is the one entry point for text files: it decodes strict UTF-8 (a leading byte-order
+mark is dropped) and turns every way a file can be unusable into a ``DataError`` that names the
+file, and for bad bytes the 1-based line and the byte offset, so the user can open the file there.
+Line endings are kept as they are in the file.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rnnkit.data.errors import DataError
+
+_BOM = b"\xef\xbb\xbf"
+
+
+def read_text(path: str | Path) -> str:
+    """Read a whole UTF-8 text file, strictly.
+
+    Args:
+        path: the file to read.
+
+    Returns:
+        The decoded text, without a leading BOM.
+
+    Raises:
+        DataError: the file is missing or unreadable, holds bytes that are not UTF-8 (the message
+            gives ``file:line`` and the byte offset of the first bad byte, counted from the start
+            of the file), or is empty or only whitespace.
+
+    Example:
+        >>> text = read_text("corpus.txt")  # doctest: +SKIP
+        >>> read_text("latin1.txt")  # doctest: +SKIP
+        DataError: latin1.txt:3: invalid UTF-8 byte 0xff at byte offset 57
+    """
+    name = str(path)
+    try:
+        raw = Path(path).read_bytes()
+    except FileNotFoundError:
+        raise DataError(f"{name}: no such file") from None
+    except IsADirectoryError:
+        raise DataError(f"{name}: is a directory, expected a text file") from None
+    except OSError as exc:
+        raise DataError(f"{name}: cannot read the file ({exc.strerror or exc})") from exc
+    skip = len(_BOM) if raw.startswith(_BOM) else 0
+    try:
+        text = raw[skip:].decode("utf-8")
+    except UnicodeDecodeError as exc:
+        offset = skip + exc.start
+        line = raw.count(b"\n", 0, offset) + 1
+        raise DataError(
+            f"{name}:{line}: invalid UTF-8 byte 0x{raw[offset]:02x} at byte offset {offset}"
+        ) from None
+    if not text.strip():
+        raise DataError(f"{name}: the file is empty")
+    return text

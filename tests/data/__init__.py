@@ -1,0 +1,1 @@
+"""Tests of rnnkit.data: readers, tokenizers, LM streams, bundled corpora, downloads."""
