@@ -1,4 +1,4 @@
-"""``rnnkit`` command: dispatches to subcommands."""
+"""``rnnkit`` command: dispatches to subcommands (thin wrappers over the Python API)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from rnnkit import __version__
+from rnnkit.cli import evaluate, train
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -18,16 +19,26 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="a short tour of the layers: backends, parity, gradients")
     demo.add_argument("--steps", type=int, default=300, help="sequence length for gradient flow")
     demo.add_argument("--seed", type=int, default=0)
+    train.add_parser(sub)
+    evaluate.add_parser(sub)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra and args.command != "train":
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     if args.command == "demo":
         from rnnkit.cli.demo import run_demo
 
         run_demo(steps=args.steps, seed=args.seed)
-    return 0
+        return 0
+    if args.command == "train":
+        return train.run(args, extra)
+    if args.command == "evaluate":
+        return evaluate.run(args)
+    return 2
 
 
 if __name__ == "__main__":

@@ -2,6 +2,8 @@
 
 from rnnkit.layers.base import FusedPathWarning, SequenceLayer
 from rnnkit.layers.bidirectional import Bidirectional
+from rnnkit.layers.dropout import LockedDropout, WeightDrop, embedding_dropout
+from rnnkit.layers.factory import make_layer
 from rnnkit.layers.recurrent import Recurrent
 from rnnkit.layers.rnn import GRU, LSTM, RNN, RecurrentStack
 from rnnkit.layers.stacked import Stacked
@@ -12,8 +14,12 @@ __all__ = [
     "RNN",
     "Bidirectional",
     "FusedPathWarning",
+    "LockedDropout",
     "Recurrent",
     "RecurrentStack",
     "SequenceLayer",
     "Stacked",
+    "WeightDrop",
+    "embedding_dropout",
+    "make_layer",
 ]

@@ -1,0 +1,125 @@
+"""Trainer callbacks: logging to CSV and TensorBoard, the progress bar, and the hook points.
+
+A callback sees the trainer and a metrics dict at each hook; it may set ``trainer.should_stop``.
+Only the process of rank 0 runs callbacks in distributed training.
+"""
+
+from __future__ import annotations
+
+import csv
+import sys
+from pathlib import Path
+from typing import Any
+
+
+class Callback:
+    """Hook points, in call order: ``on_train_start``, then per step ``on_step_end``, after each
+    evaluation ``on_evaluate``, and ``on_train_end`` with the final result."""
+
+    def on_train_start(self, trainer: Any) -> None: ...
+
+    def on_step_end(self, trainer: Any, metrics: dict[str, float]) -> None: ...
+
+    def on_evaluate(self, trainer: Any, metrics: dict[str, float]) -> None: ...
+
+    def on_train_end(self, trainer: Any, result: Any) -> None: ...
+
+
+class CSVLogger(Callback):
+    """Append one row per logged step and per evaluation to ``RUN/log.csv``.
+
+    Columns: split (train/valid), step, epoch, elapsed, loss, ppl, lr, tokens_per_sec.
+    """
+
+    FIELDS = ("split", "step", "epoch", "elapsed", "loss", "ppl", "lr", "tokens_per_sec")
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+
+    def _write(self, row: dict[str, Any]) -> None:
+        new = not self.path.exists()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self.path.open("a", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=self.FIELDS, extrasaction="ignore")
+            if new:
+                writer.writeheader()
+            writer.writerow({k: _fmt(row.get(k)) for k in self.FIELDS})
+
+    def on_step_end(self, trainer: Any, metrics: dict[str, float]) -> None:
+        if trainer.step % trainer.config.log_every == 0:
+            self._write({"split": "train", **metrics})
+
+    def on_evaluate(self, trainer: Any, metrics: dict[str, float]) -> None:
+        self._write({"split": "valid", **metrics})
+
+
+class TensorBoardLogger(Callback):
+    """Scalars train/loss, train/lr, train/tokens_per_sec, valid/loss and valid/ppl."""
+
+    def __init__(self, log_dir: Path) -> None:
+        try:
+            from torch.utils.tensorboard import SummaryWriter
+        except ImportError as exc:  # tensorboard is an optional extra
+            raise RuntimeError(
+                "TensorBoard logging needs the tensorboard package: "
+                "pip install 'rnnkit[tensorboard]'"
+            ) from exc
+        self.writer = SummaryWriter(str(log_dir))
+
+    def on_step_end(self, trainer: Any, metrics: dict[str, float]) -> None:
+        if trainer.step % trainer.config.log_every == 0:
+            for key in ("loss", "lr", "tokens_per_sec"):
+                self.writer.add_scalar(f"train/{key}", metrics[key], trainer.step)
+
+    def on_evaluate(self, trainer: Any, metrics: dict[str, float]) -> None:
+        for key in ("loss", "ppl"):
+            self.writer.add_scalar(f"valid/{key}", metrics[key], trainer.step)
+        self.writer.flush()
+
+    def on_train_end(self, trainer: Any, result: Any) -> None:
+        self.writer.close()
+
+
+class ProgressBar(Callback):
+    """A tqdm bar with loss, tokens/s and ETA; falls back to log lines when not on a terminal."""
+
+    def __init__(self, enabled: bool | None = None) -> None:
+        self.enabled = sys.stderr.isatty() if enabled is None else enabled
+        self.bar = None
+
+    def on_train_start(self, trainer: Any) -> None:
+        if self.enabled:
+            from tqdm import tqdm
+
+            total = trainer.config.max_steps
+            self.bar = tqdm(total=total, initial=trainer.step, unit="step", dynamic_ncols=True)
+
+    def on_step_end(self, trainer: Any, metrics: dict[str, float]) -> None:
+        if self.bar is not None:
+            self.bar.update(1)
+            self.bar.set_postfix(
+                loss=f"{metrics['loss']:.3f}", tok_s=f"{metrics['tokens_per_sec']:.0f}"
+            )
+        elif trainer.step % trainer.config.log_every == 0:
+            print(
+                f"step {trainer.step:>7d}  epoch {metrics['epoch']:>3d}  loss {metrics['loss']:.4f}"
+                f"  lr {metrics['lr']:.2e}  {metrics['tokens_per_sec']:>8.0f} tok/s"
+                f"  {metrics['elapsed']:>7.1f} s",
+                file=sys.stderr,
+                flush=True,
+            )
+
+    def on_evaluate(self, trainer: Any, metrics: dict[str, float]) -> None:
+        line = f"valid  step {trainer.step}  loss {metrics['loss']:.4f}  ppl {metrics['ppl']:.2f}"
+        if self.bar is not None:
+            self.bar.write(line)
+        else:
+            print(line, file=sys.stderr, flush=True)
+
+    def on_train_end(self, trainer: Any, result: Any) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _fmt(value: Any) -> Any:
+    return f"{value:.6g}" if isinstance(value, float) else value

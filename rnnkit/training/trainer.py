@@ -1,0 +1,335 @@
+"""The trainer: knows no model, only ``model.forward_loss(batch) -> (loss, n_items)``.
+
+One step reads top to bottom: learning rate from the schedule, loss, backward, gradient-norm
+clipping, optimizer step. Around it: budgets (steps, epochs, wall time including evaluation),
+evaluation with early stopping, atomic checkpoints with exact resumption, graceful Ctrl-C,
+callbacks for logging, and data-parallel training under ``torchrun``.
+
+Optional model hooks: ``start_epoch(epoch)``, ``start_evaluation()`` (reset carried state for
+truncated BPTT), ``runtime_state()`` / ``load_runtime_state()`` (saved in checkpoints).
+Optional data hooks: ``set_epoch(epoch)``, ``state_dict()`` / ``load_state_dict()`` (position).
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from rnnkit.training import distributed as dist
+from rnnkit.training.callbacks import Callback, CSVLogger, ProgressBar, TensorBoardLogger
+from rnnkit.training.checkpoint import (
+    latest_checkpoint,
+    load_checkpoint,
+    rng_state,
+    save_checkpoint,
+    set_rng_state,
+)
+from rnnkit.training.config import TrainerConfig
+from rnnkit.training.interrupt import GracefulInterrupt
+from rnnkit.training.optim import build_optimizer
+from rnnkit.training.schedule import LRSchedule
+
+
+@dataclass
+class TrainResult:
+    """How a ``fit`` ended."""
+
+    steps: int
+    epochs: int
+    elapsed: float
+    stopped: str
+    best_valid_loss: float | None
+    last_valid: dict[str, float] | None
+
+
+class _LossModule(nn.Module):
+    """Routes DDP's forward to ``forward_loss`` so gradient sync hooks fire."""
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, batch: Any) -> tuple[torch.Tensor, int]:
+        return self.model.forward_loss(batch)
+
+
+class Trainer:
+    """Train any model that has ``forward_loss``.
+
+    Args:
+        model: the model (moved to ``device``).
+        train_data: an iterable of batches, re-iterated each epoch.
+        config: a ``TrainerConfig``.
+        valid_data: an iterable of batches for evaluation, or None.
+        out_dir: run directory for checkpoints and logs (None: no files).
+        export: called with ``out_dir`` whenever the model is the best so far (rank 0 only);
+            the task writes the usable model directory there.
+        callbacks: extra callbacks.
+        device: ``"cpu"``, ``"cuda"``... (default: CUDA when available).
+
+    Example:
+        >>> trainer = Trainer(lm, stream, TrainerConfig(max_steps=100), valid_data=valid)
+        >>> result = trainer.fit()
+    """
+
+    def __init__(
+        self,
+        model: nn.Module,
+        train_data: Iterable,
+        config: TrainerConfig,
+        valid_data: Iterable | None = None,
+        out_dir: Path | None = None,
+        export: Callable[[Path], None] | None = None,
+        callbacks: Sequence[Callback] = (),
+        device: str | torch.device | None = None,
+    ) -> None:
+        config.check()
+        self.config = config
+        self.distributed = dist.init_from_env()
+        self.is_main = dist.rank() == 0
+        self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+        if self.device.type == "cuda" and self.distributed:
+            self.device = torch.device("cuda", dist.rank() % torch.cuda.device_count())
+        self.model = model.to(self.device)
+        self.train_data, self.valid_data = train_data, valid_data
+        self.out_dir = Path(out_dir) if out_dir is not None else None
+        self.export = export
+        self.optimizer = build_optimizer(model.parameters(), config)
+        self.schedule = LRSchedule(
+            self.optimizer, config.schedule, config.lr, config.warmup_steps, config.max_steps,
+            config.min_lr, config.plateau_factor, config.plateau_patience,
+        )  # fmt: skip
+        self.loss_fn: nn.Module = _LossModule(model)
+        if self.distributed:
+            ids = [self.device.index] if self.device.type == "cuda" else None
+            self.loss_fn = nn.parallel.DistributedDataParallel(self.loss_fn, device_ids=ids)
+        self.callbacks = self._default_callbacks() + list(callbacks)
+        self.step = self.epoch = self.bad_evals = 0
+        self.mid_epoch, self.should_stop = False, False
+        self.stop_reason: str | None = None
+        self.best = math.inf
+        self.last_valid: dict[str, float] | None = None
+        self.elapsed_before = 0.0
+        self._eval_seconds: float | None = None
+        self._tokens_per_sec = 0.0
+        self._interrupt = GracefulInterrupt()
+
+    # ----------------------------------------------------------------- setup
+    def _default_callbacks(self) -> list[Callback]:
+        if not self.is_main:
+            return []
+        out: list[Callback] = [ProgressBar(self.config.progress)]
+        if self.out_dir is not None:
+            out.append(CSVLogger(self.out_dir / "log.csv"))
+            if self.config.tensorboard:
+                out.append(TensorBoardLogger(self.out_dir / "tensorboard"))
+        return out
+
+    def _seed(self) -> None:
+        seed = self.config.seed
+        random.seed(seed)
+        torch.manual_seed(seed)
+        if self.config.deterministic:
+            torch.use_deterministic_algorithms(True, warn_only=True)
+
+    def request_stop(self, reason: str) -> None:
+        """Ask the loop to stop after the current step (callbacks use this)."""
+        self.should_stop, self.stop_reason = True, reason
+
+    # ------------------------------------------------------------------ fit
+    def fit(self, resume: bool = False) -> TrainResult:
+        """Train until a budget is spent, early stopping, or Ctrl-C (checkpoint, then re-raise
+        ``KeyboardInterrupt``). ``resume=True`` continues from the run's latest checkpoint."""
+        self._seed()
+        if resume:
+            self._resume()
+        self._clock = time.monotonic() - self.elapsed_before
+        for cb in self.callbacks:
+            cb.on_train_start(self)
+        with self._interrupt:
+            self._loop()
+        if self.stop_reason == "interrupted":
+            self._checkpoint()
+            self._end()
+            raise KeyboardInterrupt("training interrupted; a checkpoint was written")
+        if self.valid_data is not None and (self.last_valid or {}).get("step") != self.step:
+            self._evaluate()
+        elif self.valid_data is None and self.is_main and self.export and self.out_dir:
+            self.export(self.out_dir)
+        self._checkpoint()
+        return self._end()
+
+    def _end(self) -> TrainResult:
+        result = TrainResult(
+            steps=self.step, epochs=self.epoch, elapsed=self.elapsed(),
+            stopped=self.stop_reason or "done",
+            best_valid_loss=None if math.isinf(self.best) else self.best,
+            last_valid=self.last_valid,
+        )  # fmt: skip
+        for cb in self.callbacks:
+            cb.on_train_end(self, result)
+        return result
+
+    def _loop(self) -> None:
+        while not self._stop_now():
+            if not self.mid_epoch:
+                _call(self.train_data, "set_epoch", self.epoch)
+                _call(self.model, "start_epoch", self.epoch)
+                self.mid_epoch = True
+            for batch in self.train_data:
+                metrics = self._train_step(batch)
+                for cb in self.callbacks:
+                    cb.on_step_end(self, metrics)
+                every = self.config
+                if every.eval_every and self.step % every.eval_every == 0:
+                    self._evaluate()
+                elif every.checkpoint_every and self.step % every.checkpoint_every == 0:
+                    self._checkpoint()
+                if self._stop_now():
+                    return
+            self.mid_epoch = False
+            self.epoch += 1
+            if self.config.eval_every is None:
+                self._evaluate()
+
+    def _stop_now(self) -> bool:
+        c, reason = self.config, None
+        if self._interrupt.requested:
+            reason = "interrupted"
+        elif self.should_stop:
+            reason = self.stop_reason
+        elif c.max_steps is not None and self.step >= c.max_steps:
+            reason = "max_steps"
+        elif c.max_epochs is not None and self.epoch >= c.max_epochs:
+            reason = "max_epochs"
+        elif c.max_time is not None and self.elapsed() + self._eval_reserve() >= c.max_time:
+            reason = "max_time"
+        stop = dist.any_true(reason is not None)
+        if stop:
+            self.stop_reason = reason or "stopped on another rank"
+        return stop
+
+    def _eval_reserve(self) -> float:
+        """Seconds kept for the final evaluation inside ``max_time``."""
+        if self.valid_data is None:
+            return 0.0
+        return self._eval_seconds if self._eval_seconds is not None else 0.0
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self._clock
+
+    # ----------------------------------------------------------------- step
+    def _train_step(self, batch: Any) -> dict[str, float]:
+        start = time.monotonic()
+        lr = self.schedule.apply(self.step)
+        loss, n_items = self.loss_fn(_to_device(batch, self.device))
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if self.config.clip_grad_norm is not None:
+            nn.utils.clip_grad_norm_(self.model.parameters(), self.config.clip_grad_norm)
+        self.optimizer.step()
+        self.step += 1
+        rate = n_items * dist.world_size() / max(time.monotonic() - start, 1e-9)
+        self._tokens_per_sec = rate if self.step == 1 else 0.9 * self._tokens_per_sec + 0.1 * rate
+        return {
+            "loss": loss.item(), "lr": lr, "tokens_per_sec": self._tokens_per_sec,
+            "step": self.step, "epoch": self.epoch, "elapsed": self.elapsed(),
+        }  # fmt: skip
+
+    # ----------------------------------------------------------- evaluation
+    @torch.no_grad()
+    def evaluate(self, data: Iterable) -> dict[str, float]:
+        """Mean loss per item over ``data`` (eval mode) and its exponential (perplexity)."""
+        start = time.monotonic()
+        was_training = self.model.training
+        self.model.eval()
+        _call(self.model, "start_evaluation")
+        total, count = 0.0, 0
+        for batch in data:
+            loss, n_items = self.model.forward_loss(_to_device(batch, self.device))
+            total += loss.item() * n_items
+            count += n_items
+        self.model.train(was_training)
+        if count == 0:
+            raise ValueError("Trainer.evaluate: the evaluation data yielded no batches")
+        mean = total / count
+        self._eval_seconds = time.monotonic() - start
+        return {"loss": mean, "ppl": math.exp(min(mean, 700.0)), "items": count}
+
+    def _evaluate(self) -> None:
+        if self.valid_data is None:
+            self._checkpoint()
+            return
+        metrics = self.evaluate(self.valid_data)
+        metrics.update(step=self.step, epoch=self.epoch, elapsed=self.elapsed())
+        self.last_valid = metrics
+        self.schedule.observe(metrics["loss"])
+        for cb in self.callbacks:
+            cb.on_evaluate(self, metrics)
+        if metrics["loss"] < self.best:
+            self.best, self.bad_evals = metrics["loss"], 0
+            if self.is_main and self.export and self.out_dir:
+                self.export(self.out_dir)
+        else:
+            self.bad_evals += 1
+            patience = self.config.early_stopping
+            if patience is not None and self.bad_evals >= patience:
+                self.request_stop("early_stopping")
+        self._checkpoint()
+
+    # ---------------------------------------------------------- checkpoints
+    def _state(self) -> dict[str, Any]:
+        return {
+            "step": self.step, "epoch": self.epoch, "mid_epoch": self.mid_epoch,
+            "elapsed": self.elapsed(), "best": self.best, "bad_evals": self.bad_evals,
+            "last_valid": self.last_valid, "optimizer": self.optimizer.state_dict(),
+            "schedule": self.schedule.state_dict(), "rng": rng_state(),
+            "data": _call(self.train_data, "state_dict"), "config": self.config.to_dict(),
+        }  # fmt: skip
+
+    def _checkpoint(self) -> None:
+        if self.is_main and self.out_dir is not None:
+            save_checkpoint(
+                self.out_dir,
+                self.step,
+                self.model,
+                self._state(),
+                keep=self.config.keep_checkpoints,
+            )
+
+    def _resume(self) -> None:
+        path = latest_checkpoint(self.out_dir) if self.out_dir is not None else None
+        if path is None:
+            raise FileNotFoundError(f"{self.out_dir}: no checkpoint to resume from")
+        state = load_checkpoint(path, self.model)
+        for key in ("step", "epoch", "mid_epoch", "best", "bad_evals", "last_valid"):
+            setattr(self, key, state[key])
+        self.elapsed_before = state["elapsed"]
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.schedule.load_state_dict(state["schedule"])
+        if state["data"] is not None:
+            self.train_data.load_state_dict(state["data"])
+        set_rng_state(state["rng"])
+
+
+def _call(obj: Any, name: str, *args: Any) -> Any:
+    method = getattr(obj, name, None)
+    return method(*args) if method is not None else None
+
+
+def _to_device(batch: Any, device: torch.device) -> Any:
+    if isinstance(batch, torch.Tensor):
+        return batch.to(device, non_blocking=True)
+    if isinstance(batch, (tuple, list)):
+        return type(batch)(_to_device(b, device) for b in batch)
+    if isinstance(batch, dict):
+        return {k: _to_device(v, device) for k, v in batch.items()}
+    return batch
