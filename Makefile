@@ -15,8 +15,14 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+# The main job: a tour of the layers, then the default character-level LSTM trained on the
+# bundled Shakespeare for DEMO_SECONDS on the CPU, then a sample generated from it.
+DEMO_SECONDS ?= 180
 demo: $(STAMP)
 	$(VENV)/bin/rnnkit demo
+	$(VENV)/bin/rnnkit train lm --out runs/demo --overwrite --trainer.max_time=$(DEMO_SECONDS)
+	$(VENV)/bin/rnnkit generate runs/demo --prompt "KING HENRY." --max-tokens 400 \
+		--temperature 0.8 --seed 1
 
 lint: $(STAMP)
 	$(PY) -m ruff check .

@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from rnnkit import __version__
-from rnnkit.cli import evaluate, train
+from rnnkit.cli import diagnose, evaluate, generate, train
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -21,6 +21,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int, default=0)
     train.add_parser(sub)
     evaluate.add_parser(sub)
+    generate.add_parser(sub)
+    diagnose.add_parser(sub)
     return parser
 
 
@@ -38,6 +40,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return train.run(args, extra)
     if args.command == "evaluate":
         return evaluate.run(args)
+    if args.command == "generate":
+        return generate.run(args)
+    if args.command == "diagnose":
+        return diagnose.run(args)
     return 2
 
 

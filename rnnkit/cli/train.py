@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
 from pathlib import Path
 
 from rnnkit.cli.overrides import ConfigError, build_config
+from rnnkit.data import DataError
 from rnnkit.models import LanguageModelConfig
 from rnnkit.tasks.lm import LMDataConfig, train_lm
 from rnnkit.training import TrainerConfig
@@ -51,6 +53,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     lm.add_argument("--out", required=True, help="run directory (model, checkpoints, logs)")
     lm.add_argument("--config", help="YAML file with model/trainer/data sections")
     lm.add_argument("--resume", action="store_true", help="continue from the latest checkpoint")
+    lm.add_argument("--overwrite", action="store_true", help="replace an existing run in --out")
 
 
 def run(args: argparse.Namespace, extra: list[str]) -> int:
@@ -68,8 +71,21 @@ def run(args: argparse.Namespace, extra: list[str]) -> int:
     except (ConfigError, ValueError, TypeError) as exc:
         print(f"rnnkit train lm: {exc}", file=sys.stderr)
         return 2
+    out = Path(args.out)
+    if (out / "checkpoints").exists() and not args.resume:
+        if not args.overwrite:
+            print(
+                f"rnnkit train lm: {out} already holds a run; pass --resume to continue it "
+                "or --overwrite to start afresh",
+                file=sys.stderr,
+            )
+            return 2
+        shutil.rmtree(out)
     try:
         result = train_lm(data, config["model"], trainer, Path(args.out), resume=args.resume)
+    except (DataError, FileNotFoundError) as exc:
+        print(f"rnnkit train lm: {exc}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print(
             f"interrupted: checkpoint written; continue with --resume --out {args.out}",

@@ -20,12 +20,11 @@ def _weights(model):
     return {k: v.detach().clone() for k, v in model.state_dict().items()}
 
 
-def _fit(tmp_path, cfg, model=None, valid=True, **kw):
+def _fit(tmp_path, cfg, model=None, valid=True, bptt=10, **kw):
     model = model or toy_model()
     valid_data = ToyStream(pattern_ids(400), 2, 10) if valid else None
-    trainer = Trainer(
-        model, ToyStream(pattern_ids(), 4, 10), cfg, valid_data=valid_data, out_dir=tmp_path, **kw
-    )
+    train = ToyStream(pattern_ids(), 4, bptt)
+    trainer = Trainer(model, train, cfg, valid_data=valid_data, out_dir=tmp_path, **kw)
     return trainer, trainer.fit()
 
 

@@ -1,0 +1,45 @@
+"""``rnnkit generate DIR``: stream text from a trained language model."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    gen = sub.add_parser("generate", help="generate text from a trained language model")
+    gen.add_argument("model_dir", help="run or model directory")
+    gen.add_argument("--prompt", default="", help="text to continue")
+    gen.add_argument("--max-tokens", type=int, default=300)
+    gen.add_argument("--temperature", type=float, default=1.0)
+    gen.add_argument("--top-k", type=int, default=None)
+    gen.add_argument("--top-p", type=float, default=None)
+    gen.add_argument("--greedy", action="store_true", help="always take the most likely token")
+    gen.add_argument("--beam", type=int, default=1, help="beam width (> 1: beam search)")
+    gen.add_argument("--seed", type=int, default=None)
+    gen.add_argument("--stop", action="append", default=[], help="stop string (repeatable)")
+
+
+def run(args: argparse.Namespace) -> int:
+    from rnnkit.models.io import load_model_dir
+    from rnnkit.tasks.generate import generate_text
+
+    try:
+        model, tokenizer, meta = load_model_dir(Path(args.model_dir))
+        if meta.get("task") != "lm" or tokenizer is None:
+            raise ValueError(f"{args.model_dir}: not a language model")
+        pieces = generate_text(
+            model, tokenizer, args.prompt, args.max_tokens, temperature=args.temperature,
+            top_k=args.top_k, top_p=args.top_p, greedy=args.greedy, beam=args.beam,
+            seed=args.seed, stop=args.stop,
+        )  # fmt: skip
+        sys.stdout.write(args.prompt)
+        for piece in pieces:
+            sys.stdout.write(piece)
+            sys.stdout.flush()
+        sys.stdout.write("\n")
+    except (FileNotFoundError, ValueError) as exc:
+        print(f"rnnkit generate: {exc}", file=sys.stderr)
+        return 2
+    return 0
