@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -72,7 +73,8 @@ def run(args: argparse.Namespace, extra: list[str]) -> int:
         print(f"rnnkit train lm: {exc}", file=sys.stderr)
         return 2
     out = Path(args.out)
-    if (out / "checkpoints").exists() and not args.resume:
+    is_main = int(os.environ.get("RANK", "0")) == 0  # under torchrun only rank 0 touches files
+    if is_main and (out / "checkpoints").exists() and not args.resume:
         if not args.overwrite:
             print(
                 f"rnnkit train lm: {out} already holds a run; pass --resume to continue it "
@@ -93,6 +95,8 @@ def run(args: argparse.Namespace, extra: list[str]) -> int:
         )
         return 130
     valid = result.last_valid or {}
+    if not is_main:
+        return 0
     print(
         f"stopped ({result.stopped}) after {result.steps} steps, {result.elapsed:.0f} s; "
         f"valid loss {valid.get('loss', float('nan')):.4f}, "

@@ -90,6 +90,7 @@ def train_lm(
     With ``resume=True`` the tokenizer is read back from ``out_dir`` so ids stay the same.
     """
     out_dir = Path(out_dir)
+    dist.init_from_env()  # before sharding: under torchrun each rank takes its own share
     train_text, valid_text = _texts(data)
     tok_dir = out_dir / "model"
     if resume and (tok_dir / "tokenizer.json").exists():
@@ -109,7 +110,7 @@ def train_lm(
     def export(directory: Path) -> None:
         save_model_dir(directory, model, tokenizer, meta)
 
-    if not resume:
+    if not resume and dist.rank() == 0:
         export(out_dir)  # the tokenizer is on disk from the start, for --resume
     return Trainer(model, stream, trainer, valid_data=valid, out_dir=out_dir, export=export).fit(
         resume

@@ -91,15 +91,17 @@ class ProgressBar(Callback):
         if self.enabled:
             from tqdm import tqdm
 
-            total = trainer.config.max_steps
-            self.bar = tqdm(total=total, initial=trainer.step, unit="step", dynamic_ncols=True)
+            self.bar = tqdm(
+                total=_total_steps(trainer), initial=trainer.step, unit="step", dynamic_ncols=True
+            )
 
     def on_step_end(self, trainer: Any, metrics: dict[str, float]) -> None:
         if self.bar is not None:
             self.bar.update(1)
-            self.bar.set_postfix(
-                loss=f"{metrics['loss']:.3f}", tok_s=f"{metrics['tokens_per_sec']:.0f}"
-            )
+            post = {"loss": f"{metrics['loss']:.3f}", "tok/s": f"{metrics['tokens_per_sec']:.0f}"}
+            if trainer.config.max_time is not None:  # the time budget's own ETA
+                post["time left"] = f"{max(0.0, trainer.config.max_time - metrics['elapsed']):.0f}s"
+            self.bar.set_postfix(post)
         elif trainer.step % trainer.config.log_every == 0:
             print(
                 f"step {trainer.step:>7d}  epoch {metrics['epoch']:>3d}  loss {metrics['loss']:.4f}"
@@ -119,6 +121,15 @@ class ProgressBar(Callback):
     def on_train_end(self, trainer: Any, result: Any) -> None:
         if self.bar is not None:
             self.bar.close()
+
+
+def _total_steps(trainer: Any) -> int | None:
+    """Steps the budget allows, when it is known in steps (tqdm then shows an ETA)."""
+    c = trainer.config
+    per_epoch = len(trainer.train_data) if hasattr(trainer.train_data, "__len__") else None
+    by_epochs = c.max_epochs * per_epoch if c.max_epochs and per_epoch else None
+    known = [n for n in (c.max_steps, by_epochs) if n]
+    return min(known) if known else None
 
 
 def _fmt(value: Any) -> Any:

@@ -68,3 +68,16 @@ def test_two_ranks_equal_one_process_on_the_whole_batch(tmp_path):
         torch.testing.assert_close(w0[name], value, atol=1e-5, rtol=1e-4, msg=name)
     start = toy_model(dropout=0.0).state_dict()
     assert any(not torch.equal(start[k], w0[k]) for k in start)  # it did train
+
+
+def test_shard_gives_each_rank_an_equal_contiguous_share(monkeypatch):
+    from rnnkit.training import distributed
+
+    ids = torch.arange(103)
+    monkeypatch.setattr(distributed, "world_size", lambda: 4)
+    parts = []
+    for r in range(4):
+        monkeypatch.setattr(distributed, "rank", lambda r=r: r)
+        parts.append(distributed.shard(ids))
+    assert [p.numel() for p in parts] == [25] * 4  # equal: ranks step in lockstep
+    assert torch.equal(torch.cat(parts), ids[:100])

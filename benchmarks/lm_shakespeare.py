@@ -1,0 +1,168 @@
+"""Character-level Shakespeare: rnnkit's rnn vs lstm vs gru, and a plain torch.nn.LSTM baseline.
+
+    python benchmarks/lm_shakespeare.py --minutes 5
+
+The 5 MB text is split into train (first 90%), valid (next 5%) and a held-out test tail (last
+5%), on line boundaries. Every model has the same sizes (embedding 128, 2 layers of 512) and
+the same wall-clock training budget; each run gets the machine to itself, one after another.
+rnnkit's runs use the CLI defaults (``rnnkit train lm``) with only the cell changed; the
+baseline is Embedding -> torch.nn.LSTM -> Linear trained by a plain PyTorch loop (same
+optimizer, batch, window and clipping, no dropout). All are scored in bits per character on the
+test tail with the same windows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import RESULTS, data_dir, write_result
+
+from rnnkit.cli.train import LM_DEFAULTS
+from rnnkit.data import CharTokenizer, LMStream, read_text
+from rnnkit.tasks.lm import LMDataConfig, evaluate_lm, train_lm
+from rnnkit.training import TrainerConfig
+
+EVAL = {"bptt": 100, "batch_size": 10}
+
+
+def split(text: str) -> tuple[str, str, str]:
+    def cut(frac: float) -> int:
+        return text.rfind("\n", 0, int(len(text) * frac)) + 1
+
+    a, b = cut(0.90), cut(0.95)
+    return text[:a], text[a:b], text[b:]
+
+
+class TorchCharLSTM(nn.Module):
+    """The baseline: what a PyTorch user writes by hand."""
+
+    def __init__(self, vocab: int, emb: int, hidden: int, layers: int) -> None:
+        super().__init__()
+        self.embed = nn.Embedding(vocab, emb)
+        self.lstm = nn.LSTM(emb, hidden, layers, batch_first=True)
+        self.out = nn.Linear(hidden, vocab)
+
+    def forward(self, x, state=None):
+        h, state = self.lstm(self.embed(x), state)
+        return self.out(h), state
+
+
+def train_torch_baseline(train_ids, test_ids, vocab: int, seconds: float, seed: int) -> dict:
+    model_cfg, trainer_cfg = LM_DEFAULTS["model"], LM_DEFAULTS["trainer"]
+    torch.manual_seed(seed)
+    model = TorchCharLSTM(
+        vocab, model_cfg["embedding_size"], model_cfg["hidden_size"], model_cfg["num_layers"]
+    )
+    opt = torch.optim.Adam(model.parameters(), lr=trainer_cfg["lr"])
+    stream = LMStream(train_ids, trainer_cfg["batch_size"], LM_DEFAULTS["data"]["bptt"], seed=seed)
+    start, steps, state = time.monotonic(), 0, None
+    while time.monotonic() - start < seconds:
+        for x, y in stream:
+            if state is not None:
+                state = tuple(s.detach() for s in state)
+            logits, state = model(x, state)
+            loss = F.cross_entropy(logits.reshape(-1, vocab), y.reshape(-1))
+            opt.zero_grad()
+            loss.backward()
+            nn.utils.clip_grad_norm_(model.parameters(), trainer_cfg["clip_grad_norm"])
+            opt.step()
+            steps += 1
+            if time.monotonic() - start >= seconds:
+                break
+        state = None
+    train_seconds = time.monotonic() - start
+    model.eval()
+    total, count, state = 0.0, 0, None
+    with torch.no_grad():
+        for x, y in LMStream(test_ids, EVAL["batch_size"], EVAL["bptt"]).windows_for_eval():
+            logits, state = model(x, state)
+            total += F.cross_entropy(
+                logits.reshape(-1, vocab), y.reshape(-1), reduction="sum"
+            ).item()
+            count += y.numel()
+    return {"bpc": total / (count * math.log(2)), "steps": steps, "train_seconds": train_seconds}
+
+
+def run_rnnkit(cell: str, train_path, valid_path, test_path, seconds: float, seed: int) -> dict:
+    model = {**LM_DEFAULTS["model"], "cell": cell}
+    trainer = TrainerConfig.from_dict(
+        {
+            **LM_DEFAULTS["trainer"],
+            "max_time": seconds,
+            "max_epochs": None,
+            "seed": seed,
+            "progress": False,
+            "log_every": 500,
+        }
+    )
+    data = LMDataConfig.from_dict(
+        {**LM_DEFAULTS["data"], "data": str(train_path), "valid": str(valid_path)}
+    )
+    out = RESULTS / "runs" / f"shakespeare_{cell}"
+    if out.exists():
+        import shutil
+
+        shutil.rmtree(out)
+    result = train_lm(data, model, trainer, out)
+    test = evaluate_lm(out, test_path, **EVAL)
+    return {
+        "bpc": test["bpc"],
+        "steps": result.steps,
+        "train_seconds": result.elapsed,
+        "stopped": result.stopped,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--minutes", type=float, default=5.0, help="training budget per model")
+    parser.add_argument("--cells", default="lstm,gru,rnn")
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args()
+    text = read_text(data_dir() / "shakespeare" / "shakespeare.txt")
+    train, valid, test = split(text)
+    seconds = args.minutes * 60
+    runs = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        paths = []
+        for name, part in (("train", train), ("valid", valid), ("test", test)):
+            paths.append(Path(tmp) / f"{name}.txt")
+            paths[-1].write_text(part)
+        for cell in args.cells.split(","):
+            runs[f"rnnkit {cell}"] = run_rnnkit(cell, *paths, seconds, args.seed)
+            print(cell, runs[f"rnnkit {cell}"], flush=True)
+        tok = CharTokenizer.train(train)
+        train_ids = torch.tensor(tok.encode(train))
+        test_ids = torch.tensor(tok.encode(test))
+        runs["torch.nn.LSTM (plain loop)"] = train_torch_baseline(
+            train_ids, test_ids, tok.vocab_size, seconds, args.seed
+        )
+    write_result(
+        "lm_shakespeare",
+        {
+            "budget_minutes_per_model": args.minutes,
+            "sizes": {
+                k: LM_DEFAULTS["model"][k] for k in ("embedding_size", "hidden_size", "num_layers")
+            },
+            "test_characters": len(test),
+            "runs": {
+                k: {kk: round(vv, 4) if isinstance(vv, float) else vv for kk, vv in v.items()}
+                for k, v in runs.items()
+            },
+        },
+    )
+
+
+if __name__ == "__main__":
+    main()

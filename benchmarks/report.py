@@ -1,0 +1,56 @@
+"""Render benchmarks/results/*.json as the Markdown tables the README shows.
+
+python benchmarks/report.py            # prints the tables
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import RESULTS
+
+
+def _load(name: str) -> dict | None:
+    path = RESULTS / f"{name}.json"
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def ptb() -> str:
+    rows = [
+        "| size | budget | epochs | test ppl | valid ppl | published (Zaremba et al.) |",
+        "|---|---|---|---|---|---|",
+    ]
+    for size in ("small", "medium"):
+        r = _load(f"lm_ptb_{size}")
+        if r:
+            rows.append(
+                f"| {size} (2x{r['model']['hidden_size']}) | {r['budget_minutes']:.0f} min "
+                f"| {r['epochs_completed']} ({r['steps']} steps) | **{r['test_perplexity']:.1f}** "
+                f"| {r['valid_perplexity']:.1f} | {r['published_anchor_test_perplexity']} |"
+            )
+    return "\n".join(rows)
+
+
+def shakespeare() -> str:
+    r = _load("lm_shakespeare")
+    if not r:
+        return ""
+    rows = ["| model | test bits/char | steps in budget |", "|---|---|---|"]
+    for name, run in r["runs"].items():
+        rows.append(f"| {name} | **{run['bpc']:.3f}** | {run['steps']} |")
+    sizes = r["sizes"]
+    rows.append(
+        f"\nSame sizes (embedding {sizes['embedding_size']}, {sizes['num_layers']} x "
+        f"{sizes['hidden_size']}), {r['budget_minutes_per_model']:g} minutes of training each."
+    )
+    return "\n".join(rows)
+
+
+if __name__ == "__main__":
+    for title, table in (("Penn Treebank", ptb()), ("Shakespeare", shakespeare())):
+        if table:
+            print(f"### {title}\n\n{table}\n")
