@@ -44,6 +44,7 @@ class LanguageModelConfig(Config):
     weight_drop: float = 0.0
     ar: float = 0.0
     tar: float = 0.0
+    init_range: float = 0.1
     cell_options: dict[str, Any] = field(default_factory=dict)
 
 
@@ -59,6 +60,7 @@ class LanguageModel(nn.Module):
             ``hidden_dropout`` between layers; ``embedding_dropout`` drops word types;
             ``weight_drop`` is DropConnect on W_hh.
         ar, tar: AR and TAR coefficients (training only).
+        init_range: embedding and output weights start U(-init_range, init_range).
 
     Shape:
         tokens (N, L) -> logits (N, L, V); the state is a list with one layer state per layer.
@@ -91,7 +93,16 @@ class LanguageModel(nn.Module):
         self.decoder = nn.Linear(width, vocab_size)
         if c.tie_weights:
             self.decoder.weight = self.embed.weight
+        self._init_io_weights(c.init_range)
         self._carried: dict[bool, list | None] = {True: None, False: None}
+
+    @torch.no_grad()
+    def _init_io_weights(self, r: float) -> None:
+        """Embedding and output weights U(-r, r), output bias 0 (Zaremba et al. 2014, AWD-LSTM);
+        ``nn.Embedding``'s N(0, 1) would give huge initial logits once the weights are tied."""
+        self.embed.weight.uniform_(-r, r)
+        self.decoder.weight.uniform_(-r, r)  # the same tensor when tied
+        self.decoder.bias.zero_()
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> LanguageModel:

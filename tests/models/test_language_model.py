@@ -126,3 +126,11 @@ def test_unknown_options_are_rejected():
         LanguageModel(V, hiden_size=3)
     with pytest.raises(ValueError, match="unknown cell 'transformer'"):
         LanguageModel(V, cell="transformer")
+
+
+def test_input_and_output_weights_start_small():
+    lm = _lm(tie_weights=False, init_range=0.05)
+    assert lm.embed.weight.abs().max() <= 0.05 and lm.decoder.weight.abs().max() <= 0.05
+    assert torch.all(lm.decoder.bias == 0)
+    tied = _lm(tie_weights=True)
+    assert tied.embed.weight.abs().max() <= 0.1 and tied.embed.weight.std() > 0.03
