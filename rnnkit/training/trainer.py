@@ -121,6 +121,7 @@ class Trainer:
         self._eval_seconds: float | None = None
         self._tokens_per_sec = 0.0
         self._interrupt = GracefulInterrupt()
+        self._checkpointed_step: int | None = None
 
     # ----------------------------------------------------------------- setup
     def _default_callbacks(self) -> list[Callback]:
@@ -296,6 +297,9 @@ class Trainer:
         }  # fmt: skip
 
     def _checkpoint(self) -> None:
+        if self._checkpointed_step == self.step:
+            return  # this step is already on disk (e.g. the final evaluation wrote it)
+        self._checkpointed_step = self.step
         if self.is_main and self.out_dir is not None:
             save_checkpoint(
                 self.out_dir,

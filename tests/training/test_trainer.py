@@ -29,7 +29,7 @@ def _fit(tmp_path, cfg, model=None, valid=True, bptt=10, **kw):
 
 
 def test_learns_the_pattern_and_logs(tmp_path):
-    trainer, result = _fit(tmp_path, _cfg(max_epochs=3, eval_every=20), bptt=25)
+    trainer, result = _fit(tmp_path, _cfg(max_epochs=3, eval_every=20, lr=3e-2), bptt=25)
     assert result.stopped == "max_epochs" and result.epochs == 3
     assert result.last_valid["loss"] < 0.5 * math.log(8)  # well under the uniform baseline
     rows = list(csv.DictReader((tmp_path / "log.csv").open()))
