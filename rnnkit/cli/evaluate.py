@@ -1,4 +1,4 @@
-"""``rnnkit evaluate DIR --data FILE [--json]``."""
+"""``rnnkit evaluate DIR --data FILE [--json]``: score a trained model of any task."""
 
 from __future__ import annotations
 
@@ -6,8 +6,16 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 from rnnkit.data import DataError
+
+#: the keys ``--json`` prints for each task
+JSON_KEYS = {
+    "lm": ("perplexity", "bpc", "tokens"),
+    "classify": ("accuracy", "macro_f1", "examples"),
+    "tag": ("accuracy", "precision", "recall", "f1", "tokens"),
+}
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -15,28 +23,57 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     ev.add_argument("model_dir", help="run or model directory")
     ev.add_argument("--data", required=True, help="evaluation file")
     ev.add_argument("--json", action="store_true", help="print one JSON line")
+    ev.add_argument("--report", action="store_true", help="per-class report (classification)")
+
+
+def evaluate(directory: Path, data: str) -> tuple[str, dict[str, Any]]:
+    """``(task, metrics)`` of the model in ``directory`` on the file ``data``."""
+    from rnnkit.models.io import resolve_model_dir
+
+    meta = json.loads((resolve_model_dir(directory) / "config.json").read_text()).get("meta", {})
+    task = meta.get("task")
+    if task == "lm":
+        from rnnkit.tasks.lm import evaluate_lm
+
+        return task, evaluate_lm(directory, data, bptt=meta.get("data", {}).get("bptt", 100))
+    if task == "classify":
+        from rnnkit.tasks.classify import evaluate_classifier
+
+        return task, evaluate_classifier(directory, data)
+    if task == "tag":
+        from rnnkit.tasks.tag import evaluate_tagger
+
+        return task, evaluate_tagger(directory, data)
+    raise ValueError(f"{directory}: unknown task {task!r}")
+
+
+def _text(task: str, m: dict[str, Any], report: bool) -> str:
+    if task == "lm":
+        return (
+            f"perplexity {m['perplexity']:.3f}  bits per character {m['bpc']:.4f}"
+            f"  ({m['tokens']} tokens, {m['characters']} characters)"
+        )
+    if task == "classify":
+        from rnnkit.metrics import format_report
+
+        line = (
+            f"accuracy {m['accuracy']:.4f}  macro-F1 {m['macro_f1']:.4f}  ({m['examples']} texts)"
+        )
+        return line + ("\n" + format_report(m) if report else "")
+    line = f"token accuracy {m['accuracy']:.4f}  ({m['tokens']} tokens)"
+    if "f1" in m:
+        line += f"  span precision {m['precision']:.4f} recall {m['recall']:.4f} F1 {m['f1']:.4f}"
+    return line
 
 
 def run(args: argparse.Namespace) -> int:
-    from rnnkit.models.io import load_model_dir
-    from rnnkit.tasks.lm import evaluate_lm
-
     try:
-        _, _, meta = load_model_dir(Path(args.model_dir))
-        task = meta.get("task")
-        if task != "lm":
-            raise ValueError(f"{args.model_dir}: evaluate does not know task {task!r} yet")
-        bptt = meta.get("data", {}).get("bptt", 100)
-        metrics = evaluate_lm(Path(args.model_dir), args.data, bptt=bptt)
+        task, metrics = evaluate(Path(args.model_dir), args.data)
     except (DataError, FileNotFoundError, ValueError) as exc:
         print(f"rnnkit evaluate: {exc}", file=sys.stderr)
         return 2
     if args.json:
-        keys = ("perplexity", "bpc", "tokens")
-        print(json.dumps({k: metrics[k] for k in keys}))
+        print(json.dumps({k: metrics[k] for k in JSON_KEYS[task] if k in metrics}))
     else:
-        print(
-            f"perplexity {metrics['perplexity']:.3f}  bits per character {metrics['bpc']:.4f}"
-            f"  ({metrics['tokens']} tokens, {metrics['characters']} characters)"
-        )
+        print(_text(task, metrics, args.report))
     return 0

@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from rnnkit import __version__
-from rnnkit.cli import diagnose, evaluate, generate, train
+from rnnkit.cli import diagnose, evaluate, generate, predict, train
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -22,6 +22,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_parser(sub)
     evaluate.add_parser(sub)
     generate.add_parser(sub)
+    predict.add_parser(sub)
     diagnose.add_parser(sub)
     return parser
 
@@ -42,6 +43,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return evaluate.run(args)
     if args.command == "generate":
         return generate.run(args)
+    if args.command == "predict":
+        return predict.run(args)
     if args.command == "diagnose":
         return diagnose.run(args)
     return 2

@@ -9,6 +9,8 @@ and ``save(directory)``, which writes ``directory/tokenizer.json`` (plain JSON w
 - ``CharTokenizer``: one id per character seen in training; decode concatenates.
 - ``WordTokenizer``: whitespace-separated words, each newline is ``<eos>`` (the Penn Treebank LM
   convention; a literal ``<unk>`` in the text is the ``<unk>`` id).
+- ``TextTokenizer``: words and punctuation marks as separate tokens, lower-cased by default, for
+  classification and tagging (and the language models pretrained for them).
 - ``BPETokenizer``: byte-level BPE (Sennrich et al. 2016; GPT-2's byte-level variant, Radford et
   al. 2019) trained by Hugging Face ``tokenizers``; any text round-trips exactly.
 """
@@ -16,6 +18,7 @@ and ``save(directory)``, which writes ``directory/tokenizer.json`` (plain JSON w
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
@@ -29,6 +32,7 @@ __all__ = [
     "TOKENIZERS",
     "BPETokenizer",
     "CharTokenizer",
+    "TextTokenizer",
     "Tokenizer",
     "WordTokenizer",
     "build_tokenizer",
@@ -149,6 +153,63 @@ class WordTokenizer(_VocabTokenizer):
         return "".join(out)
 
 
+class TextTokenizer(WordTokenizer):
+    """Words and punctuation as separate tokens, optionally lower-cased; newlines are ``<eos>``.
+
+    A word is a run of letters/digits/underscores, with an inner apostrophe kept (``don't``,
+    ``o'clock``); every other non-space character is a token of its own. Decoding joins tokens
+    with spaces (the original spacing is not kept).
+
+    Example:
+        >>> tok = TextTokenizer.train("It's good, isn't it?")
+        >>> TextTokenizer.split("It's good, isn't it?", lowercase=True)
+        ["it's", 'good', ',', "isn't", 'it', '?']
+    """
+
+    level: ClassVar[str] = "text"
+    _PATTERN = re.compile(r"\w+(?:'\w+)*|[^\w\s]")
+
+    def __init__(self, vocab: Vocab, lowercase: bool = True) -> None:
+        super().__init__(vocab)
+        self.lowercase = lowercase
+
+    @classmethod
+    def split(cls, text: str, lowercase: bool = True) -> list[str]:  # type: ignore[override]
+        """Tokens of ``text``, with ``<eos>`` for each newline."""
+        if lowercase:
+            text = text.lower()
+        lines = text.split("\n")
+        words: list[str] = []
+        for k, line in enumerate(lines):
+            if k:
+                words.append(EOS)
+            words.extend(cls._PATTERN.findall(line))
+        return words
+
+    @classmethod
+    def train(  # type: ignore[override]
+        cls, text: str, min_freq: int = 1, max_size: int | None = None, lowercase: bool = True
+    ) -> TextTokenizer:
+        """Keep tokens seen ``min_freq`` times, at most ``max_size`` of them (specials extra)."""
+        _require_text("TextTokenizer", text)
+        counts = Counter(cls.split(text, lowercase))
+        return cls(Vocab.from_counts(counts, min_freq, max_size), lowercase)
+
+    def tokenize(self, text: str) -> list[str]:
+        """The token strings of ``text`` (unknown ones included as they are)."""
+        return self.split(text, self.lowercase)
+
+    def encode(self, text: str) -> list[int]:
+        return self.vocab.to_ids(self.split(text, self.lowercase))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**super().to_dict(), "lowercase": self.lowercase}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> TextTokenizer:
+        return cls(Vocab.from_dict(d), bool(d.get("lowercase", True)))
+
+
 class BPETokenizer(Tokenizer):
     """Byte-level BPE through Hugging Face ``tokenizers``: any text round-trips exactly.
 
@@ -239,6 +300,7 @@ class BPETokenizer(Tokenizer):
 TOKENIZERS: dict[str, type[Tokenizer]] = {
     "char": CharTokenizer,
     "word": WordTokenizer,
+    "text": TextTokenizer,
     "bpe": BPETokenizer,
 }
 
@@ -247,9 +309,10 @@ def build_tokenizer(level: str, text: str, **options: Any) -> Tokenizer:
     """Train the tokenizer of ``level`` on ``text``; ``options`` go to its ``train``.
 
     Args:
-        level: ``"char"``, ``"word"`` or ``"bpe"``.
+        level: ``"char"``, ``"word"``, ``"text"`` or ``"bpe"``.
         text: the training text.
-        **options: e.g. ``min_freq`` (char, word), ``max_size`` (word), ``vocab_size`` (bpe).
+        **options: e.g. ``min_freq`` (char, word, text), ``max_size`` (word, text),
+            ``lowercase`` (text), ``vocab_size`` (bpe).
 
     Example:
         >>> build_tokenizer("word", "a b\\nb c\\n", min_freq=2).vocab_size

@@ -3,6 +3,7 @@
     DIR/model/config.json        {"rnnkit_version", "model_type", "model": {...}, "meta": {...}}
     DIR/model/model.safetensors  the weights (tied tensors stored once)
     DIR/model/tokenizer.json     the tokenizer, if the task has one
+    DIR/model/NAME.json          other tables a task keeps (e.g. a tagger's vocabularies)
 
 ``DIR/model`` is written to a temporary directory and renamed into place, so a reader sees the
 old model or the new one. Loading reads JSON and safetensors only: no code from the files runs.
@@ -29,8 +30,12 @@ def save_model_dir(
     model: nn.Module,
     tokenizer: Tokenizer | None = None,
     meta: dict[str, Any] | None = None,
+    files: dict[str, Any] | None = None,
 ) -> Path:
-    """Write ``directory/model`` atomically; returns its path."""
+    """Write ``directory/model`` atomically; returns its path.
+
+    ``files`` maps names to JSON-ready values, each written as ``NAME.json``.
+    """
     target = Path(directory) / MODEL_SUBDIR
     config = {
         "rnnkit_version": __version__,
@@ -42,6 +47,8 @@ def save_model_dir(
         save_model(model, str(tmp / "model.safetensors"))
         if tokenizer is not None:
             tokenizer.save(tmp)
+        for name, value in (files or {}).items():
+            (tmp / f"{name}.json").write_text(json.dumps(value, ensure_ascii=False))
         (tmp / "config.json").write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
     return target
 
@@ -74,3 +81,11 @@ def load_model_dir(directory: Path) -> tuple[nn.Module, Tokenizer | None, dict[s
         )
     tokenizer = load_tokenizer(root) if (root / "tokenizer.json").exists() else None
     return model.eval(), tokenizer, config.get("meta", {})
+
+
+def read_model_file(directory: Path, name: str) -> Any:
+    """The JSON value saved as ``files[name]`` by ``save_model_dir``."""
+    path = resolve_model_dir(directory) / f"{name}.json"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: missing; the model directory is incomplete")
+    return json.loads(path.read_text(encoding="utf-8"))

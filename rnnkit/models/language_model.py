@@ -44,7 +44,7 @@ class LanguageModelConfig(Config):
     weight_drop: float = 0.0
     ar: float = 0.0
     tar: float = 0.0
-    init_range: float = 0.1
+    init_range: float | None = 0.1
     cell_options: dict[str, Any] = field(default_factory=dict)
 
 
@@ -60,7 +60,9 @@ class LanguageModel(nn.Module):
             ``hidden_dropout`` between layers; ``embedding_dropout`` drops word types;
             ``weight_drop`` is DropConnect on W_hh.
         ar, tar: AR and TAR coefficients (training only).
-        init_range: embedding and output weights start U(-init_range, init_range).
+        init_range: embedding and output weights start U(-init_range, init_range), output bias
+            0 (good with tied weights); None keeps PyTorch's defaults (embedding N(0, 1),
+            output U(+-1/sqrt(fan_in))), which learn faster at the character level.
 
     Shape:
         tokens (N, L) -> logits (N, L, V); the state is a list with one layer state per layer.
@@ -93,7 +95,8 @@ class LanguageModel(nn.Module):
         self.decoder = nn.Linear(width, vocab_size)
         if c.tie_weights:
             self.decoder.weight = self.embed.weight
-        self._init_io_weights(c.init_range)
+        if c.init_range is not None:
+            self._init_io_weights(c.init_range)
         self._carried: dict[bool, list | None] = {True: None, False: None}
 
     @torch.no_grad()

@@ -30,7 +30,9 @@ class LMDataConfig(Config):
 
     data: training text file (None: the bundled Shakespeare corpus).
     valid: validation text file (None: the last ``valid_fraction`` of the training text).
-    level: ``"char"``, ``"word"`` or ``"bpe"``; bpe_vocab_size, min_freq for the tokenizer.
+    level: ``"char"``, ``"word"``, ``"text"`` (words and punctuation, lower-cased: what the
+        classifier uses, so an LM trained at this level can initialise one) or ``"bpe"``;
+        bpe_vocab_size, min_freq, max_vocab for the tokenizer.
     bptt: window length; variable_length: AWD-LSTM's random window lengths.
     eval_batch_size: streams used for evaluation.
     """
@@ -41,6 +43,7 @@ class LMDataConfig(Config):
     level: str = "char"
     bpe_vocab_size: int = 2000
     min_freq: int = 1
+    max_vocab: int | None = None
     bptt: int = 100
     variable_length: bool = False
     eval_batch_size: int = 10
@@ -73,8 +76,10 @@ def _tokenizer(cfg: LMDataConfig, text: str):
     options: dict[str, Any] = {}
     if cfg.level == "bpe":
         options["vocab_size"] = cfg.bpe_vocab_size
-    elif cfg.level in ("char", "word"):
+    else:
         options["min_freq"] = cfg.min_freq
+        if cfg.level in ("word", "text"):
+            options["max_size"] = cfg.max_vocab
     return build_tokenizer(cfg.level, text, **options)
 
 

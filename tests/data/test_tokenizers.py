@@ -10,6 +10,7 @@ from rnnkit.data import (
     BPETokenizer,
     CharTokenizer,
     DataError,
+    TextTokenizer,
     Tokenizer,
     WordTokenizer,
     build_tokenizer,
@@ -132,7 +133,7 @@ def test_build_tokenizer_dispatches_and_rejects_unknown_level() -> None:
     assert (
         isinstance(word, WordTokenizer) and word.vocab_size < WordTokenizer.train(TEXT).vocab_size
     )
-    with pytest.raises(ValueError, match=r"unknown level 'sub'.*\['char', 'word', 'bpe'\]"):
+    with pytest.raises(ValueError, match=r"unknown level 'sub'.*\['char', 'word', 'text', 'bpe'\]"):
         build_tokenizer("sub", TEXT)
 
 
@@ -142,3 +143,15 @@ def test_empty_training_text_and_bad_ids() -> None:
     tok = CharTokenizer.train("ab")
     with pytest.raises(IndexError, match=r"id 99 is out of range \[0, 4\)"):
         tok.decode([99])
+
+
+def test_text_tokenizer_splits_punctuation_lowercases_and_round_trips_through_json(tmp_path):
+    tok = TextTokenizer.train("It's GOOD, isn't it?\nYes.")
+    assert TextTokenizer.split("It's GOOD, isn't it?") == ["it's", "good", ",", "isn't", "it", "?"]
+    assert tok.decode(tok.encode("good, yes.")) == "good , yes ."
+    cased = TextTokenizer.train("Good good", lowercase=False)
+    assert cased.encode("Good") != cased.encode("good")
+    cased.save(tmp_path)
+    loaded = load_tokenizer(tmp_path)
+    assert isinstance(loaded, TextTokenizer) and loaded.lowercase is False
+    assert loaded.encode("Good good") == cased.encode("Good good")

@@ -1,0 +1,138 @@
+"""Text classification on ../shared/data: rnnkit's classifier beside TF-IDF + logistic regression.
+
+    python benchmarks/classify.py --dataset sentiment --minutes 10
+    python benchmarks/classify.py --dataset bbc --minutes 10
+
+Both systems see the same train split; rnnkit selects its model on the dev split; both are
+scored on test. The baseline is scikit-learn's TfidfVectorizer (word 1-2 grams, sublinear tf)
+with LogisticRegression (C=10 is a common choice for short texts; it is not tuned on test).
+rnnkit's run is the ``rnnkit train classify`` recipe with the options printed in the result;
+``--pretrain-minutes M`` first trains a ``text``-level language model for M minutes on the
+unlabelled training texts plus a second corpus (``--pretrain-text``) and starts the
+classifier's encoder from it (ULMFiT-style).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import RESULTS, data_dir, write_result
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+
+from rnnkit.data.labelled import read_classification
+from rnnkit.tasks.classify import ClassifyDataConfig, evaluate_classifier, train_classifier
+from rnnkit.tasks.lm import LMDataConfig, train_lm
+from rnnkit.training import TrainerConfig
+
+FILES = {"sentiment": ("train.tsv", "dev.tsv", "test.tsv"), "bbc": ("train.jsonl", "dev.jsonl",
+                                                                    "test.jsonl")}  # fmt: skip
+
+
+def tfidf_baseline(train_path: Path, test_path: Path) -> dict:
+    start = time.monotonic()
+    train, test = read_classification(train_path), read_classification(test_path)
+    text = lambda e: f"{e.title}\n{e.text}" if e.title else e.text  # noqa: E731
+    vec = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=1)
+    x_train = vec.fit_transform([text(e) for e in train])
+    clf = LogisticRegression(C=10.0, max_iter=2000)
+    clf.fit(x_train, [e.label for e in train])
+    pred = clf.predict(vec.transform([text(e) for e in test]))
+    correct = sum(p == e.label for p, e in zip(pred, test))
+    return {"accuracy": correct / len(test), "seconds": time.monotonic() - start}
+
+
+def pretrain(train_path: Path, extra: Path | None, minutes: float, out: Path, model: dict) -> Path:
+    """A text-level LM on the unlabelled training texts (and ``extra``)."""
+    texts = [e.text for e in read_classification(train_path)]
+    corpus = "\n".join(texts)
+    if extra is not None:
+        corpus += "\n" + extra.read_text(encoding="utf-8")
+    path = out.parent / "pretrain.txt"
+    path.write_text(corpus, encoding="utf-8")
+    lm_model = {
+        "cell": model["cell"], "embedding_size": model["embedding_size"],
+        "hidden_size": model["hidden_size"], "num_layers": model["num_layers"],
+        "tie_weights": True, "dropout": 0.3, "input_dropout": 0.2, "hidden_dropout": 0.2,
+    }  # fmt: skip
+    data = LMDataConfig(data=str(path), level="text", bptt=50, max_vocab=30000)
+    trainer = TrainerConfig(
+        max_time=minutes * 60, batch_size=32, lr=2e-3, clip_grad_norm=1.0, eval_every=300,
+        progress=False, log_every=500,
+    )  # fmt: skip
+    train_lm(data, lm_model, trainer, out)
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--dataset", choices=sorted(FILES), default="sentiment")
+    parser.add_argument("--minutes", type=float, default=10.0, help="classifier budget")
+    parser.add_argument("--pretrain-minutes", type=float, default=0.0)
+    parser.add_argument("--pretrain-text", type=Path, default=None)
+    parser.add_argument("--pooling", default="max")
+    parser.add_argument("--cell", default="lstm")
+    parser.add_argument("--hidden", type=int, default=128)
+    parser.add_argument("--embedding", type=int, default=128)
+    parser.add_argument("--max-epochs", type=int, default=15)
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args()
+    folder = data_dir() / args.dataset
+    train_path, dev_path, test_path = (folder / name for name in FILES[args.dataset])
+    baseline = tfidf_baseline(train_path, test_path)
+    print("tf-idf + LR", baseline, flush=True)
+
+    model = {
+        "cell": args.cell, "embedding_size": args.embedding, "hidden_size": args.hidden,
+        "num_layers": 1, "pooling": args.pooling, "dropout": 0.5, "input_dropout": 0.3,
+    }  # fmt: skip
+    data = ClassifyDataConfig(data=str(train_path), valid=str(dev_path), min_freq=1)
+    trainer = TrainerConfig(
+        max_time=args.minutes * 60, max_epochs=args.max_epochs, batch_size=32, lr=2e-3,
+        clip_grad_norm=5.0, early_stopping=4, progress=False, log_every=100, seed=args.seed,
+    )  # fmt: skip
+    run_dir = RESULTS / "runs" / f"classify_{args.dataset}"
+    start = time.monotonic()
+    with tempfile.TemporaryDirectory() as tmp:
+        if args.pretrain_minutes:
+            model.update(num_layers=2, hidden_size=args.hidden)
+            lm_dir = pretrain(train_path, args.pretrain_text, args.pretrain_minutes,
+                              Path(tmp) / "lm", model)  # fmt: skip
+            data.pretrained_lm = str(lm_dir)
+            model["bidirectional"] = False
+            model["pooling"] = "concat"
+        if run_dir.exists():
+            import shutil
+
+            shutil.rmtree(run_dir)
+        result = train_classifier(data, model, trainer, run_dir)
+    seconds = time.monotonic() - start
+    test = evaluate_classifier(run_dir, test_path)
+    write_result(
+        f"classify_{args.dataset}",
+        {
+            "dataset": args.dataset,
+            "test_examples": test["examples"],
+            "rnnkit": {
+                "accuracy": round(test["accuracy"], 4),
+                "macro_f1": round(test["macro_f1"], 4),
+                "seconds": round(seconds, 1),
+                "steps": result.steps,
+                "epochs": result.epochs,
+                "stopped": result.stopped,
+                "pretrain_minutes": args.pretrain_minutes,
+                "model": model,
+            },
+            "tfidf_logreg": {k: round(v, 4) for k, v in baseline.items()},
+        },
+    )
+
+
+if __name__ == "__main__":
+    main()

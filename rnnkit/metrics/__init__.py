@@ -1,0 +1,30 @@
+"""rnnkit.metrics: evaluation numbers as plain, JSON-ready dicts.
+
+- ``classification_metrics``, ``multilabel_metrics``, ``format_report`` (scikit-learn,
+  ``classification.py``);
+- ``tagging_metrics`` (token accuracy, seqeval span F1) and the BIO / BIOES span helpers
+  (``tagging.py``);
+- ``perplexity`` and ``bits_per_character`` (``lm.py``).
+
+This package imports nothing from the rest of rnnkit.
+"""
+
+from rnnkit.metrics.classification import (
+    classification_metrics,
+    format_report,
+    multilabel_metrics,
+)
+from rnnkit.metrics.lm import bits_per_character, perplexity
+from rnnkit.metrics.tagging import bio_to_bioes, bio_to_spans, bioes_to_bio, tagging_metrics
+
+__all__ = [
+    "bio_to_bioes",
+    "bio_to_spans",
+    "bioes_to_bio",
+    "bits_per_character",
+    "classification_metrics",
+    "format_report",
+    "multilabel_metrics",
+    "perplexity",
+    "tagging_metrics",
+]

@@ -1,0 +1,276 @@
+"""Text classification recipe: labelled files -> tokenizer -> classifier -> model directory.
+
+``train_classifier`` reads TSV/JSONL training (and validation) files, builds a word-and-
+punctuation tokenizer (or takes a pretrained language model's, whose encoder then initialises
+the classifier, ULMFiT-style), optionally loads pretrained word vectors, trains a
+``TextClassifier`` with length-bucketed batches and writes ``OUT/model`` whenever validation
+improves. ``evaluate_classifier`` reports accuracy, macro-F1, a per-class report and the
+confusion matrix; ``predict_classifier`` returns one label (or label set) per input text.
+"""
+
+from __future__ import annotations
+
+import random
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from rnnkit.config import Config
+from rnnkit.data import TextTokenizer, Tokenizer
+from rnnkit.data.batching import pad_sequences
+from rnnkit.data.embeddings import build_embedding_matrix, load_word_vectors
+from rnnkit.data.labelled import LabelVocab, TextExample, read_classification, unseen_labels
+from rnnkit.metrics import classification_metrics, multilabel_metrics
+from rnnkit.models import TextClassifier
+from rnnkit.models.io import load_model_dir, save_model_dir
+from rnnkit.tasks.batches import Batches
+from rnnkit.training import Trainer, TrainerConfig, TrainResult
+from rnnkit.training import distributed as dist
+
+
+@dataclass
+class ClassifyDataConfig(Config):
+    """Where the labelled texts come from and how they become token ids.
+
+    data / valid: training and validation files (TSV ``label<TAB>text``, JSONL with
+        ``label``/``text``/optional ``title``); without ``valid`` a seeded ``valid_fraction``
+        of the training examples is held out.
+    format: ``auto`` (by suffix), ``tsv``, ``jsonl``; multi_label with label_separator (TSV).
+    use_title: put a JSONL ``title`` before the text.
+    lowercase, min_freq, max_vocab: the tokenizer; max_length keeps the first tokens only.
+    embeddings: word2vec/GloVe text file to initialise the embeddings.
+    pretrained_lm: a trained rnnkit language model (run or model directory) whose tokenizer,
+        embedding and recurrent layers start the classifier (train it with ``--level text``).
+    eval_batch_size: batch size for validation and prediction.
+    """
+
+    data: str | None = None
+    valid: str | None = None
+    valid_fraction: float = 0.1
+    format: str = "auto"
+    multi_label: bool = False
+    label_separator: str = ","
+    use_title: bool = True
+    lowercase: bool = True
+    min_freq: int = 1
+    max_vocab: int | None = 50000
+    max_length: int | None = 400
+    embeddings: str | None = None
+    pretrained_lm: str | None = None
+    eval_batch_size: int = 64
+
+
+def example_text(example: TextExample, use_title: bool) -> str:
+    """The text a classifier reads: title (if any and wanted), newline, body."""
+    if use_title and example.title:
+        return f"{example.title}\n{example.text}"
+    return example.text
+
+
+def _read(cfg: ClassifyDataConfig, path: str) -> list[TextExample]:
+    return read_classification(path, cfg.format, cfg.multi_label, cfg.label_separator)
+
+
+def _split(cfg: ClassifyDataConfig, seed: int) -> tuple[list[TextExample], list[TextExample]]:
+    if cfg.data is None:
+        raise ValueError("ClassifyDataConfig: data (the training file) is required")
+    train = _read(cfg, cfg.data)
+    if cfg.valid:
+        return train, _read(cfg, cfg.valid)
+    if not 0.0 < cfg.valid_fraction < 0.5:
+        raise ValueError(f"valid_fraction must be in (0, 0.5), got {cfg.valid_fraction}")
+    order = list(range(len(train)))
+    random.Random(seed).shuffle(order)
+    cut = max(1, int(len(train) * cfg.valid_fraction))
+    return [train[i] for i in order[cut:]], [train[i] for i in order[:cut]]
+
+
+class ClassificationEncoder:
+    """Texts and labels -> padded tensors, with the tokenizer and label table of a model."""
+
+    def __init__(self, tokenizer: Tokenizer, labels: LabelVocab, cfg: ClassifyDataConfig) -> None:
+        self.tokenizer, self.labels, self.cfg = tokenizer, labels, cfg
+
+    def ids(self, example: TextExample) -> list[int]:
+        ids = self.tokenizer.encode(example_text(example, self.cfg.use_title)) or [
+            self.tokenizer.unk_id
+        ]
+        return ids[: self.cfg.max_length] if self.cfg.max_length else ids
+
+    def target(self, example: TextExample) -> Any:
+        known = [self.labels.to_id(label) for label in example.labels if label in self.labels]
+        if self.cfg.multi_label:
+            row = [0.0] * len(self.labels)
+            for i in known:
+                row[i] = 1.0
+            return row
+        return known[0] if known else -100  # -100: ignored by cross-entropy
+
+    def collate(self, items: list[tuple[list[int], Any]]) -> dict[str, torch.Tensor]:
+        tokens, lengths = pad_sequences([ids for ids, _ in items], pad=self.tokenizer.unk_id)
+        labels = torch.tensor([t for _, t in items])
+        return {"tokens": tokens, "lengths": lengths, "labels": labels}
+
+    def batches(
+        self, examples: Sequence[TextExample], batch_size: int, shuffle: bool, seed: int = 0
+    ) -> Batches:
+        items = [(self.ids(e), self.target(e)) for e in examples]
+        lengths = [len(ids) for ids, _ in items]
+        return Batches(items, self.collate, lengths, batch_size, shuffle, seed)
+
+
+def shard_examples(examples: list[Any]) -> list[Any]:
+    """Under ``torchrun`` each rank takes an equal share (so all ranks step together)."""
+    world = dist.world_size()
+    usable = len(examples) // world * world
+    return examples[dist.rank() : usable : world]
+
+
+def _report_unseen(train: list[TextExample], valid: list[TextExample], name: str) -> None:
+    seen = [label for e in train for label in e.labels]
+    unseen = unseen_labels(seen, [label for e in valid for label in e.labels])
+    if unseen and dist.rank() == 0:
+        print(
+            f"note: {name} has labels never seen in training (counted as errors): "
+            + ", ".join(f"{k} ({v})" for k, v in sorted(unseen.items())),
+            file=sys.stderr,
+        )
+
+
+def _from_language_model(
+    directory: str, options: dict[str, Any]
+) -> tuple[Tokenizer, dict[str, Any], torch.nn.Module]:
+    lm, tokenizer, _ = load_model_dir(Path(directory))
+    assert tokenizer is not None
+    c = lm.config
+    fixed = {
+        "cell": c.cell, "embedding_size": c.embedding_size, "hidden_size": c.hidden_size,
+        "num_layers": c.num_layers, "bidirectional": False, "cell_options": c.cell_options,
+        "last_hidden_size": c.embedding_size if c.tie_weights else c.hidden_size,
+    }  # fmt: skip
+    return tokenizer, {**options, **fixed}, lm
+
+
+def build_classifier(
+    cfg: ClassifyDataConfig,
+    model_options: dict[str, Any],
+    train: list[TextExample],
+    seed: int,
+) -> tuple[TextClassifier, Tokenizer, LabelVocab]:
+    """A fresh classifier with its tokenizer and label table (pretrained parts loaded)."""
+    labels = LabelVocab.build(label for e in train for label in e.labels)
+    lm = None
+    if cfg.pretrained_lm:
+        tokenizer, model_options, lm = _from_language_model(cfg.pretrained_lm, model_options)
+    else:
+        text = "\n".join(example_text(e, cfg.use_title) for e in train)
+        tokenizer = TextTokenizer.train(text, cfg.min_freq, cfg.max_vocab, cfg.lowercase)
+    torch.manual_seed(seed)
+    model = TextClassifier(
+        tokenizer.vocab_size,
+        **{**model_options, "num_classes": len(labels), "multi_label": cfg.multi_label},
+    )
+    if lm is not None:
+        model.load_language_model(lm)
+    if cfg.embeddings:
+        tokens = [tokenizer.id_to_token(i) for i in range(tokenizer.vocab_size)]
+        vectors = load_word_vectors(cfg.embeddings, tokens)
+        matrix, found = build_embedding_matrix(tokens, vectors, model.config.embedding_size)
+        with torch.no_grad():
+            model.embed.weight.copy_(matrix)
+        if dist.rank() == 0:
+            print(f"embeddings: {found}/{len(tokens)} words found in {cfg.embeddings}")
+    return model, tokenizer, labels
+
+
+def train_classifier(
+    data: ClassifyDataConfig,
+    model_options: dict[str, Any],
+    trainer: TrainerConfig,
+    out_dir: Path,
+    resume: bool = False,
+) -> TrainResult:
+    """Train a text classifier; ``OUT/model`` holds the best one by validation loss."""
+    out_dir = Path(out_dir)
+    dist.init_from_env()
+    train, valid = _split(data, trainer.seed)
+    _report_unseen(train, valid, data.valid or "the validation split")
+    model, tokenizer, labels = build_classifier(data, model_options, train, trainer.seed)
+    encoder = ClassificationEncoder(tokenizer, labels, data)
+    train = [e for e in train if e.labels]
+    shard = shard_examples(train)
+    train_batches = encoder.batches(shard, trainer.batch_size, True, trainer.seed)
+    valid_batches = encoder.batches(
+        [e for e in valid if any(label in labels for label in e.labels)],
+        data.eval_batch_size,
+        False,
+    )
+    meta = {"task": "classify", "labels": labels.to_dict(), "data": data.to_dict()}
+
+    def export(directory: Path) -> None:
+        save_model_dir(directory, model, tokenizer, meta)
+
+    if not resume and dist.rank() == 0:
+        export(out_dir)
+    return Trainer(
+        model, train_batches, trainer, valid_data=valid_batches, out_dir=out_dir, export=export
+    ).fit(resume)
+
+
+def _load(directory: Path) -> tuple[TextClassifier, ClassificationEncoder]:
+    model, tokenizer, meta = load_model_dir(Path(directory))
+    if meta.get("task") != "classify" or tokenizer is None:
+        raise ValueError(f"{directory}: not a text classifier (task {meta.get('task')!r})")
+    cfg = ClassifyDataConfig.from_dict(meta["data"])
+    return model, ClassificationEncoder(tokenizer, LabelVocab.from_dict(meta["labels"]), cfg)
+
+
+@torch.no_grad()
+def _predict_examples(
+    model: TextClassifier, encoder: ClassificationEncoder, examples: list[TextExample]
+) -> list[tuple[str, ...]]:
+    out: list[tuple[str, ...]] = []
+    names = encoder.labels.labels
+    for batch in encoder.batches(examples, encoder.cfg.eval_batch_size, shuffle=False):
+        pred = model.predict(batch["tokens"], batch["lengths"])
+        if model.config.multi_label:
+            out.extend(tuple(names[j] for j in row.nonzero().flatten().tolist()) for row in pred)
+        else:
+            out.extend((names[i],) for i in pred.tolist())
+    return out
+
+
+def predict_classifier(
+    directory: Path, path: str | Path, format: str = "auto"
+) -> list[tuple[str, ...]]:
+    """The predicted label(s) of each text in ``path`` (``-``: stdin), in file order."""
+    model, encoder = _load(directory)
+    examples = read_classification(
+        str(path), format, encoder.cfg.multi_label, encoder.cfg.label_separator
+    )
+    return _predict_examples(model, encoder, examples)
+
+
+def evaluate_classifier(directory: Path, path: str | Path, format: str = "auto") -> dict[str, Any]:
+    """Accuracy, macro-F1, per-class report and confusion matrix on a labelled file."""
+    model, encoder = _load(directory)
+    cfg = encoder.cfg
+    examples = read_classification(str(path), format, cfg.multi_label, cfg.label_separator)
+    if any(not e.labels for e in examples):
+        raise ValueError(f"{path}: evaluation needs a label on every example")
+    pred = _predict_examples(model, encoder, examples)
+    known = encoder.labels.labels
+    if cfg.multi_label:
+        gold_sets = [list(e.labels) for e in examples]
+        labels = sorted(set(known) | {x for g in gold_sets for x in g})
+        metrics = multilabel_metrics(gold_sets, [list(p) for p in pred], labels)
+    else:
+        gold = [e.labels[0] for e in examples]
+        labels = sorted(set(known) | set(gold))
+        metrics = classification_metrics(gold, [p[0] for p in pred], labels)
+    metrics["examples"] = len(examples)
+    return metrics

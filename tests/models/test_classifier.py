@@ -1,0 +1,79 @@
+"""TextClassifier: shapes, losses, padding invariance, learning, LM initialisation."""
+
+import pytest
+import torch
+
+from rnnkit.models import LanguageModel, TextClassifier
+
+
+def _batch(n=6, steps=7, vocab=20, classes=3, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    tokens = torch.randint(2, vocab, (n, steps), generator=g)
+    lengths = torch.randint(1, steps + 1, (n,), generator=g)
+    labels = torch.randint(0, classes, (n,), generator=g)
+    return {"tokens": tokens, "lengths": lengths, "labels": labels}
+
+
+@pytest.mark.parametrize("pooling", ["last", "max", "mean", "attention", "concat"])
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_padding_does_not_change_predictions(pooling, cell):
+    torch.manual_seed(0)
+    clf = TextClassifier(20, num_classes=3, cell=cell, pooling=pooling, embedding_size=8,
+                         hidden_size=6, num_layers=2).eval()  # fmt: skip
+    b = _batch()
+    logits = clf(b["tokens"], b["lengths"])
+    assert logits.shape == (6, 3)
+    for i, n in enumerate(b["lengths"].tolist()):
+        alone = clf(b["tokens"][i : i + 1, :n], b["lengths"][i : i + 1])
+        torch.testing.assert_close(logits[i : i + 1], alone, atol=1e-5, rtol=1e-4)
+
+
+def test_learns_a_keyword_rule():
+    torch.manual_seed(0)
+    g = torch.Generator().manual_seed(1)
+    tokens = torch.randint(3, 30, (64, 10), generator=g)
+    labels = (tokens == 5).any(1).long()  # class 1 iff token 5 occurs
+    batch = {"tokens": tokens, "lengths": torch.full((64,), 10), "labels": labels}
+    clf = TextClassifier(30, num_classes=2, embedding_size=16, hidden_size=16, dropout=0.0,
+                         input_dropout=0.0)  # fmt: skip
+    opt = torch.optim.Adam(clf.parameters(), lr=1e-2)
+    first = clf.forward_loss(batch)[0].item()
+    for _ in range(60):
+        loss, n = clf.forward_loss(batch)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    assert n == 64 and loss.item() < 0.2 * first
+    clf.eval()
+    assert (clf.predict(tokens, batch["lengths"]) == labels).float().mean() > 0.95
+
+
+def test_multi_label_loss_and_prediction():
+    torch.manual_seed(0)
+    clf = TextClassifier(20, num_classes=4, multi_label=True, embedding_size=8, hidden_size=6)
+    b = _batch(classes=2)
+    b["labels"] = torch.tensor([[1, 0, 1, 0]] * 6)
+    loss, n = clf.forward_loss(b)
+    assert loss.item() > 0 and n == 6
+    pred = clf.eval().predict(b["tokens"], b["lengths"])
+    assert pred.shape == (6, 4) and pred.dtype == torch.bool
+
+
+def test_language_model_initialises_the_encoder():
+    torch.manual_seed(0)
+    lm = LanguageModel(20, cell="gru", embedding_size=8, hidden_size=12, num_layers=2)
+    clf = TextClassifier(20, num_classes=2, cell="gru", embedding_size=8, hidden_size=12,
+                         num_layers=2, bidirectional=False, last_hidden_size=8)  # fmt: skip
+    clf.load_language_model(lm)
+    torch.testing.assert_close(clf.embed.weight, lm.embed.weight)
+    torch.testing.assert_close(clf.layers[1].weight_hh_l0, lm.layers[1].weight_hh_l0)
+    bidirectional = TextClassifier(20, num_classes=2, cell="gru", embedding_size=8,
+                                   hidden_size=12, num_layers=2)  # fmt: skip
+    with pytest.raises(ValueError, match="does not fit this encoder"):
+        bidirectional.load_language_model(lm)
+
+
+def test_bad_input_names_the_shapes():
+    clf = TextClassifier(20, num_classes=2)
+    with pytest.raises(ValueError, match=r"expected tokens \(N, L\) and lengths \(N,\)"):
+        clf(torch.zeros(2, 3, dtype=torch.long), torch.tensor([3]))
