@@ -50,7 +50,25 @@ def shakespeare() -> str:
     return "\n".join(rows)
 
 
+def classification() -> str:
+    rows = ["| data | rnnkit accuracy | macro-F1 | TF-IDF + LR accuracy | rnnkit time |",
+            "|---|---|---|---|---|"]  # fmt: skip
+    found = False
+    for name in ("sentiment", "bbc"):
+        r = _load(f"classify_{name}")
+        if r:
+            found = True
+            k, b = r["rnnkit"], r["tfidf_logreg"]
+            rows.append(
+                f"| {name} ({r['test_examples']} test) | **{k['accuracy']:.4f}** "
+                f"| {k['macro_f1']:.4f} | {b['accuracy']:.4f} | {k['seconds']:.0f} s |"
+            )
+    return "\n".join(rows) if found else ""
+
+
 if __name__ == "__main__":
-    for title, table in (("Penn Treebank", ptb()), ("Shakespeare", shakespeare())):
+    tables = (("Penn Treebank", ptb()), ("Shakespeare", shakespeare()),
+              ("Classification", classification()))  # fmt: skip
+    for title, table in tables:
         if table:
             print(f"### {title}\n\n{table}\n")
