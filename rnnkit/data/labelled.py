@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from rnnkit.data.errors import DataError
-from rnnkit.data.readers import read_text
+from rnnkit.data.readers import decode_text, read_text
 
 FORMATS: tuple[str, ...] = ("auto", "tsv", "jsonl", "text")
 _SUFFIX_FORMATS = {".jsonl": "jsonl", ".json": "jsonl", ".tsv": "tsv"}
@@ -73,17 +73,7 @@ def _read_source(path: str | Path) -> tuple[str, str]:
     name = "<stdin>"
     stream = getattr(sys.stdin, "buffer", None)
     raw = stream.read() if stream is not None else sys.stdin.read().encode("utf-8")
-    skip = 3 if raw.startswith(b"\xef\xbb\xbf") else 0
-    try:
-        text = raw[skip:].decode("utf-8")
-    except UnicodeDecodeError as exc:
-        offset = skip + exc.start
-        line = raw.count(b"\n", 0, offset) + 1
-        raise DataError(
-            f"{name}:{line}: invalid UTF-8 byte 0x{raw[offset]:02x} at byte offset {offset}"
-        ) from None
-    if not text.strip():
-        raise DataError(f"{name}: the input is empty")
+    text = decode_text(raw, name, "the input is empty")
     return name, text
 
 

@@ -43,6 +43,12 @@ def read_text(path: str | Path) -> str:
         raise DataError(f"{name}: is a directory, expected a text file") from None
     except OSError as exc:
         raise DataError(f"{name}: cannot read the file ({exc.strerror or exc})") from exc
+    return decode_text(raw, name)
+
+
+def decode_text(raw: bytes, name: str, empty: str = "the file is empty") -> str:
+    """Strict UTF-8 decoding of ``raw`` (a leading BOM dropped); errors name ``name:line``
+    and the byte offset; an empty or blank text raises ``DataError(f"{name}: {empty}")``."""
     skip = len(_BOM) if raw.startswith(_BOM) else 0
     try:
         text = raw[skip:].decode("utf-8")
@@ -53,5 +59,5 @@ def read_text(path: str | Path) -> str:
             f"{name}:{line}: invalid UTF-8 byte 0x{raw[offset]:02x} at byte offset {offset}"
         ) from None
     if not text.strip():
-        raise DataError(f"{name}: the file is empty")
+        raise DataError(f"{name}: {empty}")
     return text

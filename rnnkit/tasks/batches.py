@@ -6,10 +6,31 @@
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from rnnkit.data.batching import BucketBatchSampler
+from rnnkit.training import distributed as dist
+
+T = TypeVar("T")
+
+
+def holdout(examples: list[T], fraction: float, seed: int) -> tuple[list[T], list[T]]:
+    """A seeded random ``fraction`` of the examples held out: ``(train, valid)``."""
+    if not 0.0 < fraction < 0.5:
+        raise ValueError(f"valid_fraction must be in (0, 0.5), got {fraction}")
+    order = list(range(len(examples)))
+    random.Random(seed).shuffle(order)
+    cut = max(1, int(len(examples) * fraction))
+    return [examples[i] for i in order[cut:]], [examples[i] for i in order[:cut]]
+
+
+def shard_examples(examples: list[T]) -> list[T]:
+    """Under ``torchrun`` each rank takes an equal share (so all ranks step together)."""
+    world = dist.world_size()
+    usable = len(examples) // world * world
+    return examples[dist.rank() : usable : world]
 
 
 class Batches:

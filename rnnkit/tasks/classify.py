@@ -10,7 +10,6 @@ confusion matrix; ``predict_classifier`` returns one label (or label set) per in
 
 from __future__ import annotations
 
-import random
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -27,7 +26,7 @@ from rnnkit.data.labelled import LabelVocab, TextExample, read_classification, u
 from rnnkit.metrics import classification_metrics, multilabel_metrics
 from rnnkit.models import TextClassifier
 from rnnkit.models.io import load_model_dir, save_model_dir
-from rnnkit.tasks.batches import Batches
+from rnnkit.tasks.batches import Batches, holdout, shard_examples
 from rnnkit.training import Trainer, TrainerConfig, TrainResult
 from rnnkit.training import distributed as dist
 
@@ -81,12 +80,7 @@ def _split(cfg: ClassifyDataConfig, seed: int) -> tuple[list[TextExample], list[
     train = _read(cfg, cfg.data)
     if cfg.valid:
         return train, _read(cfg, cfg.valid)
-    if not 0.0 < cfg.valid_fraction < 0.5:
-        raise ValueError(f"valid_fraction must be in (0, 0.5), got {cfg.valid_fraction}")
-    order = list(range(len(train)))
-    random.Random(seed).shuffle(order)
-    cut = max(1, int(len(train) * cfg.valid_fraction))
-    return [train[i] for i in order[cut:]], [train[i] for i in order[:cut]]
+    return holdout(train, cfg.valid_fraction, seed)
 
 
 class ClassificationEncoder:
@@ -121,13 +115,6 @@ class ClassificationEncoder:
         items = [(self.ids(e), self.target(e)) for e in examples]
         lengths = [len(ids) for ids, _ in items]
         return Batches(items, self.collate, lengths, batch_size, shuffle, seed)
-
-
-def shard_examples(examples: list[Any]) -> list[Any]:
-    """Under ``torchrun`` each rank takes an equal share (so all ranks step together)."""
-    world = dist.world_size()
-    usable = len(examples) // world * world
-    return examples[dist.rank() : usable : world]
 
 
 def _report_unseen(train: list[TextExample], valid: list[TextExample], name: str) -> None:

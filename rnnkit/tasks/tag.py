@@ -10,7 +10,6 @@ returns the tags of each sentence and ``write_conll`` adds them as a column.
 
 from __future__ import annotations
 
-import random
 import sys
 from collections import Counter
 from collections.abc import Sequence
@@ -28,8 +27,7 @@ from rnnkit.data.vocab import UNK, Vocab
 from rnnkit.metrics import tagging_metrics
 from rnnkit.models import SequenceTagger
 from rnnkit.models.io import load_model_dir, read_model_file, save_model_dir
-from rnnkit.tasks.batches import Batches
-from rnnkit.tasks.classify import shard_examples
+from rnnkit.tasks.batches import Batches, holdout, shard_examples
 from rnnkit.training import Trainer, TrainerConfig, TrainResult
 from rnnkit.training import distributed as dist
 
@@ -91,20 +89,23 @@ class TaggingEncoder:
         norm = str.lower if self.cfg.lowercase else str
         return {
             "words": self.words.to_ids(norm(t) for t in sentence.tokens),
-            "chars": [self.chars.to_ids(t[: self.cfg.max_word_length]) for t in sentence.tokens],
+            # padded once here, not at every epoch: (L, longest word) ids and (L,) lengths
+            "chars": pad_sequences(
+                [self.chars.to_ids(t[: self.cfg.max_word_length]) or [0] for t in sentence.tokens]
+            ),
             "tags": [self.tags.to_id(t) if t in self.tags else 0 for t in sentence.tags],
         }
 
     def collate(self, items: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
         words, lengths = pad_sequences([it["words"] for it in items])
         n, steps = words.shape
-        width = max(len(w) for it in items for w in it["chars"])
-        chars = torch.zeros(n, steps, max(width, 1), dtype=torch.long)
+        width = max(it["chars"][0].shape[1] for it in items)
+        chars = torch.zeros(n, steps, width, dtype=torch.long)
         char_lengths = torch.zeros(n, steps, dtype=torch.long)
         for i, it in enumerate(items):
-            for j, w in enumerate(it["chars"]):
-                chars[i, j, : len(w)] = torch.tensor(w, dtype=torch.long)
-                char_lengths[i, j] = len(w)
+            ids, lens = it["chars"]
+            chars[i, : ids.shape[0], : ids.shape[1]] = ids
+            char_lengths[i, : lens.shape[0]] = lens
         batch = {"words": words, "lengths": lengths, "chars": chars, "char_lengths": char_lengths}
         if all(it["tags"] for it in items):
             batch["tags"] = pad_sequences([it["tags"] for it in items])[0]
@@ -128,12 +129,7 @@ def _split(cfg: TagDataConfig, seed: int) -> tuple[list[TaggedSentence], list[Ta
     train = _read(cfg, cfg.data)
     if cfg.valid:
         return train, _read(cfg, cfg.valid)
-    if not 0.0 < cfg.valid_fraction < 0.5:
-        raise ValueError(f"valid_fraction must be in (0, 0.5), got {cfg.valid_fraction}")
-    order = list(range(len(train)))
-    random.Random(seed).shuffle(order)
-    cut = max(1, int(len(train) * cfg.valid_fraction))
-    return [train[i] for i in order[cut:]], [train[i] for i in order[:cut]]
+    return holdout(train, cfg.valid_fraction, seed)
 
 
 def train_tagger(
