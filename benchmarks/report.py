@@ -66,9 +66,44 @@ def classification() -> str:
     return "\n".join(rows) if found else ""
 
 
+def tagging() -> str:
+    r = _load("tag_pos")
+    if not r:
+        return ""
+    rows = ["| tagger | test token accuracy | budget | epochs | training time |",
+            "|---|---|---|---|---|"]  # fmt: skip
+    for name, run in r["runs"].items():
+        budget = f"{run['budget_minutes']:g} min" if "budget_minutes" in run else "-"
+        epochs = run.get("epochs", "-")
+        rows.append(f"| {name} | **{run['accuracy']:.4f}** | {budget} | {epochs} "
+                    f"| {run['train_seconds']:.0f} s |")  # fmt: skip
+    return "\n".join(rows) + f"\n\n{r['test_tokens']} test tokens."
+
+
+def translation() -> str:
+    r = _load("translate_en_fr")
+    if not r:
+        return ""
+    rows = ["| system | decoding | BLEU | chrF | placeholders kept | decode time | epochs |",
+            "|---|---|---|---|---|---|---|"]  # fmt: skip
+    for name, run in r["runs"].items():
+        decodings = {k: v for k, v in run.items() if isinstance(v, dict) and "bleu" in v}
+        for label, d in (decodings or {"-": run}).items():
+            rows.append(
+                f"| {name} | {label} | **{d['bleu']:.2f}** | {d['chrf']:.2f} "
+                f"| {d['placeholders_kept']:.1%} | {d['decode_seconds']:.0f} s "
+                f"| {run.get('epochs', '-')} |"
+            )
+    return "\n".join(rows) + (
+        f"\n\n{r['test_sentences']} test sentences; {r['budget_minutes_per_model']:g} minutes "
+        "of training per model."
+    )
+
+
 if __name__ == "__main__":
     tables = (("Penn Treebank", ptb()), ("Shakespeare", shakespeare()),
-              ("Classification", classification()))  # fmt: skip
+              ("Classification", classification()), ("Part-of-speech tagging", tagging()),
+              ("Translation", translation()))  # fmt: skip
     for title, table in tables:
         if table:
             print(f"### {title}\n\n{table}\n")

@@ -15,6 +15,7 @@ JSON_KEYS = {
     "lm": ("perplexity", "bpc", "tokens"),
     "classify": ("accuracy", "macro_f1", "examples"),
     "tag": ("accuracy", "precision", "recall", "f1", "tokens"),
+    "translate": ("bleu", "chrf", "examples"),
 }
 
 
@@ -24,9 +25,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     ev.add_argument("--data", required=True, help="evaluation file")
     ev.add_argument("--json", action="store_true", help="print one JSON line")
     ev.add_argument("--report", action="store_true", help="per-class report (classification)")
+    ev.add_argument("--beam", type=int, default=5, help="beam size (translation; 1: greedy)")
 
 
-def evaluate(directory: Path, data: str) -> tuple[str, dict[str, Any]]:
+def evaluate(directory: Path, data: str, beam: int = 5) -> tuple[str, dict[str, Any]]:
     """``(task, metrics)`` of the model in ``directory`` on the file ``data``."""
     from rnnkit.models.io import resolve_model_dir
 
@@ -44,6 +46,10 @@ def evaluate(directory: Path, data: str) -> tuple[str, dict[str, Any]]:
         from rnnkit.tasks.tag import evaluate_tagger
 
         return task, evaluate_tagger(directory, data)
+    if task == "translate":
+        from rnnkit.tasks.translator import evaluate_translator
+
+        return task, evaluate_translator(directory, data, beam=beam)
     raise ValueError(f"{directory}: unknown task {task!r}")
 
 
@@ -60,6 +66,11 @@ def _text(task: str, m: dict[str, Any], report: bool) -> str:
             f"accuracy {m['accuracy']:.4f}  macro-F1 {m['macro_f1']:.4f}  ({m['examples']} texts)"
         )
         return line + ("\n" + format_report(m) if report else "")
+    if task == "translate":
+        return (
+            f"BLEU {m['bleu']:.2f}  chrF {m['chrf']:.2f}  ({m['examples']} sentences, beam "
+            f"{m['beam']})\n{m['signature_bleu']}\n{m['signature_chrf']}"
+        )
     line = f"token accuracy {m['accuracy']:.4f}  ({m['tokens']} tokens)"
     if "f1" in m:
         line += f"  span precision {m['precision']:.4f} recall {m['recall']:.4f} F1 {m['f1']:.4f}"
@@ -68,7 +79,7 @@ def _text(task: str, m: dict[str, Any], report: bool) -> str:
 
 def run(args: argparse.Namespace) -> int:
     try:
-        task, metrics = evaluate(Path(args.model_dir), args.data)
+        task, metrics = evaluate(Path(args.model_dir), args.data, args.beam)
     except (DataError, FileNotFoundError, ValueError) as exc:
         print(f"rnnkit evaluate: {exc}", file=sys.stderr)
         return 2

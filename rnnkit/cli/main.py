@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from rnnkit import __version__
-from rnnkit.cli import diagnose, evaluate, generate, predict, train
+from rnnkit.cli import diagnose, evaluate, generate, predict, train, translate
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -23,6 +23,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_parser(sub)
     generate.add_parser(sub)
     predict.add_parser(sub)
+    translate.add_parser(sub)
     diagnose.add_parser(sub)
     return parser
 
@@ -45,6 +46,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return generate.run(args)
     if args.command == "predict":
         return predict.run(args)
+    if args.command == "translate":
+        return translate.run(args)
     if args.command == "diagnose":
         return diagnose.run(args)
     return 2

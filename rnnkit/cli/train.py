@@ -1,4 +1,4 @@
-"""``rnnkit train lm|classify|tag``: train a model from the command line."""
+"""``rnnkit train lm|classify|tag|translate``: train a model from the command line."""
 
 from __future__ import annotations
 
@@ -13,10 +13,11 @@ from typing import Any
 
 from rnnkit.cli.overrides import ConfigError, build_config
 from rnnkit.data import DataError
-from rnnkit.models import ClassifierConfig, LanguageModelConfig, TaggerConfig
+from rnnkit.models import ClassifierConfig, LanguageModelConfig, Seq2SeqConfig, TaggerConfig
 from rnnkit.tasks.classify import ClassifyDataConfig, train_classifier
 from rnnkit.tasks.lm import LMDataConfig, train_lm
 from rnnkit.tasks.tag import TagDataConfig, train_tagger
+from rnnkit.tasks.translate import TranslateDataConfig, train_translator
 from rnnkit.training import TrainerConfig, TrainResult
 
 #: The default character-level LM: what ``make demo`` trains on the bundled corpus.
@@ -75,11 +76,37 @@ TAG_DEFAULTS = {
 }
 TAG_SCHEMA = {"model": TaggerConfig, "trainer": TrainerConfig, "data": TagDataConfig}
 
+#: A bidirectional LSTM encoder and an LSTM decoder with Luong attention and input feeding.
+TRANSLATE_DEFAULTS = {
+    "model": {
+        "cell": "lstm",
+        "embedding_size": 256,
+        "hidden_size": 256,
+        "encoder_layers": 2,
+        "decoder_layers": 2,
+        "attention": "general",
+        "dropout": 0.3,
+        "label_smoothing": 0.1,
+    },
+    "trainer": {
+        "batch_size": 64,
+        "lr": 2e-3,
+        "optimizer": "adam",
+        "clip_grad_norm": 5.0,
+        "max_epochs": 20,
+        "early_stopping": 3,
+        "log_every": 50,
+    },
+    "data": {},
+}
+TRANSLATE_SCHEMA = {"model": Seq2SeqConfig, "trainer": TrainerConfig, "data": TranslateDataConfig}
+
 #: model keys the recipe sets itself (from the data), refused on the command line
 COMPUTED = {
     "lm": ("vocab_size",),
     "classify": ("vocab_size", "num_classes", "multi_label"),
     "tag": ("vocab_size", "num_tags", "unk_id"),
+    "translate": ("source_vocab_size", "target_vocab_size", "bos_id"),
 }
 
 
@@ -100,6 +127,8 @@ TASKS = {
                      train_classifier, ("data", "valid")),
     "tag": Task(TAG_DEFAULTS, TAG_SCHEMA, TaggerConfig, TagDataConfig, train_tagger,
                 ("data", "valid")),
+    "translate": Task(TRANSLATE_DEFAULTS, TRANSLATE_SCHEMA, Seq2SeqConfig, TranslateDataConfig,
+                      train_translator, ("data", "valid")),
 }  # fmt: skip
 
 OVERRIDE_HELP = (
@@ -141,6 +170,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     tag.add_argument("--data", required=True, help="training file (CoNLL)")
     tag.add_argument("--valid", help="validation file (default: 10%% of --data)")
     _common(tag)
+    translate = tasks.add_parser(
+        "translate", help="train an encoder-decoder (translation, dialogue)",
+        description="Train a sequence-to-sequence model with attention on source<TAB>target "
+        f"lines (dialogue: utterance<TAB>reply). {OVERRIDE_HELP}",
+    )  # fmt: skip
+    translate.add_argument("--data", required=True, help="training file (source<TAB>target)")
+    translate.add_argument("--valid", help="validation file (default: 5%% of --data)")
+    _common(translate)
 
 
 def _configure(task: Task, name: str, args: argparse.Namespace, extra: list[str]):

@@ -18,19 +18,17 @@ tags) to ids; ``unseen_labels`` lists labels of evaluation data that training ne
 from __future__ import annotations
 
 import json
-import sys
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
 from rnnkit.data.errors import DataError
-from rnnkit.data.readers import decode_text, read_text
+from rnnkit.data.readers import STDIN, iter_lines, read_source
 
 FORMATS: tuple[str, ...] = ("auto", "tsv", "jsonl", "text")
 _SUFFIX_FORMATS = {".jsonl": "jsonl", ".json": "jsonl", ".tsv": "tsv"}
-STDIN = "-"
 
 
 @dataclass
@@ -66,23 +64,6 @@ class TaggedSentence:
 
 
 # ---------------------------------------------------------------- sources
-def _read_source(path: str | Path) -> tuple[str, str]:
-    """(name for messages, decoded text) of a file, or of standard input for ``"-"``."""
-    if str(path) != STDIN:
-        return str(path), read_text(path)
-    name = "<stdin>"
-    stream = getattr(sys.stdin, "buffer", None)
-    raw = stream.read() if stream is not None else sys.stdin.read().encode("utf-8")
-    text = decode_text(raw, name, "the input is empty")
-    return name, text
-
-
-def _lines(text: str) -> Iterator[tuple[int, str]]:
-    """(1-based line number, line without its line ending); only ``\\n`` ends a line."""
-    for number, line in enumerate(text.split("\n"), start=1):
-        yield number, line.rstrip("\r")
-
-
 # --------------------------------------------------------- classification
 def read_classification(
     path: str | Path,
@@ -117,13 +98,13 @@ def read_classification(
     if format == "auto":
         auto = "text" if str(path) == STDIN else _SUFFIX_FORMATS.get(Path(path).suffix.lower())
         format = auto or "text"
-    name, text = _read_source(path)
+    name, text = read_source(path)
     if format == "tsv":
         examples = _parse_tsv(name, text, multi_label, label_separator)
     elif format == "jsonl":
         examples = _parse_jsonl(name, text, multi_label, label_separator)
     else:
-        examples = [TextExample(line.strip()) for _, line in _lines(text) if line.strip()]
+        examples = [TextExample(line.strip()) for _, line in iter_lines(text) if line.strip()]
     if not examples:
         raise DataError(f"{name}: no examples found")
     return examples
@@ -131,7 +112,7 @@ def read_classification(
 
 def _parse_tsv(name: str, text: str, multi_label: bool, separator: str) -> list[TextExample]:
     examples = []
-    for number, line in _lines(text):
+    for number, line in iter_lines(text):
         if not line.strip():
             continue
         where = f"{name}:{number}"
@@ -148,7 +129,7 @@ def _parse_tsv(name: str, text: str, multi_label: bool, separator: str) -> list[
 def _parse_jsonl(name: str, text: str, multi_label: bool, separator: str) -> list[TextExample]:
     examples: list[TextExample] = []
     first_line = 0  # the line that decided whether this file is labelled
-    for number, line in _lines(text):
+    for number, line in iter_lines(text):
         if not line.strip():
             continue
         where = f"{name}:{number}"
@@ -242,11 +223,11 @@ def read_conll(
         >>> read_conll("train.conll")[0].tags  # doctest: +SKIP
         ['B-PER', 'I-PER', 'O']
     """
-    name, text = _read_source(path)
+    name, text = read_source(path)
     needed = max(_columns_needed(token_column), _columns_needed(tag_column))
     sentences: list[TaggedSentence] = []
     rows: list[list[str]] = []
-    for number, line in _lines(text):
+    for number, line in iter_lines(text):
         if not line.strip() or line.lstrip().startswith("-DOCSTART-"):
             if rows:
                 sentences.append(_sentence(rows, token_column, tag_column))

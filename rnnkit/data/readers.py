@@ -3,16 +3,20 @@
 ``read_text`` is the one entry point for text files: it decodes strict UTF-8 (a leading byte-order
 mark is dropped) and turns every way a file can be unusable into a ``DataError`` that names the
 file, and for bad bytes the 1-based line and the byte offset, so the user can open the file there.
-Line endings are kept as they are in the file.
+Line endings are kept as they are in the file. ``read_source`` also reads standard input
+(``"-"``) and ``iter_lines`` numbers the lines for messages.
 """
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 from rnnkit.data.errors import DataError
 
 _BOM = b"\xef\xbb\xbf"
+STDIN = "-"
 
 
 def read_text(path: str | Path) -> str:
@@ -61,3 +65,19 @@ def decode_text(raw: bytes, name: str, empty: str = "the file is empty") -> str:
     if not text.strip():
         raise DataError(f"{name}: {empty}")
     return text
+
+
+def read_source(path: str | Path) -> tuple[str, str]:
+    """(name for messages, decoded text) of a file, or of standard input for ``"-"``."""
+    if str(path) != STDIN:
+        return str(path), read_text(path)
+    name = "<stdin>"
+    stream = getattr(sys.stdin, "buffer", None)
+    raw = stream.read() if stream is not None else sys.stdin.read().encode("utf-8")
+    return name, decode_text(raw, name, "the input is empty")
+
+
+def iter_lines(text: str) -> Iterator[tuple[int, str]]:
+    """(1-based line number, line without its line ending); only ``\\n`` ends a line."""
+    for number, line in enumerate(text.split("\n"), start=1):
+        yield number, line.rstrip("\r")

@@ -4,7 +4,8 @@
   ``classification.py``);
 - ``tagging_metrics`` (token accuracy, seqeval span F1) and the BIO / BIOES span helpers
   (``tagging.py``);
-- ``perplexity`` and ``bits_per_character`` (``lm.py``).
+- ``perplexity`` and ``bits_per_character`` (``lm.py``);
+- ``translation_metrics``: BLEU and chrF by sacrebleu (``translation.py``).
 
 This package imports nothing from the rest of rnnkit.
 """
@@ -16,6 +17,7 @@ from rnnkit.metrics.classification import (
 )
 from rnnkit.metrics.lm import bits_per_character, perplexity
 from rnnkit.metrics.tagging import bio_to_bioes, bio_to_spans, bioes_to_bio, tagging_metrics
+from rnnkit.metrics.translation import translation_metrics
 
 __all__ = [
     "bio_to_bioes",
@@ -27,4 +29,5 @@ __all__ = [
     "multilabel_metrics",
     "perplexity",
     "tagging_metrics",
+    "translation_metrics",
 ]

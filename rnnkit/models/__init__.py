@@ -1,24 +1,36 @@
 """Task models built on the layers: each exposes ``forward_loss(batch) -> (loss, n_items)``."""
 
 from rnnkit.models.classifier import ClassifierConfig, TextClassifier
+from rnnkit.models.decoder import DecoderState, RecurrentDecoder
 from rnnkit.models.language_model import (
     LanguageModel,
     LanguageModelConfig,
     bits_per_character,
     perplexity,
 )
+from rnnkit.models.seq2seq import Seq2Seq, Seq2SeqConfig
 from rnnkit.models.tagger import SequenceTagger, TaggerConfig
+from rnnkit.models.vec2seq import VectorToSequence, VectorToSequenceConfig
 
-MODEL_TYPES = {m.model_type: m for m in (LanguageModel, TextClassifier, SequenceTagger)}
+MODEL_TYPES = {
+    m.model_type: m
+    for m in (LanguageModel, TextClassifier, SequenceTagger, Seq2Seq, VectorToSequence)
+}
 
 __all__ = [
     "MODEL_TYPES",
     "ClassifierConfig",
+    "DecoderState",
     "LanguageModel",
     "LanguageModelConfig",
+    "RecurrentDecoder",
+    "Seq2Seq",
+    "Seq2SeqConfig",
     "SequenceTagger",
     "TaggerConfig",
     "TextClassifier",
+    "VectorToSequence",
+    "VectorToSequenceConfig",
     "bits_per_character",
     "perplexity",
 ]

@@ -23,6 +23,8 @@ import torch
 from torch import Tensor
 from torch.nn import functional as F
 
+from rnnkit.viz.backend import pyplot
+
 
 def _with_probe(state: list, probe: Tensor) -> list:
     """Add ``probe`` to the top layer's h (the first part of a multi-part state)."""
@@ -78,13 +80,7 @@ def plot_gradient_flow(
         curves: ``{model label: {phase: norms for t = 1..T}}``.
         path: where the PNG goes.
     """
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError as exc:
-        raise RuntimeError("plotting needs matplotlib: pip install 'rnnkit[plot]'") from exc
+    plt = pyplot()
     phases = list(dict.fromkeys(p for per_model in curves.values() for p in per_model))
     fig, axes = plt.subplots(1, len(phases), figsize=(5.5 * len(phases), 4), squeeze=False)
     for ax, phase in zip(axes[0], phases):
