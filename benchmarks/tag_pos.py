@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import RESULTS, data_dir, write_result
 
-from rnnkit.data.labelled import read_conll
+from rnnkit.data.conll import read_conll
 from rnnkit.tasks.tag import TagDataConfig, evaluate_tagger, train_tagger
 from rnnkit.training import TrainerConfig
 

@@ -42,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
             for labels in predict_classifier(directory, args.data, args.format):
                 print(separator.join(labels))
         elif task == "tag":
-            from rnnkit.data.labelled import write_conll
+            from rnnkit.data.conll import write_conll
             from rnnkit.tasks.tag import predict_tagger
 
             sentences, tags = predict_tagger(directory, args.data)

@@ -4,8 +4,10 @@
 - tokenizers at three levels behind one interface, saved as JSON (``tokenizers.py``);
 - ``LMStream``: contiguous, resumable truncated-BPTT windows for language models
   (``lm_stream.py``);
-- labelled data: classification files (TSV / JSONL / text), CoNLL files, ``LabelVocab``
-  (``labelled.py``); pretrained word vectors (``embeddings.py``);
+- labelled data: classification files (TSV / JSONL / text, ``labelled.py``), CoNLL files
+  (``conll.py``), ``LabelVocab`` (``labels.py``); pretrained word vectors (``embeddings.py``);
+- parallel text ``source<TAB>target`` (``parallel.py``) and placeholder masking for
+  translation (``placeholders.py``);
 - ``BucketBatchSampler``: length-bucketed, resumable batches, and ``pad_sequences``
   (``batching.py``);
 - a bundled Shakespeare corpus (``corpora.py``) and a verified downloader (``download.py``).
@@ -14,19 +16,13 @@ This package imports torch but nothing from the rest of rnnkit.
 """
 
 from rnnkit.data.batching import BucketBatchSampler, pad_sequences
+from rnnkit.data.conll import TaggedSentence, read_conll, write_conll
 from rnnkit.data.corpora import BUNDLED, bundled_corpus_path, load_bundled
 from rnnkit.data.download import download, sha256_of
 from rnnkit.data.embeddings import WordVectors, build_embedding_matrix, load_word_vectors
 from rnnkit.data.errors import DataError
-from rnnkit.data.labelled import (
-    LabelVocab,
-    TaggedSentence,
-    TextExample,
-    read_classification,
-    read_conll,
-    unseen_labels,
-    write_conll,
-)
+from rnnkit.data.labelled import TextExample, read_classification
+from rnnkit.data.labels import LabelVocab, unseen_labels
 from rnnkit.data.lm_stream import LMStream
 from rnnkit.data.readers import read_text
 from rnnkit.data.tokenizer_base import Tokenizer

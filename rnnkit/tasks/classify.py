@@ -22,7 +22,8 @@ from rnnkit.config import Config
 from rnnkit.data import TextTokenizer, Tokenizer
 from rnnkit.data.batching import pad_sequences
 from rnnkit.data.embeddings import build_embedding_matrix, load_word_vectors
-from rnnkit.data.labelled import LabelVocab, TextExample, read_classification, unseen_labels
+from rnnkit.data.labelled import TextExample, read_classification
+from rnnkit.data.labels import LabelVocab, unseen_labels
 from rnnkit.metrics import classification_metrics, multilabel_metrics
 from rnnkit.models import TextClassifier
 from rnnkit.models.io import load_model_dir, save_model_dir

@@ -21,8 +21,9 @@ import torch
 
 from rnnkit.config import Config
 from rnnkit.data.batching import pad_sequences
+from rnnkit.data.conll import TaggedSentence, read_conll
 from rnnkit.data.embeddings import build_embedding_matrix, load_word_vectors
-from rnnkit.data.labelled import LabelVocab, TaggedSentence, read_conll, unseen_labels
+from rnnkit.data.labels import LabelVocab, unseen_labels
 from rnnkit.data.vocab import UNK, Vocab
 from rnnkit.metrics import tagging_metrics
 from rnnkit.models import SequenceTagger
