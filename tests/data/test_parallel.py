@@ -40,5 +40,5 @@ def test_errors_name_file_and_line(tmp_path, text, message) -> None:
 def test_mixing_pairs_and_bare_sources_is_an_error(tmp_path) -> None:
     path = tmp_path / "x.tsv"
     path.write_text("a\nb\tc\n", encoding="utf-8")
-    with pytest.raises(DataError, match="x.tsv:2: this line has 2 field"):
+    with pytest.raises(DataError, match=r"x\.tsv:2: this line has 2 field"):
         read_parallel(path, require_target=False)

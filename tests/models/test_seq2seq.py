@@ -49,7 +49,7 @@ def test_fast_teacher_forcing_equals_the_step_loop(attention) -> None:
     model = Seq2Seq(12, 12, **TINY, attention=attention, input_feeding=False).eval()
     b = _batch()
     with torch.no_grad():
-        logits, weights = model(b["source"], b["source_lengths"], b["target_in"])
+        logits, _ = model(b["source"], b["source_lengths"], b["target_in"])
         state = model.encode(b["source"], b["source_lengths"])
         steps = []
         for t in range(b["target_in"].shape[1]):
@@ -104,9 +104,12 @@ def test_align_gives_one_distribution_per_output_token() -> None:
     weights = model.align(torch.randint(12, (1, 5)), torch.tensor([5]), torch.tensor([[3, 4, 0]]))
     assert weights.shape == (1, 3, 5)
     torch.testing.assert_close(weights.sum(-1), torch.ones(1, 3))
-    assert Seq2Seq(12, 12, **TINY, attention="none").align(
-        torch.randint(12, (1, 5)), torch.tensor([5]), torch.tensor([[3, 0]])
-    ) is None
+    assert (
+        Seq2Seq(12, 12, **TINY, attention="none").align(
+            torch.randint(12, (1, 5)), torch.tensor([5]), torch.tensor([[3, 0]])
+        )
+        is None
+    )
 
 
 def test_scheduled_sampling_ramps_and_resumes() -> None:
@@ -155,9 +158,12 @@ def test_learns_to_reverse_short_sequences() -> None:
         seqs = torch.randint(1, v, (32, 4))
         source = torch.cat([seqs, torch.zeros(32, 1, dtype=torch.long)], 1)
         target = seqs.flip(1)
-        batch = {"source": source, "source_lengths": torch.full((32,), 5),
-                 "target_in": torch.cat([torch.zeros(32, 1, dtype=torch.long), target], 1),
-                 "target_out": torch.cat([target, torch.zeros(32, 1, dtype=torch.long)], 1)}
+        batch = {
+            "source": source,
+            "source_lengths": torch.full((32,), 5),
+            "target_in": torch.cat([torch.zeros(32, 1, dtype=torch.long), target], 1),
+            "target_out": torch.cat([target, torch.zeros(32, 1, dtype=torch.long)], 1),
+        }
         loss, _ = model.forward_loss(batch)  # fmt: skip
         opt.zero_grad()
         loss.backward()
