@@ -24,6 +24,7 @@ from typing import Any
 
 import torch
 from torch import Tensor, nn
+from torch.nn import functional as F
 
 from rnnkit.layers import LockedDropout, make_layer
 from rnnkit.layers.attention import Attention
@@ -184,6 +185,48 @@ class RecurrentDecoder(nn.Module):
             weights.append(state.weights)
         stacked = torch.stack(weights, dim=1) if self.attending else None  # (N, T, S)
         return self.out(self.drop(torch.stack(outputs, dim=1))), stacked
+
+
+class DecodingModel(nn.Module):
+    """What the models built around a ``RecurrentDecoder`` share: the teacher-forced loss and
+    the ``StepModel`` protocol, so ``rnnkit.decoding`` drives them (greedy, sampling, beam).
+
+    Subclasses set ``self.config`` (with ``bos_id`` and ``label_smoothing``) and
+    ``self.decoder``, and build the first ``DecoderState`` in ``encode``.
+    """
+
+    config: Any
+    decoder: RecurrentDecoder
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> DecodingModel:
+        return cls(**config)
+
+    def get_config(self) -> dict[str, Any]:
+        return self.config.to_dict()
+
+    def sequence_loss(self, logits: Tensor, target: Tensor) -> tuple[Tensor, int]:
+        """Mean (label-smoothed) cross-entropy per target token; -100 in target is padding.
+
+        Shape: logits (N, T, V), target (N, T).
+        """
+        loss = F.cross_entropy(
+            logits.reshape(-1, logits.shape[-1]), target.reshape(-1),
+            ignore_index=-100, label_smoothing=self.config.label_smoothing,
+        )  # fmt: skip
+        return loss, int((target != -100).sum())
+
+    def first_tokens(self, n: int, device: torch.device | None = None) -> Tensor:
+        """The token fed first, for N sequences: (N,) filled with ``bos_id``."""
+        return torch.full((n,), self.config.bos_id, dtype=torch.long, device=device)
+
+    def step(self, tokens: Tensor, state: DecoderState) -> tuple[Tensor, DecoderState]:
+        """One target token per sequence: (N,) -> logits (N, V), next state."""
+        return self.decoder.step(tokens, state)
+
+    def reorder_state(self, state: DecoderState, index: Tensor) -> DecoderState:
+        """Batch entries ``index`` of the state (beam search)."""
+        return state.index_select(index)
 
 
 def _one_step(layer: nn.Module, x: Tensor, state: Any) -> tuple[Tensor, Any]:

@@ -25,13 +25,12 @@ from typing import Any
 
 import torch
 from torch import Tensor, nn
-from torch.nn import functional as F
 
 from rnnkit.config import Config
 from rnnkit.layers import LockedDropout, make_layer
 from rnnkit.layers.pooling import lengths_mask
 from rnnkit.layers.state import as_tuple, from_tuple
-from rnnkit.models.decoder import DecoderState, RecurrentDecoder
+from rnnkit.models.decoder import DecoderState, DecodingModel, RecurrentDecoder
 
 
 @dataclass
@@ -58,7 +57,7 @@ class Seq2SeqConfig(Config):
     cell_options: dict[str, Any] = field(default_factory=dict)
 
 
-class Seq2Seq(nn.Module):
+class Seq2Seq(DecodingModel):
     """A recurrent encoder-decoder with optional attention.
 
     Args (see ``Seq2SeqConfig``):
@@ -129,13 +128,6 @@ class Seq2Seq(nn.Module):
             for _ in range(c.decoder_layers)
         )
 
-    @classmethod
-    def from_config(cls, config: dict[str, Any]) -> Seq2Seq:
-        return cls(**config)
-
-    def get_config(self) -> dict[str, Any]:
-        return self.config.to_dict()
-
     # -------------------------------------------------------------- encoding
     def encode(self, source: Tensor, lengths: Tensor) -> DecoderState:
         """Run the encoder; the decoder's state before the first target token.
@@ -187,12 +179,7 @@ class Seq2Seq(nn.Module):
         """Mean (label-smoothed) cross-entropy per target token; padding is -100 in
         ``target_out``."""
         logits, _ = self(batch["source"], batch["source_lengths"], batch["target_in"])
-        target = batch["target_out"]
-        loss = F.cross_entropy(
-            logits.reshape(-1, logits.shape[-1]), target.reshape(-1),
-            ignore_index=-100, label_smoothing=self.config.label_smoothing,
-        )  # fmt: skip
-        return loss, int((target != -100).sum())
+        return self.sequence_loss(logits, batch["target_out"])
 
     def start_epoch(self, epoch: int) -> None:
         """Scheduled sampling: the probability grows linearly to its final value."""
@@ -207,17 +194,6 @@ class Seq2Seq(nn.Module):
         self.sampling = float(tensors["sampling"]) if "sampling" in tensors else 0.0
 
     # -------------------------------------------------------------- decoding
-    def first_tokens(self, n: int, device: torch.device | None = None) -> Tensor:
-        """The token fed first, for N sequences: (N,) filled with ``bos_id``."""
-        return torch.full((n,), self.config.bos_id, dtype=torch.long, device=device)
-
-    def step(self, tokens: Tensor, state: DecoderState) -> tuple[Tensor, DecoderState]:
-        """One target token per sequence: (N,) -> logits (N, V_tgt), next state."""
-        return self.decoder.step(tokens, state)
-
-    def reorder_state(self, state: DecoderState, index: Tensor) -> DecoderState:
-        return state.index_select(index)
-
     @torch.no_grad()
     def align(self, source: Tensor, source_lengths: Tensor, target: Tensor) -> Tensor | None:
         """Attention weights (N, T, S) when the model reads ``target`` (its first T tokens

@@ -17,11 +17,10 @@ from typing import Any
 
 import torch
 from torch import Tensor, nn
-from torch.nn import functional as F
 
 from rnnkit.config import Config
 from rnnkit.layers.state import as_tuple, from_tuple
-from rnnkit.models.decoder import DecoderState, RecurrentDecoder
+from rnnkit.models.decoder import DecoderState, DecodingModel, RecurrentDecoder
 
 
 @dataclass
@@ -43,7 +42,7 @@ class VectorToSequenceConfig(Config):
     cell_options: dict[str, Any] = field(default_factory=dict)
 
 
-class VectorToSequence(nn.Module):
+class VectorToSequence(DecodingModel):
     """Generate a token sequence from a feature vector (or a set of region vectors).
 
     Args (see ``VectorToSequenceConfig``):
@@ -86,13 +85,6 @@ class VectorToSequence(nn.Module):
             for _ in range(c.num_layers)
         )
 
-    @classmethod
-    def from_config(cls, config: dict[str, Any]) -> VectorToSequence:
-        return cls(**config)
-
-    def get_config(self) -> dict[str, Any]:
-        return self.config.to_dict()
-
     def encode(self, vectors: Tensor) -> DecoderState:
         """The decoder's state before the first token, from (N, F) or (N, R, F) features."""
         f = self.config.vector_size
@@ -117,20 +109,4 @@ class VectorToSequence(nn.Module):
         """Mean cross-entropy per target token of ``{"vectors", "target_in", "target_out"}``
         (padding -100 in ``target_out``)."""
         logits, _ = self(batch["vectors"], batch["target_in"])
-        target = batch["target_out"]
-        loss = F.cross_entropy(
-            logits.reshape(-1, logits.shape[-1]), target.reshape(-1),
-            ignore_index=-100, label_smoothing=self.config.label_smoothing,
-        )  # fmt: skip
-        return loss, int((target != -100).sum())
-
-    def first_tokens(self, n: int, device: torch.device | None = None) -> Tensor:
-        """(N,) filled with ``bos_id``: the token fed first."""
-        return torch.full((n,), self.config.bos_id, dtype=torch.long, device=device)
-
-    def step(self, tokens: Tensor, state: DecoderState) -> tuple[Tensor, DecoderState]:
-        """One token per sequence: (N,) -> logits (N, V), next state."""
-        return self.decoder.step(tokens, state)
-
-    def reorder_state(self, state: DecoderState, index: Tensor) -> DecoderState:
-        return state.index_select(index)
+        return self.sequence_loss(logits, batch["target_out"])

@@ -27,8 +27,9 @@ from rnnkit.data.labels import LabelVocab, unseen_labels
 from rnnkit.metrics import classification_metrics, multilabel_metrics
 from rnnkit.models import TextClassifier
 from rnnkit.models.io import load_model_dir, save_model_dir
-from rnnkit.tasks.batches import Batches, holdout, shard_examples
-from rnnkit.training import Trainer, TrainerConfig, TrainResult
+from rnnkit.tasks.batches import Batches, shard_examples
+from rnnkit.tasks.recipe import fit, split_data
+from rnnkit.training import TrainerConfig, TrainResult
 from rnnkit.training import distributed as dist
 
 
@@ -73,15 +74,6 @@ def example_text(example: TextExample, use_title: bool) -> str:
 
 def _read(cfg: ClassifyDataConfig, path: str) -> list[TextExample]:
     return read_classification(path, cfg.format, cfg.multi_label, cfg.label_separator)
-
-
-def _split(cfg: ClassifyDataConfig, seed: int) -> tuple[list[TextExample], list[TextExample]]:
-    if cfg.data is None:
-        raise ValueError("ClassifyDataConfig: data (the training file) is required")
-    train = _read(cfg, cfg.data)
-    if cfg.valid:
-        return train, _read(cfg, cfg.valid)
-    return holdout(train, cfg.valid_fraction, seed)
 
 
 class ClassificationEncoder:
@@ -185,7 +177,7 @@ def train_classifier(
     """Train a text classifier; ``OUT/model`` holds the best one by validation loss."""
     out_dir = Path(out_dir)
     dist.init_from_env()
-    train, valid = _split(data, trainer.seed)
+    train, valid = split_data(data, lambda path: _read(data, path), trainer.seed)
     _report_unseen(train, valid, data.valid or "the validation split")
     model, tokenizer, labels = build_classifier(data, model_options, train, trainer.seed)
     encoder = ClassificationEncoder(tokenizer, labels, data)
@@ -202,11 +194,7 @@ def train_classifier(
     def export(directory: Path) -> None:
         save_model_dir(directory, model, tokenizer, meta)
 
-    if not resume and dist.rank() == 0:
-        export(out_dir)
-    return Trainer(
-        model, train_batches, trainer, valid_data=valid_batches, out_dir=out_dir, export=export
-    ).fit(resume)
+    return fit(model, train_batches, valid_batches, trainer, out_dir, export, resume)
 
 
 def _load(directory: Path) -> tuple[TextClassifier, ClassificationEncoder]:

@@ -28,8 +28,9 @@ from rnnkit.data.vocab import UNK, Vocab
 from rnnkit.metrics import tagging_metrics
 from rnnkit.models import SequenceTagger
 from rnnkit.models.io import load_model_dir, read_model_file, save_model_dir
-from rnnkit.tasks.batches import Batches, holdout, shard_examples
-from rnnkit.training import Trainer, TrainerConfig, TrainResult
+from rnnkit.tasks.batches import Batches, shard_examples
+from rnnkit.tasks.recipe import fit, split_data
+from rnnkit.training import TrainerConfig, TrainResult
 from rnnkit.training import distributed as dist
 
 PAD = "<pad>"
@@ -124,15 +125,6 @@ def _read(cfg: TagDataConfig, path: str, tagged: bool = True) -> list[TaggedSent
     return read_conll(path, cfg.token_column, cfg.tag_column if tagged else None)
 
 
-def _split(cfg: TagDataConfig, seed: int) -> tuple[list[TaggedSentence], list[TaggedSentence]]:
-    if cfg.data is None:
-        raise ValueError("TagDataConfig: data (the training file) is required")
-    train = _read(cfg, cfg.data)
-    if cfg.valid:
-        return train, _read(cfg, cfg.valid)
-    return holdout(train, cfg.valid_fraction, seed)
-
-
 def train_tagger(
     data: TagDataConfig,
     model_options: dict[str, Any],
@@ -143,7 +135,7 @@ def train_tagger(
     """Train a sequence tagger; ``OUT/model`` holds the best one by validation loss."""
     out_dir = Path(out_dir)
     dist.init_from_env()
-    train, valid = _split(data, trainer.seed)
+    train, valid = split_data(data, lambda path: _read(data, path), trainer.seed)
     encoder = TaggingEncoder.build(train, data)
     unseen = unseen_labels(encoder.tags.labels, [t for s in valid for t in s.tags])
     if unseen and dist.rank() == 0:
@@ -167,11 +159,7 @@ def train_tagger(
     def export(directory: Path) -> None:
         save_model_dir(directory, model, None, meta, files={"vocab": encoder.to_dict()})
 
-    if not resume and dist.rank() == 0:
-        export(out_dir)
-    return Trainer(
-        model, train_batches, trainer, valid_data=valid_batches, out_dir=out_dir, export=export
-    ).fit(resume)
+    return fit(model, train_batches, valid_batches, trainer, out_dir, export, resume)
 
 
 def _load_embeddings(model: SequenceTagger, tokens: list[str], path: str) -> None:

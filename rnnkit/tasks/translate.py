@@ -23,8 +23,9 @@ from rnnkit.data.parallel import ParallelExample, read_parallel
 from rnnkit.data.placeholders import mask_placeholders
 from rnnkit.models import Seq2Seq
 from rnnkit.models.io import save_model_dir
-from rnnkit.tasks.batches import Batches, holdout, shard_examples
-from rnnkit.training import Trainer, TrainerConfig, TrainResult
+from rnnkit.tasks.batches import Batches, shard_examples
+from rnnkit.tasks.recipe import fit, split_data
+from rnnkit.training import TrainerConfig, TrainResult
 from rnnkit.training import distributed as dist
 
 
@@ -151,15 +152,6 @@ def build_translator(
     return model, TranslationEncoder(source, target, cfg)
 
 
-def _split(cfg: TranslateDataConfig, seed: int) -> tuple[list, list]:
-    if cfg.data is None:
-        raise ValueError("TranslateDataConfig: data (the training file) is required")
-    train = read_parallel(cfg.data)
-    if cfg.valid:
-        return train, read_parallel(cfg.valid)
-    return holdout(train, cfg.valid_fraction, seed)
-
-
 def train_translator(
     data: TranslateDataConfig,
     model_options: dict[str, Any],
@@ -170,7 +162,7 @@ def train_translator(
     """Train an encoder-decoder; ``OUT/model`` holds the best one by validation loss."""
     out_dir = Path(out_dir)
     dist.init_from_env()
-    train, valid = _split(data, trainer.seed)
+    train, valid = split_data(data, read_parallel, trainer.seed)
     model, encoder = build_translator(data, model_options, train, trainer.seed)
     train_batches = encoder.batches(shard_examples(train), trainer.batch_size, True, trainer.seed)
     valid_batches = encoder.batches(valid, data.eval_batch_size, False)
@@ -179,8 +171,4 @@ def train_translator(
     def export(directory: Path) -> None:
         save_model_dir(directory, model, encoder.target, meta, files=encoder.files())
 
-    if not resume and dist.rank() == 0:
-        export(out_dir)
-    return Trainer(
-        model, train_batches, trainer, valid_data=valid_batches, out_dir=out_dir, export=export
-    ).fit(resume)
+    return fit(model, train_batches, valid_batches, trainer, out_dir, export, resume)

@@ -13,7 +13,7 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
-from rnnkit.viz.backend import pyplot
+from rnnkit.viz.backend import pyplot, save_figure
 
 
 def plot_attention(
@@ -45,9 +45,4 @@ def plot_attention(
     if title:
         ax.set_title(title)
     fig.colorbar(image, ax=ax, fraction=0.04)
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)

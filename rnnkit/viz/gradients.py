@@ -23,7 +23,7 @@ import torch
 from torch import Tensor
 from torch.nn import functional as F
 
-from rnnkit.viz.backend import pyplot
+from rnnkit.viz.backend import pyplot, save_figure
 
 
 def _with_probe(state: list, probe: Tensor) -> list:
@@ -95,9 +95,4 @@ def plot_gradient_flow(
         ax.legend()
     if title:
         fig.suptitle(title)
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
