@@ -8,8 +8,8 @@ dev loss within a run; with ``--grid``, the candidate by dev accuracy); both are
 test. The baseline is scikit-learn's TfidfVectorizer (word 1-2 grams, sublinear tf) with
 LogisticRegression (C=10 is a common choice for short texts; it is not tuned on test).
 rnnkit's run is the ``rnnkit train classify`` recipe with the options printed in the result;
-``--pretrain-minutes M`` first trains a ``text``-level language model for M minutes on the
-unlabelled training texts plus a second corpus (``--pretrain-text``) and starts the
+The ``ulmfit`` candidate first trains a ``text``-level language model for ``--pretrain-minutes``
+on the unlabelled training texts plus a second corpus (``--pretrain-text``) and starts the
 classifier's encoder from it (ULMFiT-style).
 """
 
@@ -54,7 +54,9 @@ def pretrain(train_path: Path, extra: Path | None, minutes: float, out: Path, mo
     """A text-level LM on the unlabelled training texts (and ``extra``)."""
     texts = [e.text for e in read_classification(train_path)]
     corpus = "\n".join(texts)
-    if extra is not None:
+    if extra is not None and extra.suffix == ".jsonl":  # e.g. bbc/train.jsonl: its texts
+        corpus += "\n" + "\n".join(e.text for e in read_classification(extra))
+    elif extra is not None:
         corpus += "\n" + extra.read_text(encoding="utf-8")
     path = out.parent / "pretrain.txt"
     path.write_text(corpus, encoding="utf-8")
@@ -83,6 +85,9 @@ GRID = {
     "gru-attention": {"cell": "gru", "pooling": "attention"},
     "lstm-max-small": {"hidden_size": 64, "embedding_size": 64, "embedding_dropout": 0.1},
     "lstm-max-2layers": {"num_layers": 2, "hidden_dropout": 0.3},
+    # ULMFiT-style: a 2-layer unidirectional LSTM LM pretrained for --pretrain-minutes on the
+    # unlabelled training texts (plus --pretrain-text), then fine-tuned with concat pooling
+    "ulmfit": {"pretrain": True},
 }
 
 
@@ -97,7 +102,9 @@ def train_one(name: str, model: dict, data: ClassifyDataConfig, args, paths, tmp
     if run_dir.exists():
         shutil.rmtree(run_dir)
     start = time.monotonic()
-    if args.pretrain_minutes:
+    if model.pop("pretrain", False):
+        if not args.pretrain_minutes:
+            raise SystemExit("the ulmfit candidate needs --pretrain-minutes")
         model.update(num_layers=2, bidirectional=False, pooling="concat")
         lm_dir = pretrain(paths[0], args.pretrain_text, args.pretrain_minutes, tmp / name, model)
         data = ClassifyDataConfig.from_dict({**data.to_dict(), "pretrained_lm": str(lm_dir)})
@@ -108,7 +115,7 @@ def train_one(name: str, model: dict, data: ClassifyDataConfig, args, paths, tmp
         "accuracy": round(test["accuracy"], 4), "macro_f1": round(test["macro_f1"], 4),
         "dev_accuracy": round(dev["accuracy"], 4), "seconds": round(seconds, 1),
         "steps": result.steps, "epochs": result.epochs, "stopped": result.stopped,
-        "pretrain_minutes": args.pretrain_minutes, "model": model,
+        "pretrain_minutes": args.pretrain_minutes if data.pretrained_lm else 0.0, "model": model,
         "test_examples": test["examples"],
     }  # fmt: skip
     print(name, out, flush=True)
