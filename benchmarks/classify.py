@@ -85,6 +85,19 @@ GRID = {
     "gru-attention": {"cell": "gru", "pooling": "attention"},
     "lstm-max-small": {"hidden_size": 64, "embedding_size": 64, "embedding_dropout": 0.1},
     "lstm-max-2layers": {"num_layers": 2, "hidden_dropout": 0.3},
+    "lstm-max-tiny": {"hidden_size": 32, "embedding_size": 64, "embedding_dropout": 0.2},
+    "lstm-mean-small": {
+        "pooling": "mean",
+        "hidden_size": 64,
+        "embedding_size": 64,
+        "embedding_dropout": 0.1,
+    },
+    "gru-max-small": {
+        "cell": "gru",
+        "hidden_size": 64,
+        "embedding_size": 64,
+        "embedding_dropout": 0.1,
+    },
     # ULMFiT-style: a 2-layer unidirectional LSTM LM pretrained for --pretrain-minutes on the
     # unlabelled training texts (plus --pretrain-text), then fine-tuned with concat pooling
     "ulmfit": {"pretrain": True},
