@@ -1,5 +1,7 @@
 """Task models built on the layers: each exposes ``forward_loss(batch) -> (loss, n_items)``."""
 
+from rnnkit.models.bilm import BiLanguageModel, BiLMConfig
+from rnnkit.models.bilm_features import BiLMFeatures
 from rnnkit.models.classifier import ClassifierConfig, TextClassifier
 from rnnkit.models.decoder import DecoderState, RecurrentDecoder
 from rnnkit.models.language_model import (
@@ -9,16 +11,28 @@ from rnnkit.models.language_model import (
     perplexity,
 )
 from rnnkit.models.seq2seq import Seq2Seq, Seq2SeqConfig
+from rnnkit.models.summarizer import SummarizerConfig, SummaRuNNer
 from rnnkit.models.tagger import SequenceTagger, TaggerConfig
 from rnnkit.models.vec2seq import VectorToSequence, VectorToSequenceConfig
 
 MODEL_TYPES = {
     m.model_type: m
-    for m in (LanguageModel, TextClassifier, SequenceTagger, Seq2Seq, VectorToSequence)
+    for m in (
+        LanguageModel,
+        TextClassifier,
+        SequenceTagger,
+        Seq2Seq,
+        VectorToSequence,
+        SummaRuNNer,
+        BiLanguageModel,
+    )
 }
 
 __all__ = [
     "MODEL_TYPES",
+    "BiLMConfig",
+    "BiLMFeatures",
+    "BiLanguageModel",
     "ClassifierConfig",
     "DecoderState",
     "LanguageModel",
@@ -27,6 +41,8 @@ __all__ = [
     "Seq2Seq",
     "Seq2SeqConfig",
     "SequenceTagger",
+    "SummaRuNNer",
+    "SummarizerConfig",
     "TaggerConfig",
     "TextClassifier",
     "VectorToSequence",
