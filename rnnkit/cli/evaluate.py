@@ -16,6 +16,7 @@ JSON_KEYS = {
     "classify": ("accuracy", "macro_f1", "examples"),
     "tag": ("accuracy", "precision", "recall", "f1", "tokens"),
     "translate": ("bleu", "chrf", "examples"),
+    "summarize": ("rouge1", "rouge2", "rougeL", "documents", "lead", "oracle"),
 }
 
 
@@ -26,9 +27,18 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     ev.add_argument("--json", action="store_true", help="print one JSON line")
     ev.add_argument("--report", action="store_true", help="per-class report (classification)")
     ev.add_argument("--beam", type=int, default=5, help="beam size (translation; 1: greedy)")
+    budget = ev.add_mutually_exclusive_group()
+    budget.add_argument("--max-sentences", type=int, help="summary budget (summarization)")
+    budget.add_argument("--max-words", type=int, help="summary budget in words (summarization)")
 
 
-def evaluate(directory: Path, data: str, beam: int = 5) -> tuple[str, dict[str, Any]]:
+def evaluate(
+    directory: Path,
+    data: str,
+    beam: int = 5,
+    max_sentences: int | None = None,
+    max_words: int | None = None,
+) -> tuple[str, dict[str, Any]]:
     """``(task, metrics)`` of the model in ``directory`` on the file ``data``."""
     from rnnkit.models.io import resolve_model_dir
 
@@ -50,6 +60,12 @@ def evaluate(directory: Path, data: str, beam: int = 5) -> tuple[str, dict[str, 
         from rnnkit.tasks.translator import evaluate_translator
 
         return task, evaluate_translator(directory, data, beam=beam)
+    if task == "summarize":
+        from rnnkit.cli.summarize import check_budget
+        from rnnkit.tasks.summarize import evaluate_summarizer
+
+        check_budget(max_sentences, max_words)
+        return task, evaluate_summarizer(directory, data, max_sentences, max_words)
     raise ValueError(f"{directory}: unknown task {task!r}")
 
 
@@ -71,15 +87,30 @@ def _text(task: str, m: dict[str, Any], report: bool) -> str:
             f"BLEU {m['bleu']:.2f}  chrF {m['chrf']:.2f}  ({m['examples']} sentences, beam "
             f"{m['beam']})\n{m['signature_bleu']}\n{m['signature_chrf']}"
         )
+    if task == "summarize":
+        return _rouge_text(m)
     line = f"token accuracy {m['accuracy']:.4f}  ({m['tokens']} tokens)"
     if "f1" in m:
         line += f"  span precision {m['precision']:.4f} recall {m['recall']:.4f} F1 {m['f1']:.4f}"
     return line
 
 
+def _rouge_text(m: dict[str, Any]) -> str:
+    budget = m["budget"]
+    size = (f"{budget['max_sentences']} sentence(s)" if budget["max_sentences"] is not None
+            else f"{budget['max_words']} words")  # fmt: skip
+    rows = [("model", m)] + [(k, m[k]) for k in ("lead", "oracle") if k in m]
+    lines = [f"ROUGE F1 x 100 at {size}, {m['documents']} documents"]
+    lines += [f"{name:7s} R1 {r['rouge1']:6.2f}  R2 {r['rouge2']:6.2f}  RL {r['rougeL']:6.2f}"
+              for name, r in rows]  # fmt: skip
+    return "\n".join(lines)
+
+
 def run(args: argparse.Namespace) -> int:
     try:
-        task, metrics = evaluate(Path(args.model_dir), args.data, args.beam)
+        task, metrics = evaluate(
+            Path(args.model_dir), args.data, args.beam, args.max_sentences, args.max_words
+        )
     except (DataError, FileNotFoundError, ValueError) as exc:
         print(f"rnnkit evaluate: {exc}", file=sys.stderr)
         return 2

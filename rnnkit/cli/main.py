@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from rnnkit import __version__
-from rnnkit.cli import diagnose, evaluate, generate, predict, train, translate
+from rnnkit.cli import diagnose, evaluate, generate, predict, summarize, train, translate
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -24,6 +24,7 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_parser(sub)
     predict.add_parser(sub)
     translate.add_parser(sub)
+    summarize.add_parser(sub)
     diagnose.add_parser(sub)
     return parser
 
@@ -48,6 +49,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return predict.run(args)
     if args.command == "translate":
         return translate.run(args)
+    if args.command == "summarize":
+        return summarize.run(args)
     if args.command == "diagnose":
         return diagnose.run(args)
     return 2

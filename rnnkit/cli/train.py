@@ -1,4 +1,4 @@
-"""``rnnkit train lm|classify|tag|translate``: train a model from the command line."""
+"""``rnnkit train lm|classify|tag|translate|summarize``: train a model from the command line."""
 
 from __future__ import annotations
 
@@ -13,9 +13,16 @@ from typing import Any
 
 from rnnkit.cli.overrides import ConfigError, build_config
 from rnnkit.data import DataError
-from rnnkit.models import ClassifierConfig, LanguageModelConfig, Seq2SeqConfig, TaggerConfig
+from rnnkit.models import (
+    ClassifierConfig,
+    LanguageModelConfig,
+    Seq2SeqConfig,
+    SummarizerConfig,
+    TaggerConfig,
+)
 from rnnkit.tasks.classify import ClassifyDataConfig, train_classifier
 from rnnkit.tasks.lm import LMDataConfig, train_lm
+from rnnkit.tasks.summarize import SummarizeDataConfig, train_summarizer
 from rnnkit.tasks.tag import TagDataConfig, train_tagger
 from rnnkit.tasks.translate import TranslateDataConfig, train_translator
 from rnnkit.training import TrainerConfig, TrainResult
@@ -101,12 +108,33 @@ TRANSLATE_DEFAULTS = {
 }
 TRANSLATE_SCHEMA = {"model": Seq2SeqConfig, "trainer": TrainerConfig, "data": TranslateDataConfig}
 
+#: SummaRuNNer's sizes (Nallapati et al. 2017: GRU, embeddings 100, hidden 200)
+SUMMARIZE_DEFAULTS = {
+    "model": {"cell": "gru", "embedding_size": 100, "hidden_size": 200, "dropout": 0.3},
+    "trainer": {
+        "batch_size": 16,
+        "lr": 1e-3,
+        "optimizer": "adam",
+        "clip_grad_norm": 2.0,
+        "max_epochs": 10,
+        "early_stopping": 3,
+        "log_every": 20,
+    },
+    "data": {},
+}
+SUMMARIZE_SCHEMA = {
+    "model": SummarizerConfig,
+    "trainer": TrainerConfig,
+    "data": SummarizeDataConfig,
+}
+
 #: model keys the recipe sets itself (from the data), refused on the command line
 COMPUTED = {
     "lm": ("vocab_size",),
     "classify": ("vocab_size", "num_classes", "multi_label"),
     "tag": ("vocab_size", "num_tags", "unk_id"),
     "translate": ("source_vocab_size", "target_vocab_size", "bos_id"),
+    "summarize": ("vocab_size",),
 }
 
 
@@ -129,6 +157,9 @@ TASKS = {
                 ("data", "valid")),
     "translate": Task(TRANSLATE_DEFAULTS, TRANSLATE_SCHEMA, Seq2SeqConfig, TranslateDataConfig,
                       train_translator, ("data", "valid")),
+    "summarize": Task(SUMMARIZE_DEFAULTS, SUMMARIZE_SCHEMA, SummarizerConfig,
+                      SummarizeDataConfig, train_summarizer,
+                      ("data", "valid", "text_key", "summary_key")),
 }  # fmt: skip
 
 OVERRIDE_HELP = (
@@ -178,6 +209,16 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     translate.add_argument("--data", required=True, help="training file (source<TAB>target)")
     translate.add_argument("--valid", help="validation file (default: 5%% of --data)")
     _common(translate)
+    summarize = tasks.add_parser(
+        "summarize", help="train an extractive summarizer (SummaRuNNer)",
+        description="Train an extractive summarizer on JSONL documents with reference "
+        "summaries; sentences are labelled by a greedy ROUGE oracle. " + OVERRIDE_HELP,
+    )  # fmt: skip
+    summarize.add_argument("--data", required=True, help="training file (JSONL)")
+    summarize.add_argument("--valid", help="validation file (default: 10%% of --data)")
+    summarize.add_argument("--text-key", help='JSON key of the document (default "text")')
+    summarize.add_argument("--summary-key", help='JSON key of the reference (default "summary")')
+    _common(summarize)
 
 
 def _configure(task: Task, name: str, args: argparse.Namespace, extra: list[str]):

@@ -1,0 +1,56 @@
+"""``rnnkit summarize DIR --input FILE.jsonl|- [--max-sentences K | --max-words N]``.
+
+Each input line is a JSON object with the document under the model's text key (``text`` unless
+trained with ``--text-key``; ``--text-key`` here overrides it). One line ``{"summary": ...}`` is
+written per input line, in order: the chosen sentences in document order, joined by spaces.
+Without a budget the model's default is used (the median sentence count of its training
+references).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from rnnkit.data import DataError
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    su = sub.add_parser(
+        "summarize",
+        help="extract a summary of each JSONL document with a trained summarizer",
+        description=__doc__.split("\n\n", 1)[1],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    su.add_argument("model_dir", help="run or model directory")
+    su.add_argument("--input", required=True, help="JSONL documents, or - for standard input")
+    budget = su.add_mutually_exclusive_group()
+    budget.add_argument("--max-sentences", type=int, help="at most K sentences")
+    budget.add_argument("--max-words", type=int, help="at most N words (the best sentence always)")
+    su.add_argument("--text-key", help="the JSON key of the document text")
+
+
+def check_budget(max_sentences: int | None, max_words: int | None) -> None:
+    """Refuse a budget below one sentence or one word."""
+    for name, value in (("--max-sentences", max_sentences), ("--max-words", max_words)):
+        if value is not None and value < 1:
+            raise ValueError(f"{name} must be at least 1, got {value}")
+
+
+def run(args: argparse.Namespace) -> int:
+    from rnnkit.data.documents import read_documents
+    from rnnkit.tasks.summarize import load_summarizer
+
+    try:
+        check_budget(args.max_sentences, args.max_words)
+        summarizer = load_summarizer(args.model_dir)
+        key = args.text_key or summarizer.encoder.cfg.text_key
+        documents = read_documents(args.input, text_key=key)
+        summaries = summarizer.summarize(documents, args.max_sentences, args.max_words)
+    except (DataError, FileNotFoundError, ValueError) as exc:
+        print(f"rnnkit summarize: {exc}", file=sys.stderr)
+        return 2
+    for summary in summaries:
+        print(json.dumps({"summary": summary}, ensure_ascii=False))
+    return 0
