@@ -6,6 +6,7 @@ from rnnkit.layers.dropout import LockedDropout, WeightDrop, embedding_dropout
 from rnnkit.layers.factory import make_layer
 from rnnkit.layers.recurrent import Recurrent
 from rnnkit.layers.rnn import GRU, LSTM, RNN, RecurrentStack
+from rnnkit.layers.scalar_mix import ScalarMix
 from rnnkit.layers.stacked import Stacked
 
 __all__ = [
@@ -17,6 +18,7 @@ __all__ = [
     "LockedDropout",
     "Recurrent",
     "RecurrentStack",
+    "ScalarMix",
     "SequenceLayer",
     "Stacked",
     "WeightDrop",
