@@ -1,6 +1,6 @@
 """Recurrent text classifier: embedding -> (bi)recurrent encoder -> pooling -> feed-forward.
 
-    e_t = E[w_t],   h_1..h_n = encoder(e_1..e_n),   v = pool(h_1..h_n),
+    e_t = E[w_t] (or [E[w_t]; ELMo_t]),   h_1..h_n = encoder(e_1..e_n),   v = pool(h_1..h_n),
     z = W_2 act(W_1 v + b_1) + b_2     (or z = W v + b without a hidden layer)
 
 Multi-class: p(y | x) = softmax(z), loss = cross-entropy. Multi-label: p(y_k | x) = sigmoid(z_k),
@@ -8,7 +8,8 @@ loss = binary cross-entropy averaged over labels; a label is predicted when p > 
 
 The embedding and encoder use the language model's names (``embed``, ``layers.K``), so a
 unidirectional classifier of the same sizes starts from a trained ``LanguageModel``
-(``load_language_model``; ULMFiT, Howard & Ruder 2018).
+(``load_language_model``; ULMFiT, Howard & Ruder 2018). ELMo_t (optional) are a trained biLM's
+vectors of the same tokens (Peters et al. 2018; ``rnnkit.models.bilm_features``).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from torch.nn import functional as F
 from rnnkit.config import Config
 from rnnkit.layers import LockedDropout, embedding_dropout, make_layer
 from rnnkit.layers.pooling import SequencePooling
+from rnnkit.models.bilm_features import bilm_features, check_aligned
 
 
 @dataclass
@@ -47,6 +49,10 @@ class ClassifierConfig(Config):
     embedding_dropout: float = 0.0
     freeze_embeddings: bool = False
     cell_options: dict[str, Any] = field(default_factory=dict)
+    bilm_config: dict[str, Any] | None = None
+    bilm_mode: str = "mix"
+    bilm_layer: int | None = None
+    bilm_finetune: bool = False
 
 
 class TextClassifier(nn.Module):
@@ -63,9 +69,13 @@ class TextClassifier(nn.Module):
         dropout: on the pooled vector; ``input_dropout`` (locked) on the embeddings;
             ``hidden_dropout`` between layers; ``embedding_dropout`` drops word types.
         freeze_embeddings: keep the (pretrained) embeddings fixed.
+        bilm_config: a trained biLM's config to concatenate its vectors to the embeddings
+            (None: off), with ``bilm_mode``, ``bilm_layer`` and ``bilm_finetune`` (see
+            ``BiLMFeatures``; the recipe loads the biLM's weights).
 
     Shape:
-        tokens (N, L) long, lengths (N,) -> logits (N, C).
+        tokens (N, L) long, lengths (N,), and the biLM's inputs (``BiLMVocab.collate``, L + 2
+        steps) when ``bilm_config`` is set -> logits (N, C).
 
     Example:
         >>> clf = TextClassifier(vocab_size=5000, num_classes=5, pooling="attention")
@@ -85,8 +95,9 @@ class TextClassifier(nn.Module):
             )
         self.embed = nn.Embedding(vocab_size, c.embedding_size)
         self.embed.weight.requires_grad_(not c.freeze_embeddings)
+        self.bilm = bilm_features(c.bilm_config, c.bilm_mode, c.bilm_layer, c.bilm_finetune)
         self.layers = nn.ModuleList()
-        width = c.embedding_size
+        width = c.embedding_size + (self.bilm.out_features if self.bilm is not None else 0)
         for k in range(c.num_layers):
             last = k == c.num_layers - 1
             hidden = (c.last_hidden_size or c.hidden_size) if last else c.hidden_size
@@ -113,7 +124,9 @@ class TextClassifier(nn.Module):
     def get_config(self) -> dict[str, Any]:
         return self.config.to_dict()
 
-    def encode(self, tokens: Tensor, lengths: Tensor) -> Tensor:
+    def encode(
+        self, tokens: Tensor, lengths: Tensor, bilm: dict[str, Tensor] | None = None
+    ) -> Tensor:
         """Encoder outputs (N, L, D*H); zero at padded steps."""
         c = self.config
         if tokens.dim() != 2 or lengths.shape != tokens.shape[:1]:
@@ -122,6 +135,10 @@ class TextClassifier(nn.Module):
                 f"{tuple(tokens.shape)} and {tuple(lengths.shape)}"
             )
         x = embedding_dropout(self.embed, tokens, c.embedding_dropout, self.training)
+        if self.bilm is not None:
+            if bilm is None:
+                raise ValueError("TextClassifier: biLM features are on, expected its inputs")
+            x = torch.cat([x, check_aligned("TextClassifier", self.bilm(bilm), tokens)], dim=-1)
         x = self.input_drop(x)
         lengths_cpu = lengths.cpu()
         for k, layer in enumerate(self.layers):
@@ -130,13 +147,15 @@ class TextClassifier(nn.Module):
                 x = self.hidden_drop(x)
         return x
 
-    def forward(self, tokens: Tensor, lengths: Tensor) -> Tensor:
-        return self.head(self.pool(self.encode(tokens, lengths), lengths))
+    def forward(
+        self, tokens: Tensor, lengths: Tensor, bilm: dict[str, Tensor] | None = None
+    ) -> Tensor:
+        return self.head(self.pool(self.encode(tokens, lengths, bilm), lengths))
 
     def forward_loss(self, batch: dict[str, Tensor]) -> tuple[Tensor, int]:
         """Mean loss over a batch ``{"tokens", "lengths", "labels"}``; labels (N,) class ids,
-        or (N, C) 0/1 for multi-label."""
-        logits = self(batch["tokens"], batch["lengths"])
+        or (N, C) 0/1 for multi-label; ``"bilm"`` holds the biLM's inputs when it is on."""
+        logits = self(batch["tokens"], batch["lengths"], batch.get("bilm"))
         labels = batch["labels"]
         if self.config.multi_label:
             loss = F.binary_cross_entropy_with_logits(logits, labels.to(logits.dtype))
@@ -145,9 +164,11 @@ class TextClassifier(nn.Module):
         return loss, int(labels.shape[0])
 
     @torch.no_grad()
-    def predict(self, tokens: Tensor, lengths: Tensor) -> Tensor:
+    def predict(
+        self, tokens: Tensor, lengths: Tensor, bilm: dict[str, Tensor] | None = None
+    ) -> Tensor:
         """Class ids (N,), or (N, C) bool for multi-label (probability > 0.5)."""
-        logits = self(tokens, lengths)
+        logits = self(tokens, lengths, bilm)
         if self.config.multi_label:
             return torch.sigmoid(logits) > 0.5
         return logits.argmax(dim=-1)

@@ -1,6 +1,9 @@
 """Sequence tagger: word embeddings + character features -> BiLSTM -> softmax or CRF.
 
-    x_t = [E[w_t]; charenc(chars of w_t)],   h_1..h_n = BiRNN(x_1..x_n),   e_t = W h_t + b
+    x_t = [E[w_t]; charenc(chars of w_t); ELMo_t],   h_1..h_n = BiRNN(x_1..x_n),   e_t = W h_t + b
+
+ELMo_t (optional, Peters et al. 2018) are a trained biLM's vectors of the same tokens, see
+``rnnkit.models.bilm_features``.
 
 With a softmax output each tag is chosen independently: y_t = argmax e_t, loss = cross-entropy
 per token. With a CRF output (Huang et al. 2015, Lample et al. 2016) e_t are the emission
@@ -22,6 +25,7 @@ from rnnkit.layers import make_layer
 from rnnkit.layers.char_encoder import CharEncoder
 from rnnkit.layers.crf import CRF
 from rnnkit.layers.pooling import lengths_mask
+from rnnkit.models.bilm_features import bilm_features, check_aligned
 
 
 @dataclass
@@ -44,6 +48,10 @@ class TaggerConfig(Config):
     word_dropout: float = 0.05
     unk_id: int = 1
     cell_options: dict[str, Any] = field(default_factory=dict)
+    bilm_config: dict[str, Any] | None = None
+    bilm_mode: str = "mix"
+    bilm_layer: int | None = None
+    bilm_finetune: bool = False
 
 
 class SequenceTagger(nn.Module):
@@ -58,10 +66,14 @@ class SequenceTagger(nn.Module):
         dropout: on the word representations and on the encoder output.
         word_dropout: in training, each word id becomes ``unk_id`` with this probability, so
             the unknown-word embedding is learned (the characters still see the word).
+        bilm_config: a trained biLM's config to add its vectors to the word features (None:
+            off), with ``bilm_mode`` (``mix``, ``layer``, ``average``), ``bilm_layer`` and
+            ``bilm_finetune`` (see ``BiLMFeatures``; the recipe loads the biLM's weights).
 
     Shape:
         words (N, L), lengths (N,), chars (N, L, C) and char_lengths (N, L) when
-        ``num_chars > 0`` -> emissions (N, L, T).
+        ``num_chars > 0``, the biLM's inputs (``BiLMVocab.collate``, L + 2 steps) when
+        ``bilm_config`` is set -> emissions (N, L, T).
 
     Example:
         >>> tagger = SequenceTagger(vocab_size=20000, num_tags=45, num_chars=100)
@@ -87,6 +99,9 @@ class SequenceTagger(nn.Module):
                 c.num_chars, c.char_encoder, c.char_embedding_size, c.char_hidden_size
             )
             width += self.chars.out_features
+        self.bilm = bilm_features(c.bilm_config, c.bilm_mode, c.bilm_layer, c.bilm_finetune)
+        if self.bilm is not None:
+            width += self.bilm.out_features
         self.drop = nn.Dropout(c.dropout)
         self.encoder = make_layer(
             c.cell, width, c.hidden_size, num_layers=c.num_layers,
@@ -103,6 +118,21 @@ class SequenceTagger(nn.Module):
         return self.config.to_dict()
 
     def _word_features(
+        self,
+        words: Tensor,
+        lengths: Tensor,
+        chars: Tensor | None,
+        char_lengths: Tensor | None,
+        bilm: dict[str, Tensor] | None,
+    ) -> Tensor:
+        x = self._embed_and_chars(words, lengths, chars, char_lengths)
+        if self.bilm is None:
+            return x
+        if bilm is None:
+            raise ValueError("SequenceTagger: biLM features are on, expected the biLM's inputs")
+        return torch.cat([x, check_aligned("SequenceTagger", self.bilm(bilm), words)], dim=-1)
+
+    def _embed_and_chars(
         self, words: Tensor, lengths: Tensor, chars: Tensor | None, char_lengths: Tensor | None
     ) -> Tensor:
         if self.training and self.config.word_dropout:
@@ -129,6 +159,7 @@ class SequenceTagger(nn.Module):
         lengths: Tensor,
         chars: Tensor | None = None,
         char_lengths: Tensor | None = None,
+        bilm: dict[str, Tensor] | None = None,
     ) -> Tensor:
         """Emission scores (N, L, T)."""
         if words.dim() != 2 or lengths.shape != words.shape[:1]:
@@ -136,15 +167,19 @@ class SequenceTagger(nn.Module):
                 f"SequenceTagger: expected words (N, L) and lengths (N,), got "
                 f"{tuple(words.shape)} and {tuple(lengths.shape)}"
             )
-        x = self.drop(self._word_features(words, lengths, chars, char_lengths))
+        x = self.drop(self._word_features(words, lengths, chars, char_lengths, bilm))
         h, _ = self.encoder(x, lengths=lengths.cpu())
         return self.emit(self.drop(h))
 
     def _run(self, batch: dict[str, Tensor]) -> Tensor:
-        return self(batch["words"], batch["lengths"], batch.get("chars"), batch.get("char_lengths"))
+        return self(
+            batch["words"], batch["lengths"], batch.get("chars"), batch.get("char_lengths"),
+            batch.get("bilm"),
+        )  # fmt: skip
 
     def forward_loss(self, batch: dict[str, Tensor]) -> tuple[Tensor, int]:
-        """Loss per token over ``{"words", "lengths", "tags", ["chars", "char_lengths"]}``."""
+        """Loss per token over ``{"words", "lengths", "tags", ["chars", "char_lengths"],
+        ["bilm"]}``."""
         emissions = self._run(batch)
         lengths, tags = batch["lengths"], batch["tags"]
         n_tokens = int(lengths.sum())

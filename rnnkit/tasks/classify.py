@@ -6,6 +6,9 @@ the classifier, ULMFiT-style), optionally loads pretrained word vectors, trains 
 ``TextClassifier`` with length-bucketed batches and writes ``OUT/model`` whenever validation
 improves. ``evaluate_classifier`` reports accuracy, macro-F1, a per-class report and the
 confusion matrix; ``predict_classifier`` returns one label (or label set) per input text.
+
+With ``bilm`` (a trained biLM's directory) the classifier also reads the biLM's vectors of the
+tokens it sees (the tokenizer's token strings, so lower-cased by default), saved with it.
 """
 
 from __future__ import annotations
@@ -19,15 +22,17 @@ from typing import Any
 import torch
 
 from rnnkit.config import Config
-from rnnkit.data import TextTokenizer, Tokenizer
+from rnnkit.data import UNK, TextTokenizer, Tokenizer, WordTokenizer
 from rnnkit.data.batching import pad_sequences
+from rnnkit.data.bilm_vocab import BiLMVocab
 from rnnkit.data.embeddings import build_embedding_matrix, load_word_vectors
 from rnnkit.data.labelled import TextExample, read_classification
 from rnnkit.data.labels import LabelVocab, unseen_labels
 from rnnkit.metrics import classification_metrics, multilabel_metrics
 from rnnkit.models import TextClassifier
-from rnnkit.models.io import load_model_dir, save_model_dir
+from rnnkit.models.io import load_model_dir, read_model_file, save_model_dir
 from rnnkit.tasks.batches import Batches, shard_examples
+from rnnkit.tasks.bilm import load_bilm
 from rnnkit.tasks.recipe import fit, split_data
 from rnnkit.training import TrainerConfig, TrainResult
 from rnnkit.training import distributed as dist
@@ -46,6 +51,8 @@ class ClassifyDataConfig(Config):
     embeddings: word2vec/GloVe text file to initialise the embeddings.
     pretrained_lm: a trained rnnkit language model (run or model directory) whose tokenizer,
         embedding and recurrent layers start the classifier (train it with ``--level text``).
+    bilm: a trained biLM (run or model directory) whose vectors of the tokens are added to the
+        embeddings (``model.bilm_mode``, ``bilm_layer``, ``bilm_finetune``).
     eval_batch_size: batch size for validation and prediction.
     """
 
@@ -62,6 +69,7 @@ class ClassifyDataConfig(Config):
     max_length: int | None = 400
     embeddings: str | None = None
     pretrained_lm: str | None = None
+    bilm: str | None = None
     eval_batch_size: int = 64
 
 
@@ -77,16 +85,38 @@ def _read(cfg: ClassifyDataConfig, path: str) -> list[TextExample]:
 
 
 class ClassificationEncoder:
-    """Texts and labels -> padded tensors, with the tokenizer and label table of a model."""
+    """Texts and labels -> padded tensors (and the biLM's inputs, with a ``bilm`` table), with
+    the tokenizer and label table of a model."""
 
-    def __init__(self, tokenizer: Tokenizer, labels: LabelVocab, cfg: ClassifyDataConfig) -> None:
-        self.tokenizer, self.labels, self.cfg = tokenizer, labels, cfg
+    def __init__(
+        self,
+        tokenizer: Tokenizer,
+        labels: LabelVocab,
+        cfg: ClassifyDataConfig,
+        bilm: BiLMVocab | None = None,
+    ) -> None:
+        self.tokenizer, self.labels, self.cfg, self.bilm = tokenizer, labels, cfg, bilm
 
     def ids(self, example: TextExample) -> list[int]:
         ids = self.tokenizer.encode(example_text(example, self.cfg.use_title)) or [
             self.tokenizer.unk_id
         ]
         return ids[: self.cfg.max_length] if self.cfg.max_length else ids
+
+    def tokens(self, example: TextExample) -> list[str]:
+        """The token strings behind ``ids`` (unknown words as they are), for the biLM."""
+        text = example_text(example, self.cfg.use_title)
+        if isinstance(self.tokenizer, TextTokenizer):
+            tokens = self.tokenizer.tokenize(text)
+        elif isinstance(self.tokenizer, WordTokenizer):
+            tokens = self.tokenizer.split(text)
+        else:
+            raise ValueError(
+                f"ClassificationEncoder: biLM features need a word-level tokenizer (text or "
+                f"word), got {self.tokenizer.level!r}"
+            )
+        tokens = tokens or [UNK]
+        return tokens[: self.cfg.max_length] if self.cfg.max_length else tokens
 
     def target(self, example: TextExample) -> Any:
         known = [self.labels.to_id(label) for label in example.labels if label in self.labels]
@@ -97,16 +127,23 @@ class ClassificationEncoder:
             return row
         return known[0] if known else -100  # -100: ignored by cross-entropy
 
-    def collate(self, items: list[tuple[list[int], Any]]) -> dict[str, torch.Tensor]:
-        tokens, lengths = pad_sequences([ids for ids, _ in items], pad=self.tokenizer.unk_id)
-        labels = torch.tensor([t for _, t in items])
-        return {"tokens": tokens, "lengths": lengths, "labels": labels}
+    def collate(self, items: list[tuple[Any, ...]]) -> dict[str, torch.Tensor]:
+        """Items are ``(ids, target)``, plus the biLM's encoding with a ``bilm`` table."""
+        tokens, lengths = pad_sequences([it[0] for it in items], pad=self.tokenizer.unk_id)
+        labels = torch.tensor([it[1] for it in items])
+        batch = {"tokens": tokens, "lengths": lengths, "labels": labels}
+        if self.bilm is not None:
+            batch["bilm"] = self.bilm.collate([it[2] for it in items])
+        return batch
 
     def batches(
         self, examples: Sequence[TextExample], batch_size: int, shuffle: bool, seed: int = 0
     ) -> Batches:
-        items = [(self.ids(e), self.target(e)) for e in examples]
-        lengths = [len(ids) for ids, _ in items]
+        items: list[tuple[Any, ...]] = [(self.ids(e), self.target(e)) for e in examples]
+        if self.bilm is not None:
+            bilm = self.bilm
+            items = [(*it, bilm.encode(self.tokens(e))) for it, e in zip(items, examples)]
+        lengths = [len(it[0]) for it in items]
         return Batches(items, self.collate, lengths, batch_size, shuffle, seed)
 
 
@@ -179,8 +216,13 @@ def train_classifier(
     dist.init_from_env()
     train, valid = split_data(data, lambda path: _read(data, path), trainer.seed)
     _report_unseen(train, valid, data.valid or "the validation split")
+    bilm, bilm_vocab = load_bilm(data.bilm)[:2] if data.bilm else (None, None)
+    if bilm is not None:
+        model_options = {**model_options, "bilm_config": bilm.get_config()}
     model, tokenizer, labels = build_classifier(data, model_options, train, trainer.seed)
-    encoder = ClassificationEncoder(tokenizer, labels, data)
+    if model.bilm is not None and bilm is not None:
+        model.bilm.load_bilm(bilm)
+    encoder = ClassificationEncoder(tokenizer, labels, data, bilm_vocab)
     train = [e for e in train if e.labels]
     shard = shard_examples(train)
     train_batches = encoder.batches(shard, trainer.batch_size, True, trainer.seed)
@@ -191,8 +233,10 @@ def train_classifier(
     )
     meta = {"task": "classify", "labels": labels.to_dict(), "data": data.to_dict()}
 
+    files = {} if bilm_vocab is None else {"bilm_vocab": bilm_vocab.to_dict()}
+
     def export(directory: Path) -> None:
-        save_model_dir(directory, model, tokenizer, meta)
+        save_model_dir(directory, model, tokenizer, meta, files=files)
 
     return fit(model, train_batches, valid_batches, trainer, out_dir, export, resume)
 
@@ -202,7 +246,10 @@ def _load(directory: Path) -> tuple[TextClassifier, ClassificationEncoder]:
     if meta.get("task") != "classify" or tokenizer is None:
         raise ValueError(f"{directory}: not a text classifier (task {meta.get('task')!r})")
     cfg = ClassifyDataConfig.from_dict(meta["data"])
-    return model, ClassificationEncoder(tokenizer, LabelVocab.from_dict(meta["labels"]), cfg)
+    bilm = None
+    if model.bilm is not None:
+        bilm = BiLMVocab.from_dict(read_model_file(Path(directory), "bilm_vocab"))
+    return model, ClassificationEncoder(tokenizer, LabelVocab.from_dict(meta["labels"]), cfg, bilm)
 
 
 @torch.no_grad()
@@ -212,7 +259,7 @@ def _predict_examples(
     out: list[tuple[str, ...]] = []
     names = encoder.labels.labels
     for batch in encoder.batches(examples, encoder.cfg.eval_batch_size, shuffle=False):
-        pred = model.predict(batch["tokens"], batch["lengths"])
+        pred = model.predict(batch["tokens"], batch["lengths"], batch.get("bilm"))
         if model.config.multi_label:
             out.extend(tuple(names[j] for j in row.nonzero().flatten().tolist()) for row in pred)
         else:

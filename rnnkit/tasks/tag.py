@@ -6,6 +6,10 @@ a CRF or softmax output) on length-bucketed batches and writes ``OUT/model`` (co
 ``vocab.json``) whenever validation improves. ``evaluate_tagger`` reports token accuracy and,
 for entity tags (BIO/BIOES), span precision/recall/F1 by seqeval's rules; ``predict_tagger``
 returns the tags of each sentence and ``write_conll`` adds them as a column.
+
+With ``bilm`` (a trained biLM's directory, ``rnnkit.tasks.bilm``) the tagger also reads the
+biLM's vectors of each sentence's tokens; the biLM's weights and tables are saved with the
+tagger (``bilm_vocab.json``), so the tagger loads and predicts on its own.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import torch
 
 from rnnkit.config import Config
 from rnnkit.data.batching import pad_sequences
+from rnnkit.data.bilm_vocab import BiLMVocab
 from rnnkit.data.conll import TaggedSentence, read_conll
 from rnnkit.data.embeddings import build_embedding_matrix, load_word_vectors
 from rnnkit.data.labels import LabelVocab, unseen_labels
@@ -29,6 +34,7 @@ from rnnkit.metrics import tagging_metrics
 from rnnkit.models import SequenceTagger
 from rnnkit.models.io import load_model_dir, read_model_file, save_model_dir
 from rnnkit.tasks.batches import Batches, shard_examples
+from rnnkit.tasks.bilm import load_bilm
 from rnnkit.tasks.recipe import fit, split_data
 from rnnkit.training import TrainerConfig, TrainResult
 from rnnkit.training import distributed as dist
@@ -48,6 +54,8 @@ class TagDataConfig(Config):
     lowercase: look words up lower-cased (the character features still see the case).
     min_freq, max_vocab: the word table; max_word_length: characters kept per word.
     embeddings: word2vec/GloVe text file to initialise the word embeddings.
+    bilm: a trained biLM (run or model directory) whose vectors of the tokens are added to
+        the word features (``model.bilm_mode``, ``bilm_layer``, ``bilm_finetune``).
     scheme: ``auto``, ``bio``, ``bioes`` or ``none`` (token accuracy only) for evaluation.
     eval_batch_size: batch size for validation and prediction.
     """
@@ -62,15 +70,25 @@ class TagDataConfig(Config):
     max_vocab: int | None = 100000
     max_word_length: int = 30
     embeddings: str | None = None
+    bilm: str | None = None
     scheme: str = "auto"
     eval_batch_size: int = 64
 
 
 class TaggingEncoder:
-    """Sentences -> padded word, character and tag tensors, with a model's tables."""
+    """Sentences -> padded word, character and tag tensors (and the biLM's inputs, with a
+    ``bilm`` table), with a model's tables."""
 
-    def __init__(self, words: Vocab, chars: Vocab, tags: LabelVocab, cfg: TagDataConfig) -> None:
+    def __init__(
+        self,
+        words: Vocab,
+        chars: Vocab,
+        tags: LabelVocab,
+        cfg: TagDataConfig,
+        bilm: BiLMVocab | None = None,
+    ) -> None:
         self.words, self.chars, self.tags, self.cfg = words, chars, tags, cfg
+        self.bilm = bilm
 
     @classmethod
     def build(cls, sentences: Sequence[TaggedSentence], cfg: TagDataConfig) -> TaggingEncoder:
@@ -89,7 +107,9 @@ class TaggingEncoder:
 
     def item(self, sentence: TaggedSentence) -> dict[str, Any]:
         norm = str.lower if self.cfg.lowercase else str
+        bilm = {} if self.bilm is None else {"bilm": self.bilm.encode(sentence.tokens)}
         return {
+            **bilm,
             "words": self.words.to_ids(norm(t) for t in sentence.tokens),
             # padded once here, not at every epoch: (L, longest word) ids and (L,) lengths
             "chars": pad_sequences(
@@ -111,6 +131,8 @@ class TaggingEncoder:
         batch = {"words": words, "lengths": lengths, "chars": chars, "char_lengths": char_lengths}
         if all(it["tags"] for it in items):
             batch["tags"] = pad_sequences([it["tags"] for it in items])[0]
+        if self.bilm is not None:
+            batch["bilm"] = self.bilm.collate([it["bilm"] for it in items])
         return batch
 
     def batches(
@@ -137,6 +159,9 @@ def train_tagger(
     dist.init_from_env()
     train, valid = split_data(data, lambda path: _read(data, path), trainer.seed)
     encoder = TaggingEncoder.build(train, data)
+    bilm = None
+    if data.bilm:
+        bilm, encoder.bilm, _ = load_bilm(data.bilm)
     unseen = unseen_labels(encoder.tags.labels, [t for s in valid for t in s.tags])
     if unseen and dist.rank() == 0:
         print(
@@ -149,7 +174,11 @@ def train_tagger(
     options = {**model_options, "num_tags": len(encoder.tags), "unk_id": 1}
     if model_options.get("num_chars", 1):  # char features unless switched off with 0
         options["num_chars"] = len(encoder.chars)
+    if bilm is not None:
+        options["bilm_config"] = bilm.get_config()
     model = SequenceTagger(len(encoder.words), **options)
+    if model.bilm is not None and bilm is not None:
+        model.bilm.load_bilm(bilm)
     if data.embeddings:
         _load_embeddings(model, encoder.words.tokens, data.embeddings)
     train_batches = encoder.batches(shard_examples(train), trainer.batch_size, True, trainer.seed)
@@ -157,7 +186,10 @@ def train_tagger(
     meta = {"task": "tag", "tags": encoder.tags.to_dict(), "data": data.to_dict()}
 
     def export(directory: Path) -> None:
-        save_model_dir(directory, model, None, meta, files={"vocab": encoder.to_dict()})
+        files = {"vocab": encoder.to_dict()}
+        if encoder.bilm is not None:
+            files["bilm_vocab"] = encoder.bilm.to_dict()
+        save_model_dir(directory, model, None, meta, files=files)
 
     return fit(model, train_batches, valid_batches, trainer, out_dir, export, resume)
 
@@ -183,6 +215,8 @@ def load_tagger(directory: Path) -> tuple[SequenceTagger, TaggingEncoder]:
         LabelVocab.from_dict(meta["tags"]),
         TagDataConfig.from_dict(meta["data"]),
     )
+    if model.bilm is not None:
+        encoder.bilm = BiLMVocab.from_dict(read_model_file(Path(directory), "bilm_vocab"))
     return model, encoder
 
 
