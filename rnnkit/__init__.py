@@ -17,6 +17,7 @@ from rnnkit.layers import (
     SequenceLayer,
     Stacked,
 )
+from rnnkit.layers.minimal import MinGRU, MinLSTM
 
 __version__ = "0.1.0"
 
@@ -30,6 +31,8 @@ __all__ = [
     "FusedPathWarning",
     "GRUCell",
     "LSTMCell",
+    "MinGRU",
+    "MinLSTM",
     "Recurrent",
     "RecurrentCell",
     "SequenceLayer",

@@ -4,16 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from rnnkit.layers.rnn import GRU, LSTM, RNN, RecurrentStack
+from rnnkit.layers.base import SequenceLayer
+from rnnkit.layers.minimal import MinGRU, MinLSTM
+from rnnkit.layers.rnn import GRU, LSTM, RNN
 
-LAYERS: dict[str, type[RecurrentStack]] = {"rnn": RNN, "elman": RNN, "lstm": LSTM, "gru": GRU}
+LAYERS: dict[str, type[SequenceLayer]] = {
+    "rnn": RNN, "elman": RNN, "lstm": LSTM, "gru": GRU, "mingru": MinGRU, "minlstm": MinLSTM,
+}  # fmt: skip
 
 
-def make_layer(cell: str, input_size: int, hidden_size: int, **options: Any) -> RecurrentStack:
+def make_layer(cell: str, input_size: int, hidden_size: int, **options: Any) -> SequenceLayer:
     """``make_layer("gru", 64, 128, num_layers=2, reset_after=False)`` -> ``GRU(64, 128, ...)``.
 
     Args:
-        cell: ``"rnn"`` (alias ``"elman"``), ``"lstm"`` or ``"gru"``.
+        cell: ``"rnn"`` (alias ``"elman"``), ``"lstm"``, ``"gru"``, ``"mingru"`` or ``"minlstm"``.
         input_size, hidden_size: sizes.
         **options: any argument of the layer and its cell.
     """

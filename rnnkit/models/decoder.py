@@ -236,8 +236,8 @@ def _one_step(layer: nn.Module, x: Tensor, state: Any) -> tuple[Tensor, Any]:
     a single step on CPU (no per-call weight re-layout), unless the cell draws per-sequence
     dropout masks in training, which only the layer applies.
     """
-    cell = layer.cells[0]
-    if layer.training and (cell.dropout or cell.recurrent_dropout):
+    cell = layer.cells[0] if hasattr(layer, "cells") else None
+    if cell is None or (layer.training and (cell.dropout or cell.recurrent_dropout)):
         out, new = layer(x[:, None, :], state)
         return out[:, 0], new
     h, new = cell(x, from_tuple([t[0] for t in as_tuple(state)]))

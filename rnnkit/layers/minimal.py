@@ -1,0 +1,229 @@
+"""``MinGRU`` and ``MinLSTM`` (Feng et al. 2024, "Were RNNs All We Needed?").
+
+Their gates see only the input, never h_{t-1}, so the recurrence is linear in h and a whole
+sequence runs as a parallel scan (``rnnkit.layers.scan``) instead of a loop over time:
+
+    minGRU:   z_t = sigmoid(W_z x_t + b_z),  h~_t = g(W_h x_t + b_h)
+              h_t = (1 - z_t) * h_{t-1} + z_t * h~_t
+    minLSTM:  f_t = sigmoid(W_f x_t + b_f),  i_t = sigmoid(W_i x_t + b_i),  h~_t = g(W_h x_t + b_h)
+              f'_t = f_t / (f_t + i_t),  i'_t = i_t / (f_t + i_t)
+              h_t = f'_t * h_{t-1} + i'_t * h~_t
+
+with g(x) = x + 0.5 for x >= 0 and sigmoid(x) below (positive, so the scan runs in log space).
+A call over L > 1 steps uses the scan; a single step (generation: x of shape (N, 1, I) with the
+state) applies the recurrence directly. Both give the same numbers (tested).
+
+The layers take ``rnnkit.GRU``'s arguments (``num_layers``, ``bidirectional``, ``dropout``,
+``batch_first``, ``go_backwards``, ``stateful``) and return ``(output, h)`` with h of shape
+(num_layers * D, N, H); ``make_layer("mingru", ...)`` (``--model.cell=mingru``) builds them.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import torch
+from torch import Tensor, nn
+from torch.nn import functional as F
+
+from rnnkit.backends import Backend
+from rnnkit.backends.sequence import reverse_padded
+from rnnkit.layers import state as st
+from rnnkit.layers.base import SequenceLayer
+from rnnkit.layers.bidirectional import Bidirectional
+from rnnkit.layers.scan import g, log_g, parallel_scan_log
+from rnnkit.layers.stacked import Stacked
+
+KINDS = {"gru": 2, "lstm": 3}  # input projections per kind
+
+
+class MinRecurrent(SequenceLayer):
+    """One direction of one minGRU (``kind="gru"``) or minLSTM (``kind="lstm"``) layer.
+
+    Shape:
+        x (N, L, I) -> output (N, L, H); state (1, N, H).
+    """
+
+    num_states = 1
+
+    def __init__(
+        self,
+        kind: str,
+        input_size: int,
+        hidden_size: int,
+        bias: bool = True,
+        batch_first: bool = True,
+        go_backwards: bool = False,
+        stateful: bool = False,
+    ) -> None:
+        super().__init__(batch_first, stateful)
+        if kind not in KINDS:
+            raise ValueError(f"MinRecurrent: kind must be one of {sorted(KINDS)}, got {kind!r}")
+        self.kind, self.go_backwards = kind, go_backwards
+        self.input_size, self.hidden_size, self.output_size = input_size, hidden_size, hidden_size
+        self.linear = nn.Linear(input_size, KINDS[kind] * hidden_size, bias=bias)
+
+    @property
+    def layer_name(self) -> str:
+        return f"Min{self.kind.upper()}"
+
+    @property
+    def backend(self) -> Backend:
+        return Backend("scan", f"min{self.kind.upper()}: log-space parallel scan over time")
+
+    def reset_parameters(self) -> None:
+        self.linear.reset_parameters()
+
+    def init_state(
+        self,
+        batch_size: int,
+        device: torch.device | str | None = None,
+        dtype: torch.dtype | None = None,
+    ) -> st.LayerState:
+        dtype = dtype or self.linear.weight.dtype
+        return torch.zeros(1, batch_size, self.hidden_size, device=device, dtype=dtype)
+
+    def step(self, x: Tensor, h: Tensor) -> Tensor:
+        """One step in linear space: x (N, I), h (N, H) -> h (N, H)."""
+        parts = self.linear(x).chunk(KINDS[self.kind], dim=-1)
+        if self.kind == "gru":
+            z = torch.sigmoid(parts[0])
+            return (1 - z) * h + z * g(parts[1])
+        f, i = torch.sigmoid(parts[0]), torch.sigmoid(parts[1])
+        forget = f / (f + i)
+        return forget * h + (1 - forget) * g(parts[2])
+
+    def log_coefficients(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        """log a_t and log b_t of h_t = a_t h_{t-1} + b_t: x (N, L, I) -> two (N, L, H)."""
+        parts = self.linear(x).chunk(KINDS[self.kind], dim=-1)
+        if self.kind == "gru":
+            log_a, log_z = -F.softplus(parts[0]), -F.softplus(-parts[0])
+            return log_a, log_z + log_g(parts[1])
+        diff = F.softplus(-parts[0]) - F.softplus(-parts[1])  # log(i / f)
+        return -F.softplus(diff), -F.softplus(-diff) + log_g(parts[2])
+
+    def _run(
+        self, x: Tensor, state: st.LayerState | None, lengths: Tensor | None
+    ) -> tuple[Tensor, st.LayerState]:
+        h0 = None if state is None else state[0]  # type: ignore[index]
+        if self.go_backwards:
+            x = reverse_padded(x, lengths)
+        if x.shape[1] == 1:
+            start = h0 if h0 is not None else x.new_zeros(x.shape[0], self.hidden_size)
+            out = self.step(x[:, 0], start).unsqueeze(1)
+        else:
+            out = parallel_scan_log(*self.log_coefficients(x), h0)
+        if lengths is None:
+            final = out[:, -1]
+        else:
+            last = (lengths.to(x.device) - 1).view(-1, 1, 1).expand(-1, 1, out.shape[-1])
+            final = out.gather(1, last).squeeze(1)
+            keep = (
+                torch.arange(x.shape[1], device=x.device)[None, :] < lengths.to(x.device)[:, None]
+            )
+            out = out * keep.unsqueeze(-1).to(out.dtype)
+        if self.go_backwards:
+            out = reverse_padded(out, lengths)
+        return out, final.unsqueeze(0)
+
+    def extra_repr(self) -> str:
+        return (
+            f"{self.kind}, {self.input_size}, {self.hidden_size}, go_backwards={self.go_backwards}"
+        )
+
+
+class MinRNNStack(SequenceLayer):
+    """Base of ``MinGRU`` and ``MinLSTM``: a deep, optionally bidirectional stack.
+
+    Args:
+        input_size, hidden_size: I and H.
+        num_layers: depth; dropout: between layers (not after the last).
+        bias: learn biases; batch_first: (N, L, I) tensors (default True).
+        bidirectional: add a backward direction (outputs concatenated).
+        go_backwards: read sequences back to front; stateful: carry the final state.
+
+    Shape:
+        x (N, L, I) -> output (N, L, D*H); state (num_layers*D, N, H).
+    """
+
+    kind: ClassVar[str]
+
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        bias: bool = True,
+        batch_first: bool = True,
+        dropout: float = 0.0,
+        bidirectional: bool = False,
+        *,
+        go_backwards: bool = False,
+        stateful: bool = False,
+    ) -> None:
+        super().__init__(batch_first, stateful)
+        name = type(self).__name__
+        if num_layers < 1:
+            raise ValueError(f"{name}: num_layers must be >= 1, got {num_layers}")
+        self._config = {
+            "input_size": input_size, "hidden_size": hidden_size, "num_layers": num_layers,
+            "bias": bias, "batch_first": batch_first, "dropout": dropout,
+            "bidirectional": bidirectional, "go_backwards": go_backwards, "stateful": stateful,
+        }  # fmt: skip
+        layers: list[SequenceLayer] = []
+        width = input_size
+        for _ in range(num_layers):
+            layer: SequenceLayer = MinRecurrent(self.kind, width, hidden_size, bias,
+                                                go_backwards=go_backwards)  # fmt: skip
+            if bidirectional:
+                back = MinRecurrent(self.kind, width, hidden_size, bias,
+                                    go_backwards=not go_backwards)  # fmt: skip
+                layer = Bidirectional(layer, backward_layer=back)
+            layers.append(layer)
+            width = layer.output_size
+        self.stack = Stacked(layers, dropout=dropout)
+        self.input_size, self.hidden_size = input_size, hidden_size
+        self.num_layers, self.bidirectional = num_layers, bidirectional
+        self.output_size, self.num_states = self.stack.output_size, self.stack.num_states
+
+    @property
+    def backend(self) -> Backend:
+        return Backend("scan", f"{type(self).__name__}: log-space parallel scan over time")
+
+    def init_state(
+        self,
+        batch_size: int,
+        device: torch.device | str | None = None,
+        dtype: torch.dtype | None = None,
+    ) -> st.LayerState:
+        return self.stack.init_state(batch_size, device, dtype)
+
+    def _run(
+        self, x: Tensor, state: st.LayerState | None, lengths: Tensor | None
+    ) -> tuple[Tensor, st.LayerState]:
+        return self.stack._run(x, state, lengths)
+
+    def get_config(self) -> dict[str, Any]:
+        """Constructor arguments; ``type(layer).from_config(layer.get_config())`` rebuilds it."""
+        return dict(self._config)
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> MinRNNStack:
+        return cls(**config)
+
+
+class MinGRU(MinRNNStack):
+    """Multi-layer minGRU; see the module docstring.
+
+    Example:
+        >>> layer = MinGRU(32, 64, num_layers=2, bidirectional=True)
+        >>> out, h = layer(torch.randn(4, 100, 32))      # out (4, 100, 128), h (4, 4, 64)
+    """
+
+    kind = "gru"
+
+
+class MinLSTM(MinRNNStack):
+    """Multi-layer minLSTM; see the module docstring. Its state is h only (no cell state)."""
+
+    kind = "lstm"
