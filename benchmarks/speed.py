@@ -1,0 +1,169 @@
+"""Speed of rnnkit's layers against torch.nn.LSTM / nn.GRU, measured in the same run.
+
+    python benchmarks/speed.py --quick          # hidden 512, batch 32, T 128 and 1024
+    python benchmarks/speed.py                  # the full grid (hidden 256/512/1024, batch
+                                                # 1/32/64, T 128/1024): an hour or more on 2 cores
+
+For every configuration each rnnkit layer and its PyTorch baseline of the same size run
+alternately (baseline first on even repeats, rnnkit first on odd ones); the figure is the median
+over ``--repeats`` timed calls after one warm-up call. Training is forward plus
+``out.sum().backward()``; inference is a forward pass under ``torch.no_grad()`` in eval mode.
+Input size 256, fp32. Also measured: the first call of a freshly built layer (any set-up cost
+shows here), the memory saved for backward by one training call (the sum of the tensors autograd
+keeps, a proxy for activation memory), and the batch-1 step (``layer(x_t, state)``, 2 layers,
+hidden 512, no grad) against calling ``torch.nn.LSTM`` step by step.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+from torch import nn
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import write_result
+
+import rnnkit
+
+INPUT = 256
+
+#: name -> (rnnkit layer factory, baseline factory); both take (input, hidden)
+PAIRS: dict[str, tuple[Callable[[int, int], nn.Module], Callable[[int, int], nn.Module]]] = {
+    "lstm": (lambda i, h: rnnkit.LSTM(i, h), lambda i, h: nn.LSTM(i, h, batch_first=True)),
+    "gru": (lambda i, h: rnnkit.GRU(i, h), lambda i, h: nn.GRU(i, h, batch_first=True)),
+    "lstm_peephole": (lambda i, h: rnnkit.LSTM(i, h, peephole=True),
+                      lambda i, h: nn.LSTM(i, h, batch_first=True)),
+    "lstm_layer_norm": (lambda i, h: rnnkit.LSTM(i, h, layer_norm=True),
+                        lambda i, h: nn.LSTM(i, h, batch_first=True)),
+    "gru_reset_before": (lambda i, h: rnnkit.GRU(i, h, reset_after=False),
+                         lambda i, h: nn.GRU(i, h, batch_first=True)),
+    "mingru": (lambda i, h: rnnkit.MinGRU(i, h), lambda i, h: nn.GRU(i, h, batch_first=True)),
+    "minlstm": (lambda i, h: rnnkit.MinLSTM(i, h), lambda i, h: nn.LSTM(i, h, batch_first=True)),
+}  # fmt: skip
+
+
+def _output(result: object) -> torch.Tensor:
+    return result[0] if isinstance(result, tuple) else result  # type: ignore[index]
+
+
+def _call(layer: nn.Module, x: torch.Tensor, train: bool) -> None:
+    if train:
+        _output(layer(x)).sum().backward()
+        layer.zero_grad(set_to_none=True)
+    else:
+        with torch.no_grad():
+            layer(x)
+
+
+def _timed(fn: Callable[[], None]) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def saved_bytes(layer: nn.Module, x: torch.Tensor) -> int:
+    """Bytes of the tensors autograd saves for backward in one training call."""
+    total = 0
+
+    def pack(t: torch.Tensor) -> torch.Tensor:
+        nonlocal total
+        total += t.numel() * t.element_size()
+        return t
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        out = _output(layer(x))
+    out.sum().backward()
+    layer.zero_grad(set_to_none=True)
+    return total
+
+
+def compare(name: str, hidden: int, batch: int, steps: int, train: bool, repeats: int) -> dict:
+    """Median tokens/s of rnnkit and the baseline, alternating, and their ratio."""
+    make_ours, make_base = PAIRS[name]
+    torch.manual_seed(0)
+    x = torch.randn(batch, steps, INPUT)
+    layers = {}
+    first = {}
+    for key, make in (("torch", make_base), ("rnnkit", make_ours)):
+        layer = make(INPUT, hidden).train(train)
+        first[key] = _timed(lambda layer=layer: _call(layer, x, train))
+        layers[key] = layer
+    times: dict[str, list[float]] = {"torch": [], "rnnkit": []}
+    for r in range(repeats):
+        order = ("torch", "rnnkit") if r % 2 == 0 else ("rnnkit", "torch")
+        for key in order:
+            times[key].append(_timed(lambda key=key: _call(layers[key], x, train)))
+    tokens = batch * steps
+    row = {
+        "layer": name, "mode": "train" if train else "infer", "hidden": hidden, "batch": batch,
+        "steps": steps, "backend": layers["rnnkit"].backend.name,
+        "rnnkit_tok_s": round(tokens / statistics.median(times["rnnkit"])),
+        "torch_tok_s": round(tokens / statistics.median(times["torch"])),
+        "first_call_s": {k: round(v, 3) for k, v in first.items()},
+    }  # fmt: skip
+    row["ratio"] = round(row["rnnkit_tok_s"] / row["torch_tok_s"], 3)
+    if train:
+        row["saved_mb"] = {k: round(saved_bytes(v, x) / 2**20, 1) for k, v in layers.items()}
+    print(row, flush=True)
+    return row
+
+
+def step_latency(repeats: int, tokens: int = 200) -> dict:
+    """ms per token of a batch-1, 2-layer, hidden-512 step loop, rnnkit vs nn.LSTM."""
+    torch.manual_seed(0)
+    ours = rnnkit.LSTM(INPUT, 512, num_layers=2).eval()
+    base = nn.LSTM(INPUT, 512, num_layers=2, batch_first=True).eval()
+    xs = torch.randn(tokens, 1, 1, INPUT)
+
+    def loop(layer: nn.Module) -> None:
+        with torch.no_grad():
+            state = None
+            for x_t in xs:
+                _, state = layer(x_t, state)
+
+    loop(ours), loop(base)  # warm-up
+    times: dict[str, list[float]] = {"torch": [], "rnnkit": []}
+    for r in range(repeats):
+        pairs = (("torch", base), ("rnnkit", ours))
+        for key, layer in pairs if r % 2 == 0 else pairs[::-1]:
+            times[key].append(_timed(lambda layer=layer: loop(layer)))
+    ms = {k: round(1000 * statistics.median(v) / tokens, 3) for k, v in times.items()}
+    row = {"rnnkit_ms_per_token": ms["rnnkit"], "torch_ms_per_token": ms["torch"],
+           "speedup": round(ms["torch"] / ms["rnnkit"], 2)}  # fmt: skip
+    print("step", row, flush=True)
+    return row
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="hidden 512, batch 32 only")
+    parser.add_argument("--layers", default=",".join(PAIRS), help=f"from {list(PAIRS)}")
+    parser.add_argument("--hidden", default="256,512,1024")
+    parser.add_argument("--batch", default="1,32,64")
+    parser.add_argument("--steps", default="128,1024")
+    parser.add_argument("--repeats", type=int, default=5)
+    args = parser.parse_args()
+    hidden = [512] if args.quick else [int(v) for v in args.hidden.split(",")]
+    batch = [32] if args.quick else [int(v) for v in args.batch.split(",")]
+    rows = []
+    for name in args.layers.split(","):
+        for steps in (int(v) for v in args.steps.split(",")):
+            for h in hidden:
+                for b in batch:
+                    for train in (True, False):
+                        rows.append(compare(name, h, b, steps, train, args.repeats))
+    write_result("speed", {
+        "input_size": INPUT, "repeats": args.repeats, "threads": torch.get_num_threads(),
+        "rows": rows, "step_batch1_2x512": step_latency(args.repeats),
+    })  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
