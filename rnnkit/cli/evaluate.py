@@ -17,6 +17,7 @@ JSON_KEYS = {
     "tag": ("accuracy", "precision", "recall", "f1", "tokens"),
     "translate": ("bleu", "chrf", "examples"),
     "summarize": ("rouge1", "rouge2", "rougeL", "documents", "lead", "oracle"),
+    "bilm": ("perplexity", "loss", "tokens"),
 }
 
 
@@ -60,6 +61,10 @@ def evaluate(
         from rnnkit.tasks.translator import evaluate_translator
 
         return task, evaluate_translator(directory, data, beam=beam)
+    if task == "bilm":
+        from rnnkit.tasks.bilm import evaluate_bilm
+
+        return task, evaluate_bilm(directory, data)
     if task == "summarize":
         from rnnkit.cli.summarize import check_budget
         from rnnkit.tasks.summarize import evaluate_summarizer
@@ -89,6 +94,10 @@ def _text(task: str, m: dict[str, Any], report: bool) -> str:
         )
     if task == "summarize":
         return _rouge_text(m)
+    if task == "bilm":
+        return (
+            f"perplexity {m['perplexity']:.3f}  ({m['tokens']} predicted tokens, both directions)"
+        )
     line = f"token accuracy {m['accuracy']:.4f}  ({m['tokens']} tokens)"
     if "f1" in m:
         line += f"  span precision {m['precision']:.4f} recall {m['recall']:.4f} F1 {m['f1']:.4f}"

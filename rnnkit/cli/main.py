@@ -7,7 +7,16 @@ import sys
 from collections.abc import Sequence
 
 from rnnkit import __version__
-from rnnkit.cli import diagnose, evaluate, generate, predict, summarize, train, translate
+from rnnkit.cli import (
+    diagnose,
+    embed,
+    evaluate,
+    generate,
+    predict,
+    summarize,
+    train,
+    translate,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -25,6 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_parser(sub)
     translate.add_parser(sub)
     summarize.add_parser(sub)
+    embed.add_parser(sub)
     diagnose.add_parser(sub)
     return parser
 
@@ -51,6 +61,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return translate.run(args)
     if args.command == "summarize":
         return summarize.run(args)
+    if args.command == "embed":
+        return embed.run(args)
     if args.command == "diagnose":
         return diagnose.run(args)
     return 2

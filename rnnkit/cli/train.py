@@ -1,4 +1,7 @@
-"""``rnnkit train lm|classify|tag|translate|summarize``: train a model from the command line."""
+"""``rnnkit train TASK``: train a model from the command line.
+
+Tasks: lm, classify, tag, translate, summarize, bilm.
+"""
 
 from __future__ import annotations
 
@@ -20,6 +23,7 @@ from rnnkit.models import (
     SummarizerConfig,
     TaggerConfig,
 )
+from rnnkit.tasks.bilm import BILM_COMPUTED, BILM_DEFAULTS, BILM_SCHEMA, BiLMDataConfig, train_bilm
 from rnnkit.tasks.classify import ClassifyDataConfig, train_classifier
 from rnnkit.tasks.lm import LMDataConfig, train_lm
 from rnnkit.tasks.summarize import SummarizeDataConfig, train_summarizer
@@ -131,10 +135,11 @@ SUMMARIZE_SCHEMA = {
 #: model keys the recipe sets itself (from the data), refused on the command line
 COMPUTED = {
     "lm": ("vocab_size",),
-    "classify": ("vocab_size", "num_classes", "multi_label"),
-    "tag": ("vocab_size", "num_tags", "unk_id"),
+    "classify": ("vocab_size", "num_classes", "multi_label", "bilm_config"),
+    "tag": ("vocab_size", "num_tags", "unk_id", "bilm_config"),
     "translate": ("source_vocab_size", "target_vocab_size", "bos_id"),
     "summarize": ("vocab_size",),
+    "bilm": BILM_COMPUTED,
 }
 
 
@@ -160,6 +165,8 @@ TASKS = {
     "summarize": Task(SUMMARIZE_DEFAULTS, SUMMARIZE_SCHEMA, SummarizerConfig,
                       SummarizeDataConfig, train_summarizer,
                       ("data", "valid", "text_key", "summary_key")),
+    "bilm": Task(BILM_DEFAULTS, BILM_SCHEMA, BILM_SCHEMA["model"], BiLMDataConfig, train_bilm,
+                 ("data", "valid")),
 }  # fmt: skip
 
 OVERRIDE_HELP = (
@@ -219,6 +226,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     summarize.add_argument("--text-key", help='JSON key of the document (default "text")')
     summarize.add_argument("--summary-key", help='JSON key of the reference (default "summary")')
     _common(summarize)
+    bilm = tasks.add_parser(
+        "bilm", help="train a bidirectional LM for contextual embeddings (ELMo)",
+        description="Train forward and backward LSTM language models on plain text, one "
+        "sentence per line (word or --model.input=char input); `rnnkit embed` then gives "
+        "contextual word vectors. " + OVERRIDE_HELP,
+    )  # fmt: skip
+    bilm.add_argument("--data", required=True, help="training text (one sentence per line)")
+    bilm.add_argument("--valid", help="validation text (default: a share of --data)")
+    _common(bilm)
 
 
 def _configure(task: Task, name: str, args: argparse.Namespace, extra: list[str]):

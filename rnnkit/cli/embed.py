@@ -1,0 +1,62 @@
+"""``rnnkit embed DIR --input FILE|- [--layer K | --mix] [--json] [--output PATH]``.
+
+Contextual word vectors from a trained biLM (``rnnkit train bilm``), one sentence per input
+line, tokenized as the biLM was trained. By default the top layer; ``--layer K`` one layer
+(0: the token layer, 1..L: the LSTM layers, each forward and backward concatenated); ``--mix``
+the equal average of all layers. ``--output`` writes ``.npz``, ``.npy`` (+ ``.offsets.npy``),
+``.safetensors`` (arrays ``vectors`` (N_tokens, D) and ``offsets``: line i is
+``vectors[offsets[i]:offsets[i + 1]]``) or ``.jsonl``; without it, or with ``--json``, one JSON
+line ``{"tokens": [...], "vectors": [[...], ...]}`` per input line goes to standard output.
+A blank line gives an empty entry, so outputs stay aligned with input lines.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from rnnkit.data import DataError
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    em = sub.add_parser(
+        "embed",
+        help="contextual word vectors from a trained biLM",
+        description=__doc__.split("\n\n", 1)[1],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    em.add_argument("model_dir", help="run or model directory of a biLM")
+    em.add_argument("--input", required=True, help="one sentence per line, or - for stdin")
+    which = em.add_mutually_exclusive_group()
+    which.add_argument("--layer", type=int, help="one layer (0: tokens, 1..L: LSTM layers)")
+    which.add_argument("--mix", action="store_true", help="the average of all layers")
+    em.add_argument("--output", type=Path, help="file (.npz, .npy, .safetensors or .jsonl)")
+    em.add_argument("--json", action="store_true", help="JSON lines (to --output or stdout)")
+
+
+def run(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from rnnkit.data.readers import iter_lines, read_source
+    from rnnkit.tasks.bilm import embed_texts, text_tokens
+    from rnnkit.tasks.embed import write_embeddings
+
+    try:
+        _, text = read_source(args.input)
+        lines = [line for _, line in iter_lines(text.rstrip("\n"))]
+        tokens = text_tokens(args.model_dir, lines)
+        filled = [i for i, t in enumerate(tokens) if t]
+        vectors = embed_texts(args.model_dir, [lines[i] for i in filled], args.layer, args.mix)
+        width = vectors[0].shape[1] if vectors else 0
+        out = [np.zeros((0, width), dtype=np.float32) for _ in lines]
+        for i, v in zip(filled, vectors):
+            out[i] = v
+        write_embeddings(out, args.output, "jsonl" if args.json else None, tokens)
+    except (DataError, FileNotFoundError, ValueError, IndexError) as exc:
+        print(f"rnnkit embed: {exc}", file=sys.stderr)
+        return 2
+    if args.output is not None:
+        print(f"{len(lines)} lines, {sum(len(t) for t in tokens)} tokens -> {args.output}",
+              file=sys.stderr)  # fmt: skip
+    return 0
