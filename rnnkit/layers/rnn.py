@@ -21,6 +21,7 @@ import torch
 from torch import Tensor
 
 from rnnkit.backends import Backend, choose, run_fused
+from rnnkit.backends.step import run_fused_step, supports_step
 from rnnkit.cells import AffineCell, ElmanCell, GRUCell, LSTMCell, RecurrentCell
 from rnnkit.layers import state as st
 from rnnkit.layers.base import SequenceLayer
@@ -177,6 +178,19 @@ class RecurrentStack(SequenceLayer):
         backend = self.backend
         if backend.name != "fused":
             return self.stack._run(x, state, lengths)
+        if x.shape[1] == 1 and supports_step(backend.kernel, self.cells):
+            if state is None:
+                state = self.init_state(x.shape[0], x.device, x.dtype)
+            return run_fused_step(
+                backend.kernel,  # type: ignore[arg-type]
+                self.cells,
+                x,
+                state,
+                self.num_layers,
+                self.bidirectional,
+                self.dropout,
+                self.training,
+            )
         return run_fused(
             backend.kernel,
             self.cells,

@@ -1,0 +1,69 @@
+"""One time step of a fused-kernel stack, through PyTorch's single-step cell ops.
+
+Generation calls a layer once per token with x of shape (N, 1, H_in). The sequence kernels
+(``torch.lstm`` ...) pay a set-up cost per call (on CPU, oneDNN re-lays-out the weights), which
+dominates a single step. ``torch.lstm_cell`` / ``gru_cell`` / ``rnn_tanh_cell`` /
+``rnn_relu_cell`` compute the same equations from the same parameters with two matrix products
+per cell and no set-up, so a step costs about what streaming the weights costs.
+
+Shapes: x (N, 1, H_in); state (K*D, N, H) or its (h, c) pair, layer-major and direction-minor
+like the cells -> output (N, 1, D*H), the new state in the same layout.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import Tensor, nn
+from torch.nn import functional as F
+
+from rnnkit.layers import state as st
+
+CELL_OPS = {
+    "lstm": torch.lstm_cell,
+    "gru": torch.gru_cell,
+    "rnn_tanh": torch.rnn_tanh_cell,
+    "rnn_relu": torch.rnn_relu_cell,
+}
+
+
+def supports_step(kernel: str | None, cells: Sequence[nn.Module]) -> bool:
+    """Whether ``run_fused_step`` can run these cells (no LSTM projection)."""
+    return kernel in CELL_OPS and not any(getattr(c, "proj_size", 0) for c in cells)
+
+
+def run_fused_step(
+    kernel: str,
+    cells: Sequence[nn.Module],
+    x: Tensor,
+    state: st.LayerState,
+    num_layers: int,
+    bidirectional: bool,
+    dropout: float = 0.0,
+    training: bool = False,
+) -> tuple[Tensor, st.LayerState]:
+    """One step of the stack; see the module docstring."""
+    op = CELL_OPS[kernel]
+    parts = st.as_tuple(state)  # type: ignore[arg-type]
+    directions = 2 if bidirectional else 1
+    new: list[list[Tensor]] = [[] for _ in parts]
+    inp = x[:, 0]
+    for k in range(num_layers):
+        outs = []
+        for j in range(directions):
+            i = k * directions + j
+            cell = cells[i]
+            w_ih, w_hh = cell.weight_ih, cell.weight_hh
+            b_ih, b_hh = cell.bias_ih, cell.bias_hh
+            if kernel == "lstm":
+                h, c = op(inp, (parts[0][i], parts[1][i]), w_ih, w_hh, b_ih, b_hh)
+                new[1].append(c)
+            else:
+                h = op(inp, parts[0][i], w_ih, w_hh, b_ih, b_hh)
+            new[0].append(h)
+            outs.append(h)
+        inp = torch.cat(outs, dim=-1) if directions == 2 else outs[0]
+        if dropout and training and k < num_layers - 1:
+            inp = F.dropout(inp, dropout, training=True)
+    return inp.unsqueeze(1), st.from_tuple([torch.stack(p) for p in new])

@@ -1,0 +1,46 @@
+"""The single-step path (``run_fused_step``) equals the fused sequence kernel on one step."""
+
+import pytest
+import torch
+
+import rnnkit
+from rnnkit.backends import run_fused
+from tests.harness import assert_states_close, grads_of
+
+CASES = [
+    (rnnkit.LSTM, {}),
+    (rnnkit.GRU, {}),
+    (rnnkit.RNN, {}),
+    (rnnkit.RNN, {"activation": "relu"}),
+]
+
+
+def _kernel_step(layer, x, state):
+    """The same step through the fused sequence kernel."""
+    return run_fused(layer.backend.kernel, layer.cells, x, state, None,
+                     num_layers=layer.num_layers, bidirectional=layer.bidirectional,
+                     dropout=0.0, training=layer.training)  # fmt: skip
+
+
+@pytest.mark.parametrize(("cls", "options"), CASES)
+@pytest.mark.parametrize("bidirectional", [False, True])
+def test_one_step_equals_the_sequence_kernel(cls, options, bidirectional):
+    torch.manual_seed(0)
+    layer = cls(5, 7, num_layers=2, bidirectional=bidirectional, **options).double()
+    x = torch.randn(3, 1, 5, dtype=torch.double)
+    state = tuple(s + 0.3 * torch.randn_like(s) for s in rnnkit.layers.state.as_tuple(
+        layer.init_state(3, dtype=torch.double)))  # fmt: skip
+    state = state if len(state) == 2 else state[0]
+    assert_states_close(layer(x, state), _kernel_step(layer, x, state), atol=1e-12)
+    assert_states_close(layer(x), _kernel_step(layer, x, layer.init_state(3, dtype=torch.double)),
+                        atol=1e-12)  # fmt: skip
+    ours = grads_of(layer, x, lambda m, i: m(i, state))
+    theirs = grads_of(layer, x, lambda m, i: _kernel_step(m, i, state))
+    for a, b in zip(ours, theirs):
+        assert_states_close(a, b, atol=1e-10)
+
+
+def test_projection_keeps_the_sequence_kernel():
+    layer = rnnkit.LSTM(5, 7, proj_size=3).eval()
+    out, (h, c) = layer(torch.randn(2, 1, 5))
+    assert out.shape == (2, 1, 3) and h.shape == (1, 2, 3) and c.shape == (1, 2, 7)
