@@ -21,6 +21,7 @@ import torch
 from torch import Tensor
 
 from rnnkit.backends import Backend, choose, run_fused
+from rnnkit.backends.gru_cpu import run_gru_cpu, use_gru_cpu
 from rnnkit.backends.step import run_fused_step, supports_step
 from rnnkit.cells import AffineCell, ElmanCell, GRUCell, LSTMCell, RecurrentCell
 from rnnkit.layers import state as st
@@ -162,7 +163,11 @@ class RecurrentStack(SequenceLayer):
     # -------------------------------------------------------------- running
     @property
     def backend(self) -> Backend:
-        return choose(self.cells, self.training)
+        backend = choose(self.cells, self.training)
+        if backend.kernel == "gru" and self.cells[0].weight_hh.device.type == "cpu":
+            reason = backend.reason + "; training on CPU: rnnkit's GRUSequence (faster there)"
+            return Backend(backend.name, reason, backend.kernel, backend.fallback)
+        return backend
 
     def init_state(
         self,
@@ -191,17 +196,19 @@ class RecurrentStack(SequenceLayer):
                 self.dropout,
                 self.training,
             )
+        options = {
+            "num_layers": self.num_layers, "bidirectional": self.bidirectional,
+            "dropout": self.dropout, "training": self.training, "reverse": self.go_backwards,
+        }  # fmt: skip
+        if use_gru_cpu(backend.kernel, x):
+            return run_gru_cpu(self.cells, x, state, lengths, **options)  # type: ignore[arg-type]
         return run_fused(
-            backend.kernel,
+            backend.kernel,  # type: ignore[arg-type]
             self.cells,
             x,
             state,
             lengths,
-            num_layers=self.num_layers,
-            bidirectional=self.bidirectional,
-            dropout=self.dropout,
-            training=self.training,
-            reverse=self.go_backwards,
+            **options,
         )
 
     # --------------------------------------------------------------- config
