@@ -187,3 +187,20 @@ def pad_sequences(seqs: Sequence[Sequence[int]], pad: int = 0) -> tuple[Tensor, 
     for i, row in enumerate(rows):
         ids[i, : len(row)] = row
     return ids, lengths
+
+
+def pad_char_blocks(blocks: Sequence[tuple[Tensor, Tensor]], steps: int) -> tuple[Tensor, Tensor]:
+    """Stack per-sentence character blocks into one padded batch.
+
+    Each block is ``pad_sequences`` of a sentence's words: ids (L_i, C_i) and lengths (L_i,).
+
+    Shape:
+        -> chars (N, steps, max C_i) long, char_lengths (N, steps); zero where padded.
+    """
+    width = max(ids.shape[1] for ids, _ in blocks)
+    chars = torch.zeros(len(blocks), steps, width, dtype=torch.long)
+    char_lengths = torch.zeros(len(blocks), steps, dtype=torch.long)
+    for i, (ids, lens) in enumerate(blocks):
+        chars[i, : ids.shape[0], : ids.shape[1]] = ids
+        char_lengths[i, : lens.shape[0]] = lens
+    return chars, char_lengths

@@ -20,10 +20,9 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-import torch
 from torch import Tensor
 
-from rnnkit.data.batching import pad_sequences
+from rnnkit.data.batching import pad_char_blocks, pad_sequences
 from rnnkit.data.vocab import UNK, Vocab
 
 PAD, BOS, EOS = "<pad>", "<s>", "</s>"
@@ -116,14 +115,7 @@ class BiLMVocab:
         batch = {"words": words, "lengths": lengths}
         if self.chars is None:
             return batch
-        n, steps = words.shape
-        width = max(it["chars"][0].shape[1] for it in items)
-        chars = torch.zeros(n, steps, width, dtype=torch.long)
-        char_lengths = torch.zeros(n, steps, dtype=torch.long)
-        for i, it in enumerate(items):
-            ids, lens = it["chars"]
-            chars[i, : ids.shape[0], : ids.shape[1]] = ids
-            char_lengths[i, : lens.shape[0]] = lens
+        chars, char_lengths = pad_char_blocks([it["chars"] for it in items], words.shape[1])
         return {**batch, "chars": chars, "char_lengths": char_lengths}
 
     def to_dict(self) -> dict[str, Any]:

@@ -24,7 +24,7 @@ from typing import Any
 import torch
 
 from rnnkit.config import Config
-from rnnkit.data.batching import pad_sequences
+from rnnkit.data.batching import pad_char_blocks, pad_sequences
 from rnnkit.data.bilm_vocab import BiLMVocab
 from rnnkit.data.conll import TaggedSentence, read_conll
 from rnnkit.data.embeddings import build_embedding_matrix, load_word_vectors
@@ -120,14 +120,7 @@ class TaggingEncoder:
 
     def collate(self, items: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
         words, lengths = pad_sequences([it["words"] for it in items])
-        n, steps = words.shape
-        width = max(it["chars"][0].shape[1] for it in items)
-        chars = torch.zeros(n, steps, width, dtype=torch.long)
-        char_lengths = torch.zeros(n, steps, dtype=torch.long)
-        for i, it in enumerate(items):
-            ids, lens = it["chars"]
-            chars[i, : ids.shape[0], : ids.shape[1]] = ids
-            char_lengths[i, : lens.shape[0]] = lens
+        chars, char_lengths = pad_char_blocks([it["chars"] for it in items], words.shape[1])
         batch = {"words": words, "lengths": lengths, "chars": chars, "char_lengths": char_lengths}
         if all(it["tags"] for it in items):
             batch["tags"] = pad_sequences([it["tags"] for it in items])[0]

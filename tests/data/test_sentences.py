@@ -14,7 +14,7 @@ from rnnkit.data.sentences import split_sentences
         ("J. K. Rowling wrote it. Yes.", ["J. K. Rowling wrote it.", "Yes."]),
         ("Growth was 3.5% in 2004. It fell.", ["Growth was 3.5% in 2004.", "It fell."]),
         ('"It is fair." He said so.', ['"It is fair."', "He said so."]),
-        ("He said: \"Go.\" 2004 was good.", ['He said: "Go."', "2004 was good."]),
+        ('He said: "Go." 2004 was good.', ['He said: "Go."', "2004 was good."]),
         ("lower case. after a stop", ["lower case. after a stop"]),
         ("First para.\n\nSecond para", ["First para.", "Second para"]),
         ("e.g. this. Then that.", ["e.g. this.", "Then that."]),
