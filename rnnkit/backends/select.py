@@ -61,6 +61,11 @@ def force(name: str | None) -> Iterator[None]:
         _FORCED.reset(token)
 
 
+def forced() -> str | None:
+    """The path forced by ``force`` in this context, or None."""
+    return _FORCED.get()
+
+
 def _signature(cell: nn.Module) -> tuple:
     return (cell.hidden_size, cell.bias, getattr(cell, "proj_size", 0))
 

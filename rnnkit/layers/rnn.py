@@ -21,7 +21,7 @@ import torch
 from torch import Tensor
 
 from rnnkit.backends import Backend, choose, run_fused
-from rnnkit.backends.gru_cpu import run_gru_cpu, use_gru_cpu
+from rnnkit.backends.gru_sequence import run_gru_sequence, sequence_backend, use_gru_cpu
 from rnnkit.backends.step import run_fused_step, supports_step
 from rnnkit.cells import AffineCell, ElmanCell, GRUCell, LSTMCell, RecurrentCell
 from rnnkit.layers import state as st
@@ -164,6 +164,8 @@ class RecurrentStack(SequenceLayer):
     @property
     def backend(self) -> Backend:
         backend = choose(self.cells, self.training)
+        if backend.name == "generic":
+            return sequence_backend(self.cells, self.training) or backend
         if backend.kernel == "gru" and self.cells[0].weight_hh.device.type == "cpu":
             reason = backend.reason + "; training on CPU: rnnkit's GRUSequence (faster there)"
             return Backend(backend.name, reason, backend.kernel, backend.fallback)
@@ -181,6 +183,14 @@ class RecurrentStack(SequenceLayer):
         self, x: Tensor, state: st.LayerState | None, lengths: Tensor | None
     ) -> tuple[Tensor, st.LayerState]:
         backend = self.backend
+        options = {
+            "num_layers": self.num_layers, "bidirectional": self.bidirectional,
+            "dropout": self.dropout, "training": self.training, "reverse": self.go_backwards,
+        }  # fmt: skip
+        if backend.name == "sequence" or (
+            backend.name == "fused" and use_gru_cpu(backend.kernel, x)
+        ):
+            return run_gru_sequence(self.cells, x, state, lengths, **options)  # type: ignore[arg-type]
         if backend.name != "fused":
             return self.stack._run(x, state, lengths)
         if x.shape[1] == 1 and supports_step(backend.kernel, self.cells):
@@ -196,12 +206,6 @@ class RecurrentStack(SequenceLayer):
                 self.dropout,
                 self.training,
             )
-        options = {
-            "num_layers": self.num_layers, "bidirectional": self.bidirectional,
-            "dropout": self.dropout, "training": self.training, "reverse": self.go_backwards,
-        }  # fmt: skip
-        if use_gru_cpu(backend.kernel, x):
-            return run_gru_cpu(self.cells, x, state, lengths, **options)  # type: ignore[arg-type]
         return run_fused(
             backend.kernel,  # type: ignore[arg-type]
             self.cells,

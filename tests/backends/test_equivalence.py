@@ -58,6 +58,8 @@ def test_every_path_equals_reference(cls, opts, bidirectional, lengths):
     if (cls, opts) in STANDARD:
         assert layer.backend.name == "fused", layer.backend
         paths.append("fused")
+    if opts == {"reset_after": False}:
+        paths.append("sequence")
     for path in paths:
         with force("generic" if path == "generic" else None):
             assert layer.backend.name == path

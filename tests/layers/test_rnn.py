@@ -74,7 +74,6 @@ def test_flat_parameter_names_are_attributes():
     [
         (rnnkit.LSTM(3, 4, peephole=True), "peephole"),
         (rnnkit.LSTM(3, 4, layer_norm=True), "layer normalisation"),
-        (rnnkit.GRU(3, 4, reset_after=False), "reset_after=False"),
         (rnnkit.RNN(3, 4, activation="elu"), "activation 'elu'"),
         (rnnkit.LSTM(3, 4, recurrent_dropout=0.1), "recurrent_dropout"),
         (rnnkit.GRU(3, 4, input_dropout=0.1), "dropout"),
@@ -84,6 +83,14 @@ def test_backend_names_generic_path_and_reason(layer, reason):
     assert layer.backend.name == "generic"
     assert reason in str(layer.backend)
     assert str(layer.backend).startswith("generic: ")
+
+
+def test_gru_reset_before_runs_the_sequence_function_unless_dropout_masks_are_needed():
+    layer = rnnkit.GRU(3, 4, reset_after=False)
+    assert layer.backend.name == "sequence" and "reset_after=False" in layer.backend.reason
+    masked = rnnkit.GRU(3, 4, reset_after=False, recurrent_dropout=0.1)
+    assert masked.backend.name == "generic" and masked.eval().backend.name == "sequence"
+    assert rnnkit.GRU(3, 4, reset_after=False, activation="relu").backend.name == "generic"
 
 
 @pytest.mark.parametrize(

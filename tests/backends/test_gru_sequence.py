@@ -1,11 +1,14 @@
-"""The CPU GRU sequence function equals torch.gru in outputs, states and gradients."""
+"""The GRU sequence function equals torch.gru in outputs, states and gradients.
+
+reset_after=False: tests/backends/test_equivalence.py compares it with the step-by-step reference.
+"""
 
 import pytest
 import torch
 
 import rnnkit
 from rnnkit.backends import run_fused
-from rnnkit.backends.gru_cpu import GRUSequence, run_gru_cpu, use_gru_cpu
+from rnnkit.backends.gru_sequence import GRUSequence, run_gru_sequence, use_gru_cpu
 from tests.harness import assert_states_close, grads_of
 
 
@@ -22,7 +25,7 @@ def test_equals_the_fused_kernel(bidirectional, go_backwards, with_lengths):
     options = {"num_layers": 2, "bidirectional": bidirectional, "reverse": go_backwards}
 
     def ours(m, inp):
-        return run_gru_cpu(m.cells, inp, h0, lengths, **options)
+        return run_gru_sequence(m.cells, inp, h0, lengths, **options)
 
     def torchs(m, inp):
         return run_fused("gru", m.cells, inp, h0, lengths, **options)
@@ -32,14 +35,17 @@ def test_equals_the_fused_kernel(bidirectional, go_backwards, with_lengths):
         assert_states_close(a, b, atol=1e-10)
 
 
-def test_gradcheck_of_the_function():
+@pytest.mark.parametrize("reset_after", [True, False])
+def test_gradcheck_of_the_function(reset_after):
     torch.manual_seed(0)
     xp = torch.randn(2, 4, 9, dtype=torch.double, requires_grad=True)
     h0 = torch.randn(2, 3, dtype=torch.double, requires_grad=True)
     w = torch.randn(9, 3, dtype=torch.double, requires_grad=True)
     b = torch.randn(9, dtype=torch.double, requires_grad=True)
     mask = torch.tensor([[True] * 4, [True, True, False, False]])
-    assert torch.autograd.gradcheck(GRUSequence.apply, (xp, h0, w, b, mask))
+    assert torch.autograd.gradcheck(
+        lambda *a: GRUSequence.apply(*a, mask, reset_after), (xp, h0, w, b)
+    )
 
 
 def test_the_layer_uses_it_when_training_on_cpu():

@@ -1,0 +1,186 @@
+"""A GRU sequence function with a hand-written backward, for training on CPU.
+
+PyTorch has no oneDNN GRU on CPU: ``torch.gru`` there records every gate op of every step for
+autograd and computes the weight gradients step by step. This function runs the same equations
+(PyTorch's GRU, ``reset_after=True``):
+
+    r = sigmoid(gi_r + gh_r),  z = sigmoid(gi_z + gh_z),  n = tanh(gi_n + r * gh_n)
+    h_t = (1 - z) * n + z * h_{t-1}          gi = W_ih x_t + b_ih,  gh = W_hh h_{t-1} + b_hh
+
+and its backward walks the steps once, keeping per step only the matrix product
+dh_{t-1} = dgh_t W_hh and a few element-wise ops; the gradients of W_hh and b_hh are then one
+large matrix product over all steps, and those of the input projection are left to autograd
+(one product per layer). Padded steps (``mask`` false) keep the state unchanged.
+
+Shapes: xp (N, L, 3H) = W_ih x + b_ih; h0 (N, H); w_hh (3H, H); b_hh (3H,); mask (N, L) bool
+or None -> h (N, L, H), the state after each step (equal to the previous one on padded steps).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+from torch.nn import functional as F
+
+from rnnkit.backends.select import Backend, forced
+from rnnkit.backends.sequence import reverse_padded
+
+
+class GRUSequence(torch.autograd.Function):
+    """``GRUSequence.apply(xp, h0, w_hh, b_hh, mask, reset_after)``; see the module docstring.
+
+    ``reset_after=False`` is Cho et al.'s form, n = tanh(gi_n + W_hn (r * h_{t-1}) + b_hn): two
+    products per step (the r/z block on h, the n block on r * h) instead of one.
+    """
+
+    @staticmethod
+    def forward(
+        ctx: Any,
+        xp: Tensor,
+        h0: Tensor,
+        w_hh: Tensor,
+        b_hh: Tensor,
+        mask: Tensor | None,
+        reset_after: bool = True,
+    ) -> Tensor:
+        n, steps, g = xp.shape
+        hs = g // 3
+        rz_all = xp.new_empty(n, steps, 2 * hs)
+        cand_all = xp.new_empty(n, steps, hs)
+        aux_all = xp.new_empty(n, steps, hs)  # reset_after: W_hn h + b_hn; else r * h
+        out = xp.new_empty(n, steps, hs)
+        w_t, w_rz, w_n = w_hh.t(), w_hh[: 2 * hs].t(), w_hh[2 * hs :].t()
+        h = h0
+        for t in range(steps):
+            gi = xp[:, t]
+            if reset_after:
+                gh = torch.addmm(b_hh, h, w_t)
+                rz = torch.sigmoid(gi[:, : 2 * hs] + gh[:, : 2 * hs])
+                aux = gh[:, 2 * hs :]
+                cand = torch.tanh(torch.addcmul(gi[:, 2 * hs :], rz[:, :hs], aux))
+            else:
+                rz = torch.sigmoid(torch.addmm(b_hh[: 2 * hs], h, w_rz) + gi[:, : 2 * hs])
+                aux = rz[:, :hs] * h
+                cand = torch.tanh(torch.addmm(b_hh[2 * hs :], aux, w_n) + gi[:, 2 * hs :])
+            new = torch.lerp(cand, h, rz[:, hs:])
+            h = new if mask is None else torch.where(mask[:, t, None], new, h)
+            out[:, t], rz_all[:, t], cand_all[:, t], aux_all[:, t] = h, rz, cand, aux
+        ctx.reset_after = reset_after
+        ctx.save_for_backward(h0, w_hh, out, rz_all, cand_all, aux_all, mask)
+        return out
+
+    @staticmethod
+    def backward(ctx: Any, dout: Tensor) -> tuple[Tensor | None, ...]:
+        h0, w_hh, out, rz_all, cand_all, aux_all, mask = ctx.saved_tensors
+        reset_after = ctx.reset_after
+        n, steps, hs = out.shape
+        prev_all = torch.cat([h0.unsqueeze(1), out[:, :-1]], dim=1)
+        dgi = dout.new_empty(n, steps, 3 * hs)
+        dgh = dout.new_zeros(n, steps, 3 * hs)
+        w_rz, w_n = w_hh[: 2 * hs], w_hh[2 * hs :]
+        dh = torch.zeros_like(h0)
+        for t in range(steps - 1, -1, -1):
+            total = dh + dout[:, t]
+            keep = None if mask is None else mask[:, t, None].to(total.dtype)
+            d_new = total if keep is None else total * keep
+            r, z = rz_all[:, t, :hs], rz_all[:, t, hs:]
+            cand, prev = cand_all[:, t], prev_all[:, t]
+            d_cand = d_new * (1 - z) * (1 - cand * cand)
+            d_z = d_new * (prev - cand) * z * (1 - z)
+            dgi[:, t, hs : 2 * hs] = dgh[:, t, hs : 2 * hs] = d_z
+            dgi[:, t, 2 * hs :] = d_cand
+            if reset_after:
+                d_r = d_cand * aux_all[:, t] * r * (1 - r)
+                dgh[:, t, 2 * hs :] = d_cand * r
+                dgi[:, t, :hs] = dgh[:, t, :hs] = d_r
+                dh = torch.addmm(d_new * z, dgh[:, t], w_hh)
+            else:
+                d_rh = d_cand @ w_n
+                d_r = d_rh * prev * r * (1 - r)
+                dgh[:, t, 2 * hs :] = d_cand
+                dgi[:, t, :hs] = dgh[:, t, :hs] = d_r
+                dh = torch.addmm(torch.addcmul(d_new * z, d_rh, r), dgh[:, t, : 2 * hs], w_rz)
+            if keep is not None:
+                dh = dh + total * (1 - keep)
+        flat = dgh.reshape(n * steps, 3 * hs)
+        prev_flat = prev_all.reshape(n * steps, hs)
+        if reset_after:
+            dw_hh = flat.t() @ prev_flat
+        else:
+            dw_hh = torch.cat([flat[:, : 2 * hs].t() @ prev_flat,
+                               flat[:, 2 * hs :].t() @ aux_all.reshape(n * steps, hs)])  # fmt: skip
+        return dgi, dh, dw_hh, flat.sum(0), None, None
+
+
+def sequence_backend(cells: Sequence[nn.Module], training: bool) -> Backend | None:
+    """The ``sequence`` backend for a stack of standard GRU cells with ``reset_after=False``
+    (no fused kernel exists for them), or None when it does not apply."""
+    from rnnkit.cells import GRUCell
+
+    if forced() == "generic" or not cells:
+        return None
+    first = cells[0]
+    for cell in cells:
+        if type(cell) is not GRUCell or cell.reset_after:
+            return None
+        if cell.activation != "tanh" or cell.recurrent_activation != "sigmoid":
+            return None
+        if (cell.hidden_size, cell.bias) != (first.hidden_size, first.bias):
+            return None
+        if training and (cell.dropout or cell.recurrent_dropout):
+            return None
+    return Backend("sequence", "GRU with reset_after=False -> rnnkit's GRUSequence "
+                   "(hand-written backward; no fused kernel has this form)")  # fmt: skip
+
+
+def use_gru_cpu(kernel: str | None, x: Tensor) -> bool:
+    """Whether a fused-path GRU call should run ``GRUSequence``: training (grad) on CPU."""
+    return kernel == "gru" and x.device.type == "cpu" and torch.is_grad_enabled()
+
+
+def run_gru_sequence(
+    cells: Sequence[nn.Module],
+    x: Tensor,
+    state: Tensor | None,
+    lengths: Tensor | None,
+    *,
+    num_layers: int = 1,
+    bidirectional: bool = False,
+    dropout: float = 0.0,
+    training: bool = False,
+    reverse: bool = False,
+) -> tuple[Tensor, Tensor]:
+    """A stack of standard GRU cells (layer-major, direction-minor) with ``GRUSequence``;
+    ``run_fused``'s arguments and results."""
+    n, steps, _ = x.shape
+    directions = 2 if bidirectional else 1
+    h_size = cells[0].hidden_size
+    if state is None:
+        state = x.new_zeros(num_layers * directions, n, h_size)
+    mask = None
+    if lengths is not None:
+        lengths = lengths.to(x.device)
+        mask = torch.arange(steps, device=x.device)[None, :] < lengths[:, None]
+    finals, inp = [], x
+    for k in range(num_layers):
+        outs = []
+        for j in range(directions):
+            cell = cells[k * directions + j]
+            backwards = reverse != (j == 1)
+            seq = reverse_padded(inp, lengths) if backwards else inp
+            xp = F.linear(seq, cell.weight_ih, cell.bias_ih)
+            b_hh = cell.bias_hh if cell.bias_hh is not None else xp.new_zeros(3 * h_size)
+            h = GRUSequence.apply(
+                xp, state[k * directions + j], cell.weight_hh, b_hh, mask, cell.reset_after
+            )
+            finals.append(h[:, -1])
+            if mask is not None:
+                h = h * mask[..., None].to(h.dtype)
+            outs.append(reverse_padded(h, lengths) if backwards else h)
+        inp = torch.cat(outs, dim=-1) if directions == 2 else outs[0]
+        if dropout and training and k < num_layers - 1:
+            inp = F.dropout(inp, dropout, training=True)
+    return inp, torch.stack(finals)
