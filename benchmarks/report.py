@@ -103,10 +103,69 @@ def translation() -> str:
     )
 
 
+def summarization() -> str:
+    r = _load("summarize_bbc")
+    if not r:
+        return ""
+    rows = ["| system | ROUGE-1 | ROUGE-2 | ROUGE-L |", "|---|---|---|---|"]
+    for name, m in r["runs"].items():
+        rows.append(f"| {name} | **{m['rouge1']:.2f}** | {m['rouge2']:.2f} | {m['rougeL']:.2f} |")
+    t = r["training"]
+    return "\n".join(rows) + (
+        f"\n\n{r['test_documents']} test documents, one sentence each; training "
+        f"{t['seconds']:.0f} s, {t['epochs']} epochs ({t['stopped']})."
+    )
+
+
+def bilm_tagging() -> str:
+    r = _load("tag_bilm")
+    if not r:
+        return ""
+    rows = ["| tagger | test token accuracy | budget | epochs | training time |",
+            "|---|---|---|---|---|"]  # fmt: skip
+    for name, run in r["runs"].items():
+        rows.append(
+            f"| {name} | **{run['accuracy']:.4f}** | {run['budget_minutes']:g} min "
+            f"| {run['epochs']} | {run['train_seconds']:.0f} s |"
+        )
+    b = r["bilm"]
+    ppl = f", valid perplexity {b['valid_perplexity']}" if "valid_perplexity" in b else ""
+    return "\n".join(rows) + (
+        f"\n\n{r['train_sentences']} training sentences, {r['test_tokens']} test tokens. The "
+        f"biLM trained {b['train_seconds']:.0f} s ({b['epochs']} epochs{ppl}); "
+        f"{r['bilm_unknown_test_tokens']:.1%} of the test tokens are unknown to it."
+    )
+
+
+def speed() -> str:
+    r = _load("speed")
+    if not r:
+        return ""
+    rows = [
+        "| layer | mode | hidden | batch | T | backend | rnnkit tok/s | torch tok/s | ratio "
+        "| first call (rnnkit / torch) |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for x in r["rows"]:
+        first = x["first_call_s"]
+        rows.append(
+            f"| {x['layer']} | {x['mode']} | {x['hidden']} | {x['batch']} | {x['steps']} "
+            f"| {x['backend']} | {x['rnnkit_tok_s']} | {x['torch_tok_s']} | **{x['ratio']:.2f}** "
+            f"| {first['rnnkit']:.2f} s / {first['torch']:.2f} s |"
+        )
+    step = r["step_batch1_2x512"]
+    return "\n".join(rows) + (
+        f"\n\nBatch-1 step, 2 layers of 512, no grad: rnnkit {step['rnnkit_ms_per_token']} ms "
+        f"per token, torch.nn.LSTM called step by step {step['torch_ms_per_token']} ms "
+        f"({step['speedup']}x)."
+    )
+
+
 if __name__ == "__main__":
     tables = (("Penn Treebank", ptb()), ("Shakespeare", shakespeare()),
               ("Classification", classification()), ("Part-of-speech tagging", tagging()),
-              ("Translation", translation()))  # fmt: skip
+              ("Translation", translation()), ("Summarization", summarization()),
+              ("Tagging with biLM features", bilm_tagging()), ("Speed", speed()))  # fmt: skip
     for title, table in tables:
         if table:
             print(f"### {title}\n\n{table}\n")
