@@ -132,7 +132,7 @@ def bilm_tagging() -> str:
     ppl = f", valid perplexity {b['valid_perplexity']}" if "valid_perplexity" in b else ""
     return "\n".join(rows) + (
         f"\n\n{r['train_sentences']} training sentences, {r['test_tokens']} test tokens. The "
-        f"biLM trained {b['train_seconds']:.0f} s ({b['epochs']} epochs{ppl}); "
+        f"biLM trained {b['train_seconds']:.0f} s ({b['steps']} steps{ppl}); "
         f"{r['bilm_unknown_test_tokens']:.1%} of the test tokens are unknown to it."
     )
 
