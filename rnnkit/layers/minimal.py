@@ -9,9 +9,13 @@ sequence runs as a parallel scan (``rnnkit.layers.scan``) instead of a loop over
               f'_t = f_t / (f_t + i_t),  i'_t = i_t / (f_t + i_t)
               h_t = f'_t * h_{t-1} + i'_t * h~_t
 
-with g(x) = x + 0.5 for x >= 0 and sigmoid(x) below (positive, so the scan runs in log space).
-A call over L > 1 steps uses the scan; a single step (generation: x of shape (N, 1, I) with the
-state) applies the recurrence directly. Both give the same numbers (tested).
+with g(x) = x + 0.5 for x >= 0 and sigmoid(x) below (positive, so the scan can run in log space).
+Both are h_t = a_t h_{t-1} + b_t with a_t, b_t computed from all inputs at once; the recurrence
+then runs as the log-space parallel scan (``scan="log"``, the default off CPU) or as one fused
+multiply-add per step with a hand-written backward (``scan="sequential"``, the CPU default, where
+PyTorch's ``logcumsumexp`` is slow; see ``rnnkit.layers.scan``). A single step (generation: x
+of shape (N, 1, I) with the state) applies the recurrence directly. All give the same numbers
+(tested).
 
 The layers take ``rnnkit.GRU``'s arguments (``num_layers``, ``bidirectional``, ``dropout``,
 ``batch_first``, ``go_backwards``, ``stateful``) and return ``(output, h)`` with h of shape
@@ -31,10 +35,12 @@ from rnnkit.backends.sequence import reverse_padded
 from rnnkit.layers import state as st
 from rnnkit.layers.base import SequenceLayer
 from rnnkit.layers.bidirectional import Bidirectional
-from rnnkit.layers.scan import g, log_g, parallel_scan_log
+from rnnkit.layers.scan import LinearRecurrence, g, log_g, parallel_scan_log
 from rnnkit.layers.stacked import Stacked
 
 KINDS = {"gru": 2, "lstm": 3}  # input projections per kind
+#: None: by device (CPU: "sequential", else "log"); see ``rnnkit.layers.scan``
+SCANS = (None, "log", "sequential")
 
 
 class MinRecurrent(SequenceLayer):
@@ -55,11 +61,14 @@ class MinRecurrent(SequenceLayer):
         batch_first: bool = True,
         go_backwards: bool = False,
         stateful: bool = False,
+        scan: str | None = None,
     ) -> None:
         super().__init__(batch_first, stateful)
+        if scan not in SCANS:
+            raise ValueError(f"MinRecurrent: scan must be one of {SCANS}, got {scan!r}")
         if kind not in KINDS:
             raise ValueError(f"MinRecurrent: kind must be one of {sorted(KINDS)}, got {kind!r}")
-        self.kind, self.go_backwards = kind, go_backwards
+        self.kind, self.go_backwards, self.scan = kind, go_backwards, scan
         self.input_size, self.hidden_size, self.output_size = input_size, hidden_size, hidden_size
         self.linear = nn.Linear(input_size, KINDS[kind] * hidden_size, bias=bias)
 
@@ -67,9 +76,16 @@ class MinRecurrent(SequenceLayer):
     def layer_name(self) -> str:
         return f"Min{self.kind.upper()}"
 
+    def scan_mode(self, device: torch.device) -> str:
+        """``"sequential"`` (one multiply-add per step; CPU default) or ``"log"`` (the
+        log-space parallel scan; default elsewhere)."""
+        return self.scan or ("sequential" if device.type == "cpu" else "log")
+
     @property
     def backend(self) -> Backend:
-        return Backend("scan", f"min{self.kind.upper()}: log-space parallel scan over time")
+        mode = self.scan_mode(self.linear.weight.device)
+        how = "log-space parallel scan" if mode == "log" else "linear recurrence, step by step"
+        return Backend("scan", f"min{self.kind.upper()}: {how} ({mode})")
 
     def reset_parameters(self) -> None:
         self.linear.reset_parameters()
@@ -85,13 +101,18 @@ class MinRecurrent(SequenceLayer):
 
     def step(self, x: Tensor, h: Tensor) -> Tensor:
         """One step in linear space: x (N, I), h (N, H) -> h (N, H)."""
+        a, b = self.coefficients(x)
+        return torch.addcmul(b, a, h)
+
+    def coefficients(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        """a_t and b_t of h_t = a_t h_{t-1} + b_t: x (..., I) -> two (..., H)."""
         parts = self.linear(x).chunk(KINDS[self.kind], dim=-1)
         if self.kind == "gru":
             z = torch.sigmoid(parts[0])
-            return (1 - z) * h + z * g(parts[1])
+            return 1 - z, z * g(parts[1])
         f, i = torch.sigmoid(parts[0]), torch.sigmoid(parts[1])
         forget = f / (f + i)
-        return forget * h + (1 - forget) * g(parts[2])
+        return forget, (1 - forget) * g(parts[2])
 
     def log_coefficients(self, x: Tensor) -> tuple[Tensor, Tensor]:
         """log a_t and log b_t of h_t = a_t h_{t-1} + b_t: x (N, L, I) -> two (N, L, H)."""
@@ -111,8 +132,12 @@ class MinRecurrent(SequenceLayer):
         if x.shape[1] == 1:
             start = h0 if h0 is not None else x.new_zeros(x.shape[0], self.hidden_size)
             out = self.step(x[:, 0], start).unsqueeze(1)
-        else:
+        elif self.scan_mode(x.device) == "log":
             out = parallel_scan_log(*self.log_coefficients(x), h0)
+        else:
+            start = h0 if h0 is not None else x.new_zeros(x.shape[0], self.hidden_size)
+            a, b = self.coefficients(x.transpose(0, 1))
+            out = LinearRecurrence.apply(a, b, start).transpose(0, 1)
         if lengths is None:
             final = out[:, -1]
         else:
@@ -160,6 +185,7 @@ class MinRNNStack(SequenceLayer):
         *,
         go_backwards: bool = False,
         stateful: bool = False,
+        scan: str | None = None,
     ) -> None:
         super().__init__(batch_first, stateful)
         name = type(self).__name__
@@ -169,15 +195,16 @@ class MinRNNStack(SequenceLayer):
             "input_size": input_size, "hidden_size": hidden_size, "num_layers": num_layers,
             "bias": bias, "batch_first": batch_first, "dropout": dropout,
             "bidirectional": bidirectional, "go_backwards": go_backwards, "stateful": stateful,
+            "scan": scan,
         }  # fmt: skip
         layers: list[SequenceLayer] = []
         width = input_size
         for _ in range(num_layers):
             layer: SequenceLayer = MinRecurrent(self.kind, width, hidden_size, bias,
-                                                go_backwards=go_backwards)  # fmt: skip
+                                                go_backwards=go_backwards, scan=scan)  # fmt: skip
             if bidirectional:
                 back = MinRecurrent(self.kind, width, hidden_size, bias,
-                                    go_backwards=not go_backwards)  # fmt: skip
+                                    go_backwards=not go_backwards, scan=scan)  # fmt: skip
                 layer = Bidirectional(layer, backward_layer=back)
             layers.append(layer)
             width = layer.output_size
@@ -188,7 +215,7 @@ class MinRNNStack(SequenceLayer):
 
     @property
     def backend(self) -> Backend:
-        return Backend("scan", f"{type(self).__name__}: log-space parallel scan over time")
+        return self.stack.layers[0].backend  # type: ignore[no-any-return]
 
     def init_state(
         self,

@@ -13,9 +13,18 @@ so every step is a cumulative sum or a cumulative log-sum-exp: O(L) work with no
 time. The initial state h_0 may have any sign; its term A_t h_0 is added in linear space.
 
 Shapes: log_a, log_b (N, L, H); h0 (N, H) or None -> h (N, L, H).
+
+``LinearRecurrence`` computes the same h_t from a_t and b_t themselves, one fused multiply-add
+per step over the whole (N, H) slice, with a hand-written backward of one multiply-add per step
+(g_t = dh_t + a_{t+1} g_{t+1}; then db = g, da = g * h_{t-1} for all steps at once). On CPU it is
+the faster of the two: PyTorch's CPU ``logcumsumexp`` costs about seven times a ``cumsum`` and
+its backward four times more again, while one small multiply-add per step is cheap; on CUDA
+the log-space scan is (parallel over time).
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import torch
 from torch import Tensor
@@ -43,3 +52,34 @@ def parallel_scan_log(log_a: Tensor, log_b: Tensor, h0: Tensor | None = None) ->
     if h0 is not None:
         h = h + torch.exp(a_star) * h0.unsqueeze(1)
     return h
+
+
+class LinearRecurrence(torch.autograd.Function):
+    """``LinearRecurrence.apply(a, b, h0)``: all h_t of h_t = a_t h_{t-1} + b_t, step by step.
+
+    Time-major, so every step reads and writes contiguous slices.
+    Shapes: a, b (L, N, H); h0 (N, H) -> h (L, N, H).
+    """
+
+    @staticmethod
+    def forward(ctx: Any, a: Tensor, b: Tensor, h0: Tensor) -> Tensor:
+        a, b = a.contiguous(), b.contiguous()
+        out = torch.empty_like(b)
+        h = h0
+        for t in range(out.shape[0]):
+            h = torch.addcmul(b[t], a[t], h, out=out[t])
+        ctx.save_for_backward(a, out, h0)
+        return out
+
+    @staticmethod
+    def backward(ctx: Any, dout: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        a, out, h0 = ctx.saved_tensors
+        dout = dout.contiguous()
+        grads = torch.empty_like(dout)  # g_t: the gradient reaching h_t through all paths
+        g = grads[-1].copy_(dout[-1])
+        for t in range(dout.shape[0] - 2, -1, -1):
+            g = torch.addcmul(dout[t], a[t + 1], g, out=grads[t])
+        da = torch.empty_like(grads)
+        torch.mul(grads[1:], out[:-1], out=da[1:])
+        torch.mul(grads[0], h0, out=da[0])
+        return da, grads, a[0] * grads[0]

@@ -7,7 +7,7 @@ import torch
 from rnnkit import MinGRU, MinLSTM
 from rnnkit.layers import make_layer
 from rnnkit.layers.minimal import MinRecurrent
-from rnnkit.layers.scan import parallel_scan_log
+from rnnkit.layers.scan import LinearRecurrence, parallel_scan_log
 from tests.harness import (
     assert_states_close,
     check_gradcheck,
@@ -38,10 +38,11 @@ def reference(layer: MinRecurrent, x, h):
     return torch.stack(outs, 1)
 
 
+@pytest.mark.parametrize("scan", ["log", "sequential"])
 @pytest.mark.parametrize("kind", ["gru", "lstm"])
-def test_scan_equals_the_equations_from_any_initial_state(kind):
+def test_scan_equals_the_equations_from_any_initial_state(kind, scan):
     torch.manual_seed(0)
-    layer = MinRecurrent(kind, 5, 7).double()
+    layer = MinRecurrent(kind, 5, 7, scan=scan).double()
     x = torch.randn(3, 11, 5, dtype=torch.double) * 2
     h0 = torch.randn(3, 7, dtype=torch.double)  # negative entries too
     out, h = layer(x, h0[None])
@@ -58,29 +59,36 @@ def test_scan_primitive_matches_a_loop():
         h = a[:, t] * h + b[:, t]
         outs.append(h)
     assert_states_close(parallel_scan_log(a.log(), b.log(), h0), torch.stack(outs, 1), atol=1e-12)
+    time_major = LinearRecurrence.apply(a.transpose(0, 1), b.transpose(0, 1), h0)
+    assert_states_close(time_major.transpose(0, 1), torch.stack(outs, 1), atol=1e-12)
+    inputs = [t.clone().requires_grad_(True) for t in (a.transpose(0, 1), b.transpose(0, 1), h0)]
+    assert torch.autograd.gradcheck(LinearRecurrence.apply, inputs)
 
 
+@pytest.mark.parametrize("scan", ["log", "sequential"])
 @pytest.mark.parametrize("cls", [MinGRU, MinLSTM])
-def test_step_by_step_equals_the_sequence(cls):
+def test_step_by_step_equals_the_sequence(cls, scan):
     torch.manual_seed(0)
-    check_step_vs_sequence(cls(6, 8, num_layers=2), torch.randn(3, 12, 6))
+    check_step_vs_sequence(cls(6, 8, num_layers=2, scan=scan), torch.randn(3, 12, 6))
 
 
+@pytest.mark.parametrize("scan", ["log", "sequential"])
 @pytest.mark.parametrize("cls", [MinGRU, MinLSTM])
 @pytest.mark.parametrize("go_backwards", [False, True])
-def test_lengths_match_each_sequence_alone(cls, go_backwards):
+def test_lengths_match_each_sequence_alone(cls, go_backwards, scan):
     torch.manual_seed(0)
-    layer = cls(6, 8, num_layers=2, bidirectional=True, go_backwards=go_backwards)
+    layer = cls(6, 8, num_layers=2, bidirectional=True, go_backwards=go_backwards, scan=scan)
     check_lengths_match_alone(layer, torch.randn(4, 9, 6), [9, 5, 1, 7])
 
 
+@pytest.mark.parametrize("scan", ["log", "sequential"])
 @pytest.mark.parametrize("cls", [MinGRU, MinLSTM])
-def test_gradcheck_and_scan_gradients_equal_the_step_loop(cls):
+def test_gradcheck_and_scan_gradients_equal_the_step_loop(cls, scan):
     torch.manual_seed(0)
-    layer = cls(3, 4, bidirectional=True)
+    layer = cls(3, 4, bidirectional=True, scan=scan)
     x = torch.randn(2, 5, 3)
     check_gradcheck(layer, x, lengths=torch.tensor([5, 3]))
-    uni = cls(3, 4).double()
+    uni = cls(3, 4, scan=scan).double()
 
     def steps(m, inp):
         state, outs = None, []
@@ -94,9 +102,10 @@ def test_gradcheck_and_scan_gradients_equal_the_step_loop(cls):
         assert_states_close(a, b, atol=1e-10)
 
 
-def test_long_sequences_stay_accurate_in_float32():
+@pytest.mark.parametrize("scan", ["log", "sequential"])
+def test_long_sequences_stay_accurate_in_float32(scan):
     torch.manual_seed(0)
-    layer = MinGRU(4, 8)
+    layer = MinGRU(4, 8, scan=scan)
     x = torch.randn(2, 2000, 4) * 3
     out32, _ = layer(x)
     out64, _ = layer.double()(x.double())
@@ -107,7 +116,10 @@ def test_long_sequences_stay_accurate_in_float32():
 def test_save_load_and_make_layer(tmp_path):
     layer = make_layer("mingru", 6, 8, num_layers=2, bidirectional=True)
     assert isinstance(layer, MinGRU) and layer.output_size == 16
-    assert layer.backend.name == "scan"
+    assert layer.backend.name == "scan" and "(sequential)" in layer.backend.reason  # CPU
+    assert "(log)" in MinGRU(6, 8, scan="log").backend.reason
+    with pytest.raises(ValueError, match="scan must be one of"):
+        MinGRU(6, 8, scan="parallel")
     check_save_load(layer, torch.randn(2, 7, 6), tmp_path)
     assert isinstance(make_layer("minlstm", 6, 8), MinLSTM)
     with pytest.raises(TypeError):
