@@ -4,7 +4,9 @@ Generation calls a layer once per token with x of shape (N, 1, H_in). The sequen
 (``torch.lstm`` ...) pay a set-up cost per call (on CPU, oneDNN re-lays-out the weights), which
 dominates a single step. ``torch.lstm_cell`` / ``gru_cell`` / ``rnn_tanh_cell`` /
 ``rnn_relu_cell`` compute the same equations from the same parameters with two matrix products
-per cell and no set-up, so a step costs about what streaming the weights costs.
+per cell and no set-up. Without gradients (generation under ``torch.no_grad()``) the step runs
+``rnnkit.backends.packed_step`` instead: one product per cell with weights packed once and cached,
+so a step costs about what reading the weights costs.
 
 Shapes: x (N, 1, H_in); state (K*D, N, H) or its (h, c) pair, layer-major and direction-minor
 like the cells -> output (N, 1, D*H), the new state in the same layout.
@@ -18,6 +20,7 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
+from rnnkit.backends.packed_step import packed_step
 from rnnkit.layers import state as st
 
 CELL_OPS = {
@@ -49,6 +52,7 @@ def run_fused_step(
     directions = 2 if bidirectional else 1
     new: list[list[Tensor]] = [[] for _ in parts]
     inp = x[:, 0]
+    pack = not torch.is_grad_enabled()
     for k in range(num_layers):
         outs = []
         for j in range(directions):
@@ -56,7 +60,12 @@ def run_fused_step(
             cell = cells[i]
             w_ih, w_hh = cell.weight_ih, cell.weight_hh
             b_ih, b_hh = cell.bias_ih, cell.bias_hh
-            if kernel == "lstm":
+            if pack:
+                step = packed_step(kernel, cell, inp, tuple(p[i] for p in parts))
+                h = step[0]
+                if kernel == "lstm":
+                    new[1].append(step[1])
+            elif kernel == "lstm":
                 h, c = op(inp, (parts[0][i], parts[1][i]), w_ih, w_hh, b_ih, b_hh)
                 new[1].append(c)
             else:

@@ -132,8 +132,13 @@ class SequenceLayer(nn.Module):
         return state
 
     def _check_state(self, state: st.LayerState, n: int) -> None:
-        expected = self.init_state(n, device="meta")
-        if _shapes(state) != _shapes(expected):
+        # the expected shapes per batch size are memoised: building a meta state each call
+        # costs more than a whole generation step
+        memo = self.__dict__.setdefault("_state_shapes", {})
+        if n not in memo:
+            memo[n] = _shapes(self.init_state(n, device="meta"))
+        if _shapes(state) != memo[n]:
+            expected = self.init_state(n, device="meta")
             raise ValueError(
                 f"{self.layer_name}: expected state of shape {st.describe(expected)}, "
                 f"got {st.describe(state)}"

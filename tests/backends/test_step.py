@@ -44,3 +44,31 @@ def test_projection_keeps_the_sequence_kernel():
     layer = rnnkit.LSTM(5, 7, proj_size=3).eval()
     out, (h, c) = layer(torch.randn(2, 1, 5))
     assert out.shape == (2, 1, 3) and h.shape == (1, 2, 3) and c.shape == (1, 2, 7)
+
+
+@pytest.mark.parametrize(("cls", "options"), [*CASES, (rnnkit.LSTM, {"bias": False})])
+@pytest.mark.parametrize("bidirectional", [False, True])
+def test_no_grad_step_with_packed_weights_equals_the_sequence_kernel(cls, options, bidirectional):
+    torch.manual_seed(1)
+    layer = cls(5, 7, num_layers=2, bidirectional=bidirectional, **options).double().eval()
+    x = torch.randn(3, 1, 5, dtype=torch.double)
+    state = tuple(s + 0.3 * torch.randn_like(s) for s in rnnkit.layers.state.as_tuple(
+        layer.init_state(3, dtype=torch.double)))  # fmt: skip
+    state = state if len(state) == 2 else state[0]
+    with torch.no_grad():
+        assert_states_close(layer(x, state), _kernel_step(layer, x, state), atol=1e-12)
+        assert "_packed_step" in layer.cells[0].__dict__
+
+
+def test_packed_weights_follow_a_weight_update():
+    torch.manual_seed(2)
+    layer = rnnkit.LSTM(4, 6, num_layers=2).eval()
+    x = torch.randn(2, 1, 4)
+    with torch.no_grad():
+        before = layer(x)[0]
+        layer.cells[0].weight_hh.add_(0.5)  # in place: same storage, new version
+        layer.cells[1].bias_ih.add_(1.0)
+        after = layer(x)[0]
+        expected = _kernel_step(layer, x, layer.init_state(2))[0]
+    assert not torch.allclose(before, after)
+    torch.testing.assert_close(after, expected)
