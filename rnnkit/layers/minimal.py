@@ -11,9 +11,11 @@ sequence runs as a parallel scan (``rnnkit.layers.scan``) instead of a loop over
 
 with g(x) = x + 0.5 for x >= 0 and sigmoid(x) below (positive, so the scan can run in log space).
 Both are h_t = a_t h_{t-1} + b_t with a_t, b_t computed from all inputs at once; the recurrence
-then runs as the log-space parallel scan (``scan="log"``, the default off CPU) or as one fused
-multiply-add per step with a hand-written backward (``scan="sequential"``, the CPU default, where
-PyTorch's ``logcumsumexp`` is slow; see ``rnnkit.layers.scan``). A single step (generation: x
+then runs as the log-space parallel scan (``scan="log"``, the default off CPU), as one fused
+multiply-add per step with a hand-written backward (``scan="sequential"``; see
+``rnnkit.layers.scan``), or as a native kernel that computes gates and recurrence in one pass over
+memory each way (``scan="native"``, the CPU default whenever a C compiler is available; see
+``rnnkit.kernels.min_scan``). A single step (generation: x
 of shape (N, 1, I) with the state) applies the recurrence directly. All give the same numbers
 (tested).
 
@@ -32,6 +34,7 @@ from torch.nn import functional as F
 
 from rnnkit.backends import Backend
 from rnnkit.backends.sequence import reverse_padded
+from rnnkit.kernels import min_scan
 from rnnkit.layers import state as st
 from rnnkit.layers.base import SequenceLayer
 from rnnkit.layers.bidirectional import Bidirectional
@@ -39,8 +42,8 @@ from rnnkit.layers.scan import LinearRecurrence, g, log_g, parallel_scan_log
 from rnnkit.layers.stacked import Stacked
 
 KINDS = {"gru": 2, "lstm": 3}  # input projections per kind
-#: None: by device (CPU: "sequential", else "log"); see ``rnnkit.layers.scan``
-SCANS = (None, "log", "sequential")
+#: None: by device (CPU: "native", or "sequential" without a C compiler; else "log")
+SCANS = (None, "log", "sequential", "native")
 
 
 class MinRecurrent(SequenceLayer):
@@ -76,15 +79,25 @@ class MinRecurrent(SequenceLayer):
     def layer_name(self) -> str:
         return f"Min{self.kind.upper()}"
 
-    def scan_mode(self, device: torch.device) -> str:
-        """``"sequential"`` (one multiply-add per step; CPU default) or ``"log"`` (the
-        log-space parallel scan; default elsewhere)."""
-        return self.scan or ("sequential" if device.type == "cpu" else "log")
+    def scan_mode(self, device: torch.device, dtype: torch.dtype | None = None) -> str:
+        """The scan a call on ``device`` runs: the ``scan`` argument, or by default
+        ``"native"`` on CPU (``"sequential"`` where the kernel cannot be built or for other
+        dtypes) and ``"log"`` elsewhere."""
+        if self.scan is not None:
+            return self.scan
+        if device.type != "cpu":
+            return "log"
+        probe = torch.empty(0, dtype=dtype or self.linear.weight.dtype)
+        return "native" if min_scan.supported(probe) else "sequential"
 
     @property
     def backend(self) -> Backend:
         mode = self.scan_mode(self.linear.weight.device)
-        how = "log-space parallel scan" if mode == "log" else "linear recurrence, step by step"
+        how = {
+            "log": "log-space parallel scan",
+            "sequential": "linear recurrence, step by step",
+            "native": "gates and recurrence in one native pass",
+        }[mode]
         return Backend("scan", f"min{self.kind.upper()}: {how} ({mode})")
 
     def reset_parameters(self) -> None:
@@ -132,8 +145,17 @@ class MinRecurrent(SequenceLayer):
         if x.shape[1] == 1:
             start = h0 if h0 is not None else x.new_zeros(x.shape[0], self.hidden_size)
             out = self.step(x[:, 0], start).unsqueeze(1)
-        elif self.scan_mode(x.device) == "log":
+        elif (mode := self.scan_mode(x.device, x.dtype)) == "log":
             out = parallel_scan_log(*self.log_coefficients(x), h0)
+        elif mode == "native":
+            if not min_scan.supported(x):
+                raise ValueError(
+                    f"{self.layer_name}: scan='native' needs a CPU float32/float64 input and a "
+                    f"C compiler; got {x.device} {x.dtype} (use scan='sequential' or 'log')"
+                )
+            start = h0 if h0 is not None else x.new_zeros(x.shape[0], self.hidden_size)
+            out = min_scan.min_scan(F.linear(x, self.linear.weight), self.linear.bias, start,
+                                   self.kind)  # fmt: skip
         else:
             start = h0 if h0 is not None else x.new_zeros(x.shape[0], self.hidden_size)
             a, b = self.coefficients(x.transpose(0, 1))

@@ -38,7 +38,7 @@ def reference(layer: MinRecurrent, x, h):
     return torch.stack(outs, 1)
 
 
-@pytest.mark.parametrize("scan", ["log", "sequential"])
+@pytest.mark.parametrize("scan", ["log", "sequential", "native"])
 @pytest.mark.parametrize("kind", ["gru", "lstm"])
 def test_scan_equals_the_equations_from_any_initial_state(kind, scan):
     torch.manual_seed(0)
@@ -65,14 +65,14 @@ def test_scan_primitive_matches_a_loop():
     assert torch.autograd.gradcheck(LinearRecurrence.apply, inputs)
 
 
-@pytest.mark.parametrize("scan", ["log", "sequential"])
+@pytest.mark.parametrize("scan", ["log", "sequential", "native"])
 @pytest.mark.parametrize("cls", [MinGRU, MinLSTM])
 def test_step_by_step_equals_the_sequence(cls, scan):
     torch.manual_seed(0)
     check_step_vs_sequence(cls(6, 8, num_layers=2, scan=scan), torch.randn(3, 12, 6))
 
 
-@pytest.mark.parametrize("scan", ["log", "sequential"])
+@pytest.mark.parametrize("scan", ["log", "sequential", "native"])
 @pytest.mark.parametrize("cls", [MinGRU, MinLSTM])
 @pytest.mark.parametrize("go_backwards", [False, True])
 def test_lengths_match_each_sequence_alone(cls, go_backwards, scan):
@@ -81,7 +81,7 @@ def test_lengths_match_each_sequence_alone(cls, go_backwards, scan):
     check_lengths_match_alone(layer, torch.randn(4, 9, 6), [9, 5, 1, 7])
 
 
-@pytest.mark.parametrize("scan", ["log", "sequential"])
+@pytest.mark.parametrize("scan", ["log", "sequential", "native"])
 @pytest.mark.parametrize("cls", [MinGRU, MinLSTM])
 def test_gradcheck_and_scan_gradients_equal_the_step_loop(cls, scan):
     torch.manual_seed(0)
@@ -102,7 +102,7 @@ def test_gradcheck_and_scan_gradients_equal_the_step_loop(cls, scan):
         assert_states_close(a, b, atol=1e-10)
 
 
-@pytest.mark.parametrize("scan", ["log", "sequential"])
+@pytest.mark.parametrize("scan", ["log", "sequential", "native"])
 def test_long_sequences_stay_accurate_in_float32(scan):
     torch.manual_seed(0)
     layer = MinGRU(4, 8, scan=scan)
@@ -116,7 +116,8 @@ def test_long_sequences_stay_accurate_in_float32(scan):
 def test_save_load_and_make_layer(tmp_path):
     layer = make_layer("mingru", 6, 8, num_layers=2, bidirectional=True)
     assert isinstance(layer, MinGRU) and layer.output_size == 16
-    assert layer.backend.name == "scan" and "(sequential)" in layer.backend.reason  # CPU
+    assert layer.backend.name == "scan" and "(native)" in layer.backend.reason  # CPU, with cc
+    assert "(sequential)" in MinGRU(6, 8, scan="sequential").backend.reason
     assert "(log)" in MinGRU(6, 8, scan="log").backend.reason
     with pytest.raises(ValueError, match="scan must be one of"):
         MinGRU(6, 8, scan="parallel")

@@ -1,0 +1,112 @@
+"""Compile a kernel's C source once per machine and load it with ctypes.
+
+rnnkit's native kernels are plain C (no PyTorch headers), so building one takes well under a
+second with ``cc -O3 -march=native``; the shared library is cached under
+``$RNNKIT_CACHE_DIR`` (default ``~/.cache/rnnkit``) in ``kernels/``, named by a hash of the
+source, the flags, the compiler and the CPU, and written atomically (temporary file, then
+rename) so concurrent processes never load a half-written file. Later processes load it in
+milliseconds.
+
+When there is no compiler, the build fails, or ``RNNKIT_NATIVE=0`` is set, ``load`` returns
+None after one warning and callers use their pure-PyTorch path, which computes the same numbers.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import hashlib
+import os
+import platform
+import shutil
+import subprocess
+import tempfile
+import threading
+import warnings
+from pathlib import Path
+
+FLAGS = ["-O3", "-march=native", "-ffast-math", "-fPIC", "-shared", "-pthread"]
+LIBS = ["-lm"]
+_loaded: dict[str, ctypes.CDLL | None] = {}
+_lock = threading.Lock()
+
+
+class NativeKernelWarning(UserWarning):
+    """A native kernel could not be built; the pure-PyTorch path is used instead."""
+
+
+def enabled() -> bool:
+    """False when ``RNNKIT_NATIVE=0`` (or ``false``/``no``/``off``) is set."""
+    return os.environ.get("RNNKIT_NATIVE", "1").lower() not in {"0", "false", "no", "off"}
+
+
+def cache_dir() -> Path:
+    """Where built kernels live: ``$RNNKIT_CACHE_DIR/kernels`` or ``~/.cache/rnnkit/kernels``."""
+    root = os.environ.get("RNNKIT_CACHE_DIR") or Path.home() / ".cache" / "rnnkit"
+    return Path(root) / "kernels"
+
+
+def _compiler() -> str | None:
+    return os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc")
+
+
+def _cpu_id() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            lines = [ln for ln in f if ln.startswith(("model name", "flags"))]
+        return "".join(sorted(set(lines)))
+    except OSError:
+        return platform.processor() or platform.machine()
+
+
+def library_path(name: str, source: str, compiler: str) -> Path:
+    """The cache file for ``name`` built from ``source`` with ``compiler`` on this CPU."""
+    digest = hashlib.sha256(
+        "\0".join([source, " ".join(FLAGS + LIBS), compiler, _cpu_id()]).encode()
+    ).hexdigest()[:16]
+    return cache_dir() / f"{name}-{digest}.so"
+
+
+def _build(source_file: Path, target: Path, compiler: str) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(suffix=".so", dir=target.parent)
+    os.close(fd)
+    try:
+        cmd = [compiler, *FLAGS, str(source_file), "-o", tmp, *LIBS]
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+        if done.returncode != 0:
+            raise RuntimeError(f"{' '.join(cmd)} failed:\n{done.stderr.strip()[-2000:]}")
+        os.replace(tmp, target)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def load(name: str) -> ctypes.CDLL | None:
+    """The compiled kernel ``rnnkit/kernels/<name>.c`` (built on first use), or None."""
+    with _lock:
+        if name in _loaded:
+            return _loaded[name]
+        library = None
+        if enabled():
+            try:
+                library = _load(name)
+            except Exception as error:  # any failure: fall back, once, loudly
+                warnings.warn(
+                    f"rnnkit: could not build the native kernel {name!r} ({error}); "
+                    "using the pure-PyTorch path (same results, slower)",
+                    NativeKernelWarning,
+                    stacklevel=3,
+                )
+        _loaded[name] = library
+        return library
+
+
+def _load(name: str) -> ctypes.CDLL:
+    source_file = Path(__file__).with_name(f"{name}.c")
+    compiler = _compiler()
+    if compiler is None:
+        raise RuntimeError("no C compiler found (set CC)")
+    target = library_path(name, source_file.read_text(encoding="utf-8"), compiler)
+    if not target.exists():
+        _build(source_file, target, compiler)
+    return ctypes.CDLL(str(target))

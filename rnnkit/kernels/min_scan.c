@@ -1,0 +1,219 @@
+/* Fused minGRU / minLSTM recurrences on CPU (rnnkit.kernels.min_scan).
+ *
+ * The gates of minGRU and minLSTM see only the input, so after one matrix product
+ * P = x W^T (N, L, G*H) and the bias beta (G*H) the layer is the linear recurrence
+ * h_t = a_t h_{t-1} + b_t, with the gate pre-activations q = P_t + beta and
+ *
+ *   minGRU  (G = 2, q = [k | p]):      z = s(k),  a = 1 - z,  b = z g(p)
+ *   minLSTM (G = 3, q = [f | i | p]):  a = s(f) / (s(f) + s(i)),  b = (1 - a) g(p)
+ *
+ * where s is the logistic sigmoid and g(p) = p + 1/2 for p >= 0, s(p) below. The forward
+ * kernel computes a, b and h in one pass over P; the backward kernel walks time backwards with
+ *   g_t = dh_t + a_{t+1} g_{t+1},   da_t = g_t h_{t-1},   db_t = g_t
+ * and writes dP directly, recomputing the gates from P instead of storing them, plus each batch
+ * row's sum over time of dP (the bias gradient, summed over rows by the caller). Adding the bias
+ * here spares PyTorch a pass that broadcasts it into the product's output.
+ * Work is split over (batch row, block of hidden units) pairs across POSIX threads; within a
+ * block the loop over hidden units is contiguous and vectorised by the compiler.
+ *
+ * Layouts (batch-first): P (N, L, G*H), beta (G*H) or NULL, h0 (N, H), out (N, L, H),
+ * dP (N, L, G*H), dbeta (N, G*H) or NULL, dh0 (N, H), all contiguous; dout (N, L, H) with
+ * any strides (sn, st, sj), so an expanded gradient needs no copy.
+ */
+#include <math.h>
+#include <pthread.h>
+#include <stddef.h>
+#include <stdlib.h>
+
+#define BLOCK 1024
+
+typedef struct {
+    int kind;              /* 2: minGRU, 3: minLSTM */
+    int dbl;               /* 1: double, 0: float */
+    long n, len, hidden;
+    const void *p, *beta, *h0, *out, *dout;
+    long sn, st, sj;       /* strides of dout */
+    void *res, *dp, *dbeta, *dh0;
+    long first, last;      /* work items [first, last) */
+} job_t;
+
+/* One time step over hidden units [0, w) of one batch row; every pointer is already offset to
+ * the block and none alias (restrict), so each loop compiles to SIMD code. q_k, q_i, q_p: the
+ * gate projections of this step; b_k, b_i, b_p: the matching biases. */
+#define DEFINE_KERNELS(T, EXP, SUFFIX)                                                          \
+static inline T sig_##SUFFIX(T x) { return (T)1 / ((T)1 + EXP(-x)); }                           \
+static inline T act_##SUFFIX(T x) { return x >= 0 ? x + (T)0.5 : sig_##SUFFIX(x); }             \
+static inline T dact_##SUFFIX(T x) {                                                            \
+    T s = sig_##SUFFIX(x); return x >= 0 ? (T)1 : s * ((T)1 - s); }                             \
+                                                                                                \
+static void gru_fwd_##SUFFIX(long w, const T *restrict qk, const T *restrict qp,                \
+                             const T *restrict bk, const T *restrict bp,                        \
+                             const T *restrict prev, T *restrict h) {                           \
+    for (long u = 0; u < w; u++) {                                                              \
+        T z = sig_##SUFFIX(qk[u] + bk[u]);                                                      \
+        h[u] = prev[u] + z * (act_##SUFFIX(qp[u] + bp[u]) - prev[u]);                           \
+    }                                                                                           \
+}                                                                                               \
+                                                                                                \
+static void lstm_fwd_##SUFFIX(long w, const T *restrict qf, const T *restrict qi,               \
+                              const T *restrict qp, const T *restrict bf,                       \
+                              const T *restrict bi, const T *restrict bp,                       \
+                              const T *restrict prev, T *restrict h) {                          \
+    for (long u = 0; u < w; u++) {                                                              \
+        T f = sig_##SUFFIX(qf[u] + bf[u]), i = sig_##SUFFIX(qi[u] + bi[u]);                     \
+        T a = f / (f + i);                                                                      \
+        h[u] = a * prev[u] + ((T)1 - a) * act_##SUFFIX(qp[u] + bp[u]);                          \
+    }                                                                                           \
+}                                                                                               \
+                                                                                                \
+/* g = dout_t + carry (the gradient reaching h_t); carry becomes a_t g for step t - 1 */        \
+static void gru_bwd_##SUFFIX(long w, const T *restrict qk, const T *restrict qp,                \
+                             const T *restrict bk, const T *restrict bp,                        \
+                             const T *restrict prev, const T *restrict dout,                    \
+                             T *restrict carry, T *restrict dk, T *restrict dp,                 \
+                             T *restrict sk, T *restrict sp) {                                  \
+    for (long u = 0; u < w; u++) {                                                              \
+        T g = dout[u] + carry[u], xk = qk[u] + bk[u], xp = qp[u] + bp[u];                       \
+        T z = sig_##SUFFIX(xk), c = act_##SUFFIX(xp);                                           \
+        T gk = g * (c - prev[u]) * z * ((T)1 - z), gp = g * z * dact_##SUFFIX(xp);              \
+        dk[u] = gk; dp[u] = gp; sk[u] += gk; sp[u] += gp;                                       \
+        carry[u] = ((T)1 - z) * g;                                                              \
+    }                                                                                           \
+}                                                                                               \
+                                                                                                \
+static void lstm_bwd_##SUFFIX(long w, const T *restrict qf, const T *restrict qi,               \
+                              const T *restrict qp, const T *restrict bf,                       \
+                              const T *restrict bi, const T *restrict bp,                       \
+                              const T *restrict prev, const T *restrict dout,                   \
+                              T *restrict carry, T *restrict df, T *restrict di,                \
+                              T *restrict dp, T *restrict sf, T *restrict si,                   \
+                              T *restrict sp) {                                                 \
+    for (long u = 0; u < w; u++) {                                                              \
+        T g = dout[u] + carry[u], xp = qp[u] + bp[u];                                           \
+        T f = sig_##SUFFIX(qf[u] + bf[u]), i = sig_##SUFFIX(qi[u] + bi[u]);                     \
+        T s = f + i, a = f / s, c = act_##SUFFIX(xp);                                           \
+        T da = g * (prev[u] - c) / (s * s); /* through a and through b = (1 - a) c */           \
+        T gf = da * i * f * ((T)1 - f), gi = -da * f * i * ((T)1 - i);                          \
+        T gp = g * ((T)1 - a) * dact_##SUFFIX(xp);                                              \
+        df[u] = gf; di[u] = gi; dp[u] = gp; sf[u] += gf; si[u] += gi; sp[u] += gp;              \
+        carry[u] = a * g;                                                                       \
+    }                                                                                           \
+}                                                                                               \
+                                                                                                \
+static void forward_##SUFFIX(const job_t *jb, long row, long j0, long j1) {                     \
+    const long G = jb->kind, H = jb->hidden, L = jb->len, w = j1 - j0;                          \
+    const T *P = (const T *)jb->p + row * L * G * H + j0;                                       \
+    const T *B = (const T *)jb->beta + j0;                                                      \
+    T *out = (T *)jb->res + row * L * H + j0;                                                   \
+    const T *prev = (const T *)jb->h0 + row * H + j0;                                           \
+    for (long t = 0; t < L; t++) {                                                              \
+        const T *q = P + t * G * H;                                                             \
+        T *h = out + t * H;                                                                     \
+        if (G == 2) gru_fwd_##SUFFIX(w, q, q + H, B, B + H, prev, h);                           \
+        else lstm_fwd_##SUFFIX(w, q, q + H, q + 2 * H, B, B + H, B + 2 * H, prev, h);           \
+        prev = h;                                                                               \
+    }                                                                                           \
+}                                                                                               \
+                                                                                                \
+static void backward_##SUFFIX(const job_t *jb, long row, long j0, long j1) {                    \
+    const long G = jb->kind, H = jb->hidden, L = jb->len, w = j1 - j0;                          \
+    const long st = jb->st, sj = jb->sj;                                                        \
+    const T *P = (const T *)jb->p + row * L * G * H + j0;                                       \
+    const T *B = (const T *)jb->beta + j0;                                                      \
+    const T *h0 = (const T *)jb->h0 + row * H + j0;                                             \
+    const T *out = (const T *)jb->out + row * L * H + j0;                                       \
+    const T *dout = (const T *)jb->dout + row * jb->sn + j0 * sj;                               \
+    T *dP = (T *)jb->dp + row * L * G * H + j0;                                                 \
+    T carry[BLOCK], acc[3][BLOCK], gbuf[BLOCK]; /* a_{t+1} g_{t+1}; sums of dP; dout */         \
+    for (long u = 0; u < w; u++) carry[u] = acc[0][u] = acc[1][u] = acc[2][u] = 0;              \
+    for (long t = L - 1; t >= 0; t--) {                                                         \
+        const T *q = P + t * G * H, *prev = t > 0 ? out + (t - 1) * H : h0;                     \
+        const T *gt = dout + t * st, *gv = gt;                                                  \
+        T *d = dP + t * G * H;                                                                  \
+        if (sj != 1) { /* strided or expanded gradient: gather the block first */               \
+            for (long u = 0; u < w; u++) gbuf[u] = gt[u * sj];                                  \
+            gv = gbuf;                                                                          \
+        }                                                                                       \
+        if (G == 2)                                                                             \
+            gru_bwd_##SUFFIX(w, q, q + H, B, B + H, prev, gv, carry, d, d + H, acc[0], acc[1]); \
+        else                                                                                    \
+            lstm_bwd_##SUFFIX(w, q, q + H, q + 2 * H, B, B + H, B + 2 * H, prev, gv, carry,     \
+                              d, d + H, d + 2 * H, acc[0], acc[1], acc[2]);                     \
+    }                                                                                           \
+    T *dh0 = (T *)jb->dh0 + row * H + j0;                                                       \
+    for (long u = 0; u < w; u++) dh0[u] = carry[u];                                             \
+    if (jb->dbeta != NULL) {                                                                    \
+        T *db = (T *)jb->dbeta + row * G * H + j0;                                              \
+        for (long k = 0; k < G; k++)                                                            \
+            for (long u = 0; u < w; u++) db[k * H + u] = acc[k][u];                             \
+    }                                                                                           \
+}
+
+DEFINE_KERNELS(float, expf, f32)
+DEFINE_KERNELS(double, exp, f64)
+
+static void *run_items(void *arg) {
+    const job_t *jb = (const job_t *)arg;
+    const long blocks = (jb->hidden + BLOCK - 1) / BLOCK;
+    for (long item = jb->first; item < jb->last; item++) {
+        long row = item / blocks, j0 = (item % blocks) * BLOCK;
+        long j1 = j0 + BLOCK < jb->hidden ? j0 + BLOCK : jb->hidden;
+        int backward = jb->dout != NULL;
+        if (jb->dbl) {
+            if (backward) backward_f64(jb, row, j0, j1); else forward_f64(jb, row, j0, j1);
+        } else {
+            if (backward) backward_f32(jb, row, j0, j1); else forward_f32(jb, row, j0, j1);
+        }
+    }
+    return NULL;
+}
+
+#define MAX_THREADS 64
+
+static int run(job_t base, int threads) {
+    const long items = base.n * ((base.hidden + BLOCK - 1) / BLOCK);
+    void *zeros = NULL;
+    if (base.beta == NULL) { /* no bias: add zeros */
+        zeros = calloc((size_t)(base.kind * base.hidden), base.dbl ? sizeof(double) : sizeof(float));
+        if (zeros == NULL) return 1;
+        base.beta = zeros;
+    }
+    if (threads > MAX_THREADS) threads = MAX_THREADS;
+    if (threads > items) threads = (int)items;
+    if (threads < 1) threads = 1;
+    job_t jobs[MAX_THREADS];
+    pthread_t ids[MAX_THREADS];
+    int started[MAX_THREADS] = {0};
+    for (int k = 0; k < threads; k++) {
+        jobs[k] = base;
+        jobs[k].first = items * k / threads;
+        jobs[k].last = items * (k + 1) / threads;
+    }
+    for (int k = 1; k < threads; k++)
+        started[k] = pthread_create(&ids[k], NULL, run_items, &jobs[k]) == 0;
+    run_items(&jobs[0]);
+    for (int k = 1; k < threads; k++) {
+        if (started[k]) pthread_join(ids[k], NULL);
+        else run_items(&jobs[k]); /* could not start a thread: do its share here */
+    }
+    free(zeros);
+    return 0;
+}
+
+int rnnkit_min_forward(int kind, int dbl, long n, long len, long hidden, const void *p,
+                       const void *beta, const void *h0, void *out, int threads) {
+    job_t jb = {kind, dbl, n, len, hidden, p, beta, h0, NULL, NULL, 0, 0, 0,
+                out, NULL, NULL, NULL, 0, 0};
+    return run(jb, threads);
+}
+
+int rnnkit_min_backward(int kind, int dbl, long n, long len, long hidden, const void *p,
+                        const void *beta, const void *h0, const void *out, const void *dout,
+                        long sn, long st, long sj, void *dp, void *dbeta, void *dh0,
+                        int threads) {
+    job_t jb = {kind, dbl, n, len, hidden, p, beta, h0, out, dout, sn, st, sj,
+                NULL, dp, dbeta, dh0, 0, 0};
+    return run(jb, threads);
+}
+
+int rnnkit_abi_version(void) { return 2; }

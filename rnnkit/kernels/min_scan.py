@@ -1,0 +1,106 @@
+"""minGRU / minLSTM recurrence fused into one native pass (``min_scan.c``).
+
+From the input projection P = x W^T + b the layer's whole output follows by the linear
+recurrence h_t = a_t h_{t-1} + b_t, with a_t and b_t elementwise functions of P_t (see
+``rnnkit.layers.minimal``). PyTorch needs a pass over memory per elementwise op and per step;
+the kernel reads P once and writes h once going forward, and going backward reads P, h and dh
+once and writes dP once, recomputing the gates instead of storing them. Its gradient is exact
+(the same equations as the pure-PyTorch path, tested against it and by gradcheck in float64).
+
+The bias is added inside the kernel (PyTorch's ``addmm`` would spend a pass broadcasting it into
+the product) and its gradient summed there; the output gradient may have any strides (the
+expanded gradient of ``out.sum()`` is read in place, not copied).
+
+Shapes: P = x W^T (N, L, G*H) with G = 2 (minGRU: [k | p]) or 3 (minLSTM: [f | i | p]); bias
+(G*H) or None; h0 (N, H) -> h (N, L, H). CPU tensors of float32 or float64 only;
+``supported`` says whether a call can use the kernel.
+"""
+
+from __future__ import annotations
+
+import ctypes
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from rnnkit.kernels.build import load
+
+NAME = "min_scan"
+KINDS = {"gru": 2, "lstm": 3}
+_DTYPES = {torch.float32: 0, torch.float64: 1}
+_signatures_set = False
+
+
+def library() -> ctypes.CDLL | None:
+    """The loaded kernel (building it on first use), or None when it cannot be built."""
+    global _signatures_set
+    lib = load(NAME)
+    if lib is not None and not _signatures_set:
+        ptr, lng, i32 = ctypes.c_void_p, ctypes.c_long, ctypes.c_int
+        lib.rnnkit_min_forward.argtypes = [i32, i32, lng, lng, lng, ptr, ptr, ptr, ptr, i32]
+        lib.rnnkit_min_backward.argtypes = [i32, i32, lng, lng, lng, ptr, ptr, ptr, ptr, ptr,
+                                            lng, lng, lng, ptr, ptr, ptr, i32]  # fmt: skip
+        _signatures_set = True
+    return lib
+
+
+def supported(projection: Tensor) -> bool:
+    """Whether ``min_scan`` can run on this tensor (CPU, float32/64) and the kernel builds."""
+    return projection.device.type == "cpu" and projection.dtype in _DTYPES and library() is not None
+
+
+def _ptr(t: Tensor | None) -> int | None:
+    return None if t is None else t.data_ptr()
+
+
+class MinScan(torch.autograd.Function):
+    """``MinScan.apply(P, bias, h0, kind)``: all h_t; see the module docstring."""
+
+    @staticmethod
+    def forward(ctx: Any, projection: Tensor, bias: Tensor | None, h0: Tensor, kind: str) -> Tensor:
+        lib = library()
+        if lib is None:
+            raise RuntimeError("MinScan: the native kernel is unavailable; check supported()")
+        p, h0 = projection.contiguous(), h0.to(projection.dtype).contiguous()
+        bias = None if bias is None else bias.to(p.dtype).contiguous()
+        n, length, width = p.shape
+        hidden = width // KINDS[kind]
+        out = p.new_empty(n, length, hidden)
+        code = lib.rnnkit_min_forward(KINDS[kind], _DTYPES[p.dtype], n, length, hidden,
+                                      p.data_ptr(), _ptr(bias), h0.data_ptr(), out.data_ptr(),
+                                      torch.get_num_threads())  # fmt: skip
+        if code != 0:
+            raise MemoryError("MinScan: the native kernel could not allocate memory")
+        ctx.save_for_backward(p, bias, h0, out)
+        ctx.kind = kind
+        return out
+
+    @staticmethod
+    def backward(ctx: Any, dout: Tensor) -> tuple[Tensor, Tensor | None, Tensor, None]:
+        lib = library()
+        p, bias, h0, out = ctx.saved_tensors
+        n, length, hidden = out.shape
+        dp, dh0 = torch.empty_like(p), torch.empty_like(h0)
+        dbias = None if bias is None else p.new_empty(n, p.shape[2])
+        code = lib.rnnkit_min_backward(  # type: ignore[union-attr]
+            KINDS[ctx.kind], _DTYPES[p.dtype], n, length, hidden, p.data_ptr(), _ptr(bias),
+            h0.data_ptr(), out.data_ptr(), dout.data_ptr(), *dout.stride(), dp.data_ptr(),
+            _ptr(dbias), dh0.data_ptr(), torch.get_num_threads(),
+        )  # fmt: skip
+        if code != 0:
+            raise MemoryError("MinScan: the native kernel could not allocate memory")
+        return dp, None if dbias is None else dbias.sum(0), dh0, None
+
+
+def min_scan(projection: Tensor, bias: Tensor | None, h0: Tensor, kind: str) -> Tensor:
+    """All h_t of a minGRU (``kind="gru"``) or minLSTM (``"lstm"``) layer from x W^T (N, L, G*H),
+    the bias (G*H) or None, and h0 (N, H)."""
+    if kind not in KINDS:
+        raise ValueError(f"min_scan: kind must be one of {sorted(KINDS)}, got {kind!r}")
+    if projection.dim() != 3 or projection.shape[2] != KINDS[kind] * h0.shape[-1]:
+        raise ValueError(
+            f"min_scan: expected a projection of shape (N, L, {KINDS[kind]}*H) and h0 (N, H), "
+            f"got {tuple(projection.shape)} and {tuple(h0.shape)}"
+        )
+    return MinScan.apply(projection, bias, h0, kind)  # type: ignore[no-any-return]
