@@ -10,7 +10,10 @@ autograd and computes the weight gradients step by step. This function runs the 
 and its backward walks the steps once, keeping per step only the matrix product
 dh_{t-1} = dgh_t W_hh and a few element-wise ops; the gradients of W_hh and b_hh are then one
 large matrix product over all steps, and those of the input projection are left to autograd
-(one product per layer). Padded steps (``mask`` false) keep the state unchanged.
+(one product per layer). Padded steps (``mask`` false) keep the state unchanged. With
+``reset_after=True`` on CPU the element-wise part of each step runs as one native call
+(``rnnkit.kernels.gru_step``) when a C compiler is available; the PyTorch ops below are the
+fallback and the reference.
 
 Shapes: xp (N, L, 3H) = W_ih x + b_ih; h0 (N, H); w_hh (3H, H); b_hh (3H,); mask (N, L) bool
 or None -> h (N, L, H), the state after each step (equal to the previous one on padded steps).
@@ -27,6 +30,7 @@ from torch.nn import functional as F
 
 from rnnkit.backends.select import Backend, forced
 from rnnkit.backends.sequence import reverse_padded
+from rnnkit.kernels import gru_step
 
 
 class GRUSequence(torch.autograd.Function):
@@ -46,6 +50,13 @@ class GRUSequence(torch.autograd.Function):
         mask: Tensor | None,
         reset_after: bool = True,
     ) -> Tensor:
+        ctx.reset_after = reset_after
+        ctx.native = reset_after and gru_step.supported(xp)
+        if ctx.native:
+            h0 = h0.contiguous()
+            out, rz_all, cand_all, aux_all = gru_step.forward(xp, h0, w_hh, b_hh, mask)
+            ctx.save_for_backward(h0, w_hh, out, rz_all, cand_all, aux_all, mask)
+            return out
         n, steps, g = xp.shape
         hs = g // 3
         rz_all = xp.new_empty(n, steps, 2 * hs)
@@ -68,7 +79,6 @@ class GRUSequence(torch.autograd.Function):
             new = torch.lerp(cand, h, rz[:, hs:])
             h = new if mask is None else torch.where(mask[:, t, None], new, h)
             out[:, t], rz_all[:, t], cand_all[:, t], aux_all[:, t] = h, rz, cand, aux
-        ctx.reset_after = reset_after
         ctx.save_for_backward(h0, w_hh, out, rz_all, cand_all, aux_all, mask)
         return out
 
@@ -78,6 +88,11 @@ class GRUSequence(torch.autograd.Function):
         reset_after = ctx.reset_after
         n, steps, hs = out.shape
         prev_all = torch.cat([h0.unsqueeze(1), out[:, :-1]], dim=1)
+        if ctx.native:
+            dgi, dh, dgh = gru_step.backward(dout, h0, w_hh, out, rz_all, cand_all, aux_all, mask)
+            flat = dgh.reshape(n * steps, 3 * hs)
+            dw_hh = flat.t() @ prev_all.reshape(n * steps, hs)
+            return dgi, dh, dw_hh, flat.sum(0), None, None
         dgi = dout.new_empty(n, steps, 3 * hs)
         dgh = dout.new_zeros(n, steps, 3 * hs)
         w_rz, w_n = w_hh[: 2 * hs], w_hh[2 * hs :]

@@ -55,3 +55,33 @@ def test_the_layer_uses_it_when_training_on_cpu():
     with torch.no_grad():
         assert not use_gru_cpu(layer.backend.kernel, x)
     assert not use_gru_cpu(rnnkit.LSTM(4, 6).backend.kernel, x)
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+def test_native_steps_equal_the_pytorch_ops(monkeypatch, dtype):
+    """The native element-wise kernel against the PyTorch-op path, masks and strides included."""
+    from rnnkit.kernels import gru_step
+
+    assert gru_step.supported(torch.empty(0, dtype=dtype))  # a compiler is there (CI has one)
+    torch.manual_seed(3)
+    xp = torch.randn(3, 6, 15, dtype=dtype, requires_grad=True)
+    h0 = torch.randn(3, 5, dtype=dtype, requires_grad=True)
+    w = torch.randn(15, 5, dtype=dtype, requires_grad=True)
+    b = torch.randn(15, dtype=dtype, requires_grad=True)
+    mask = torch.tensor([[True] * 6, [True] * 3 + [False] * 3, [True] + [False] * 5])
+    weight = torch.randn(3, 6, 5, dtype=dtype)
+    tol = 1e-12 if dtype == torch.float64 else 1e-5
+
+    def run(with_mask):
+        out = GRUSequence.apply(xp, h0, w, b, mask if with_mask else None, True)
+        dense = torch.autograd.grad((out * weight).sum(), (xp, h0, w, b), retain_graph=True)
+        expanded = torch.autograd.grad(out.sum(), (xp, h0, w, b))  # a stride-0 gradient
+        return out, dense, expanded
+
+    native = [run(m) for m in (False, True)]
+    monkeypatch.setattr(gru_step, "supported", lambda _x: False)
+    reference = [run(m) for m in (False, True)]
+    for ours, theirs in zip(native, reference):
+        assert_states_close(ours[0], theirs[0], atol=tol)
+        for a, c in zip(ours[1] + ours[2], theirs[1] + theirs[2]):
+            assert_states_close(a, c, atol=tol * 10)
