@@ -87,12 +87,13 @@ class GRUSequence(torch.autograd.Function):
         h0, w_hh, out, rz_all, cand_all, aux_all, mask = ctx.saved_tensors
         reset_after = ctx.reset_after
         n, steps, hs = out.shape
-        prev_all = torch.cat([h0.unsqueeze(1), out[:, :-1]], dim=1)
         if ctx.native:
             dgi, dh, dgh = gru_step.backward(dout, h0, w_hh, out, rz_all, cand_all, aux_all, mask)
-            flat = dgh.reshape(n * steps, 3 * hs)
-            dw_hh = flat.t() @ prev_all.reshape(n * steps, hs)
+            flat = dgh.reshape(steps * n, 3 * hs)  # time-major rows
+            prev_tm = torch.cat([h0.unsqueeze(0), out.transpose(0, 1)[:-1]], dim=0)
+            dw_hh = flat.t() @ prev_tm.reshape(steps * n, hs)
             return dgi, dh, dw_hh, flat.sum(0), None, None
+        prev_all = torch.cat([h0.unsqueeze(1), out[:, :-1]], dim=1)
         dgi = dout.new_empty(n, steps, 3 * hs)
         dgh = dout.new_zeros(n, steps, 3 * hs)
         w_rz, w_n = w_hh[: 2 * hs], w_hh[2 * hs :]
@@ -186,7 +187,8 @@ def run_gru_sequence(
             cell = cells[k * directions + j]
             backwards = reverse != (j == 1)
             seq = reverse_padded(inp, lengths) if backwards else inp
-            xp = F.linear(seq, cell.weight_ih, cell.bias_ih)
+            # time-major storage seen batch-first: each step's rows lie side by side
+            xp = F.linear(seq.transpose(0, 1), cell.weight_ih, cell.bias_ih).transpose(0, 1)
             b_hh = cell.bias_hh if cell.bias_hh is not None else xp.new_zeros(3 * h_size)
             h = GRUSequence.apply(
                 xp, state[k * directions + j], cell.weight_hh, b_hh, mask, cell.reset_after

@@ -20,10 +20,13 @@
 #include <math.h>
 #include <stddef.h>
 
+/* kept out of line: inlined into the row loop, gcc 12 may no longer vectorise the gate math */
+#define ROW __attribute__((noinline))
+
 #define DEFINE_KERNELS(T, EXP, TANH, SUFFIX)                                                    \
 static inline T sig_##SUFFIX(T x) { return (T)1 / ((T)1 + EXP(-x)); }                           \
                                                                                                 \
-static void fwd_row_##SUFFIX(long H, const T *restrict gi, const T *restrict gh,                \
+ROW static void fwd_row_##SUFFIX(long H, const T *restrict gi, const T *restrict gh,            \
                              const T *restrict prev, int keep, T *restrict h,                   \
                              T *restrict rz, T *restrict cand, T *restrict aux) {               \
     for (long j = 0; j < H; j++) {                                                              \
@@ -35,7 +38,7 @@ static void fwd_row_##SUFFIX(long H, const T *restrict gi, const T *restrict gh,
     }                                                                                           \
 }                                                                                               \
                                                                                                 \
-static void bwd_row_##SUFFIX(long H, const T *restrict dh, const T *restrict dout, T keep,      \
+ROW static void bwd_row_##SUFFIX(long H, const T *restrict dh, const T *restrict dout, T keep,  \
                              const T *restrict rz, const T *restrict cand,                      \
                              const T *restrict prev, const T *restrict aux, T *restrict dgi,    \
                              T *restrict dgh, T *restrict base) {                               \

@@ -22,6 +22,7 @@ from torch import Tensor
 
 from rnnkit.backends import Backend, choose, run_fused
 from rnnkit.backends.gru_sequence import run_gru_sequence, sequence_backend, use_gru_cpu
+from rnnkit.backends.lstm_sequence import lstm_sequence_backend, run_lstm_sequence
 from rnnkit.backends.step import run_fused_step, supports_step
 from rnnkit.cells import AffineCell, ElmanCell, GRUCell, LSTMCell, RecurrentCell
 from rnnkit.layers import state as st
@@ -165,7 +166,11 @@ class RecurrentStack(SequenceLayer):
     def backend(self) -> Backend:
         backend = choose(self.cells, self.training)
         if backend.name == "generic":
-            return sequence_backend(self.cells, self.training) or backend
+            return (
+                sequence_backend(self.cells, self.training)
+                or lstm_sequence_backend(self.cells, self.training)
+                or backend
+            )
         if backend.kernel == "gru" and self.cells[0].weight_hh.device.type == "cpu":
             reason = backend.reason + "; training on CPU: rnnkit's GRUSequence (faster there)"
             return Backend(backend.name, reason, backend.kernel, backend.fallback)
@@ -187,6 +192,10 @@ class RecurrentStack(SequenceLayer):
             "num_layers": self.num_layers, "bidirectional": self.bidirectional,
             "dropout": self.dropout, "training": self.training, "reverse": self.go_backwards,
         }  # fmt: skip
+        if backend.name == "sequence" and backend.kernel == "lstm":
+            if x.device.type == "cpu" and x.dtype in (torch.float32, torch.float64):
+                return run_lstm_sequence(self.cells, x, state, lengths, **options)  # type: ignore[arg-type]
+            return self.stack._run(x, state, lengths)
         if backend.name == "sequence" or (
             backend.name == "fused" and use_gru_cpu(backend.kernel, x)
         ):

@@ -72,3 +72,18 @@ def test_packed_weights_follow_a_weight_update():
         expected = _kernel_step(layer, x, layer.init_state(2))[0]
     assert not torch.allclose(before, after)
     torch.testing.assert_close(after, expected)
+
+
+@pytest.mark.parametrize(("cls", "options"), CASES)
+def test_float32_step_through_onednn_equals_the_sequence_kernel(cls, options):
+    from rnnkit.backends import onednn
+
+    torch.manual_seed(4)
+    layer = cls(6, 8, num_layers=2, **options).eval()
+    x = torch.randn(2, 1, 6)
+    with torch.no_grad():
+        ours = layer(x)
+        theirs = _kernel_step(layer, x, layer.init_state(2))
+    assert_states_close(ours, theirs, atol=1e-5)
+    if onednn.available(x):  # the oneDNN product was the one used, not addmm
+        assert layer.cells[0].__dict__["_packed_step"][0][1] is True

@@ -72,8 +72,8 @@ def test_flat_parameter_names_are_attributes():
 @pytest.mark.parametrize(
     ("layer", "reason"),
     [
-        (rnnkit.LSTM(3, 4, peephole=True), "peephole"),
-        (rnnkit.LSTM(3, 4, layer_norm=True), "layer normalisation"),
+        (rnnkit.LSTM(3, 4, peephole=True, activation="relu"), "peephole"),
+        (rnnkit.LSTM(3, 4, layer_norm=True, activation="relu"), "layer normalisation"),
         (rnnkit.RNN(3, 4, activation="elu"), "activation 'elu'"),
         (rnnkit.LSTM(3, 4, recurrent_dropout=0.1), "recurrent_dropout"),
         (rnnkit.GRU(3, 4, input_dropout=0.1), "dropout"),
@@ -111,9 +111,9 @@ def test_backend_names_fused_kernel(layer, kernel):
 
 
 def test_falling_off_fused_path_warns_once_with_reason():
-    layer = rnnkit.LSTM(3, 4, peephole=True)
+    layer = rnnkit.LSTM(3, 4, recurrent_activation="hard_sigmoid")
     x = torch.randn(2, 3, 3)
-    with pytest.warns(rnnkit.FusedPathWarning, match="peephole connections"):
+    with pytest.warns(rnnkit.FusedPathWarning, match="hard_sigmoid"):
         layer(x)
     with warnings.catch_warnings():
         warnings.simplefilter("error")

@@ -1,0 +1,171 @@
+"""LSTM-variant sequence functions with hand-written backwards, for CPU.
+
+No fused kernel has peephole connections (Gers & Schmidhuber 2000) or layer normalisation
+(Ba et al. 2016), so such LSTMs would otherwise run the generic path: autograd records every
+gate op of every step. These functions run the cell's equations (``rnnkit.cells.lstm``;
+tanh/sigmoid, no projection) with one product per step and one native element-wise call
+(``rnnkit.kernels.lstm_step`` for peepholes, ``rnnkit.kernels.lnlstm_step`` for layer norm with
+or without peepholes), and a backward that walks the steps once; the weight gradients of the
+recurrent product are then one product over all steps, those of the input projection (and its
+layer norm) are left to autograd. Padded steps (``mask`` false) keep h and c.
+
+Shapes: xp (N, L, 4H) = the cell's input projection; h0, c0 (N, H); w_hh (4H, H); b_hh (4H,);
+peep (3, H) -> h (N, L, H) and the final c (N, H).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+from torch.nn import functional as F
+
+from rnnkit.backends.select import Backend, forced
+from rnnkit.backends.sequence import reverse_padded
+from rnnkit.kernels import lnlstm_step, lstm_step
+
+
+class LSTMSequence(torch.autograd.Function):
+    """``LSTMSequence.apply(xp, h0, c0, w_hh, b_hh, peep, mask)`` -> (h (N, L, H), c_L (N, H))."""
+
+    @staticmethod
+    def forward(
+        ctx: Any, xp: Tensor, h0: Tensor, c0: Tensor, w_hh: Tensor, b_hh: Tensor, peep: Tensor,
+        mask: Tensor | None,
+    ) -> tuple[Tensor, Tensor]:  # fmt: skip
+        h0, c0 = h0.contiguous(), c0.contiguous()
+        out, cells, gates = lstm_step.forward(xp, h0, c0, w_hh, b_hh, peep, mask)
+        ctx.save_for_backward(h0, c0, w_hh, peep, out, cells, gates, mask)
+        return out, cells[:, -1]
+
+    @staticmethod
+    def backward(ctx: Any, dout: Tensor, dc_last: Tensor | None) -> tuple[Tensor | None, ...]:
+        h0, c0, w_hh, peep, out, cells, gates, mask = ctx.saved_tensors
+        n, steps, hs = out.shape
+        if dout is None:
+            dout = out.new_zeros(n, steps, hs)
+        da, dh0, dc0, dpeep = lstm_step.backward(
+            dout, dc_last, h0, c0, w_hh, peep, out, cells, gates, mask
+        )
+        flat = da.reshape(n * steps, 4 * hs)
+        prev = torch.cat([h0.unsqueeze(1), out[:, :-1]], dim=1).reshape(n * steps, hs)
+        return da, dh0, dc0, flat.t() @ prev, flat.sum(0), dpeep, None
+
+
+class LayerNormLSTMSequence(torch.autograd.Function):
+    """``LayerNormLSTMSequence.apply(xa, h0, c0, w_hh, gamma_hh, bias_hh, gamma_c, beta_c,
+    peep, mask)`` -> (h (N, L, H), c_L (N, H)); bias_hh = the LN beta of W_hh h plus b_hh."""
+
+    @staticmethod
+    def forward(
+        ctx: Any, xa: Tensor, h0: Tensor, c0: Tensor, w_hh: Tensor, gamma_hh: Tensor,
+        bias_hh: Tensor, gamma_c: Tensor, beta_c: Tensor, peep: Tensor, mask: Tensor | None,
+    ) -> tuple[Tensor, Tensor]:  # fmt: skip
+        h0, c0 = h0.contiguous(), c0.contiguous()
+        saved = lnlstm_step.forward(xa, h0, c0, w_hh, (gamma_hh, bias_hh), (gamma_c, beta_c),
+                                    peep, mask)  # fmt: skip
+        ctx.save_for_backward(h0, c0, w_hh, gamma_hh, bias_hh, gamma_c, beta_c, peep, mask,
+                              *saved)  # fmt: skip
+        return saved[0], saved[1][:, -1]
+
+    @staticmethod
+    def backward(ctx: Any, dout: Tensor, dc_last: Tensor | None) -> tuple[Tensor | None, ...]:
+        h0, c0, w_hh, gamma_hh, bias_hh, gamma_c, beta_c, peep, mask, *saved = ctx.saved_tensors
+        if dout is None:
+            dout = torch.zeros_like(saved[0])
+        g = lnlstm_step.backward(dout, dc_last, h0, c0, w_hh, (gamma_hh, bias_hh),
+                                 (gamma_c, beta_c), peep, tuple(saved), mask)  # fmt: skip
+        return (g["xa"], g["h0"], g["c0"], g["w_hh"], g["gamma_hh"], g["beta_hh"], g["gamma_c"],
+                g["beta_c"], g["peep"], None)  # fmt: skip
+
+
+def lstm_sequence_backend(cells: Sequence[nn.Module], training: bool) -> Backend | None:
+    """The ``sequence`` backend for a stack of LSTM cells with peepholes and/or layer norm on
+    CPU (tanh/sigmoid, no projection), or None when it does not apply."""
+    from rnnkit.cells import LSTMCell
+
+    if forced() == "generic" or not cells:
+        return None
+    first = cells[0]
+    kernel = lnlstm_step if getattr(first, "layer_norm", False) else lstm_step
+    if kernel.library() is None:
+        return None
+    for cell in cells:
+        if type(cell) is not LSTMCell or not (cell.peephole or cell.layer_norm):
+            return None
+        if cell.proj_size or (cell.peephole, cell.layer_norm) != (first.peephole,
+                                                                  first.layer_norm):  # fmt: skip
+            return None
+        if cell.activation != "tanh" or cell.recurrent_activation != "sigmoid":
+            return None
+        if (cell.hidden_size, cell.bias) != (first.hidden_size, first.bias):
+            return None
+        if cell.weight_hh.device.type != "cpu":
+            return None
+        if training and (cell.dropout or cell.recurrent_dropout):
+            return None
+    what = " and ".join(name for name, on in (("peephole", first.peephole),
+                                              ("layer-norm", first.layer_norm)) if on)  # fmt: skip
+    function = "LayerNormLSTMSequence" if first.layer_norm else "LSTMSequence"
+    return Backend("sequence", f"{what} LSTM on CPU -> rnnkit's {function} (one product and "
+                   "one native element-wise call per step)", "lstm")  # fmt: skip
+
+
+def run_lstm_sequence(
+    cells: Sequence[nn.Module],
+    x: Tensor,
+    state: tuple[Tensor, Tensor] | None,
+    lengths: Tensor | None,
+    *,
+    num_layers: int = 1,
+    bidirectional: bool = False,
+    dropout: float = 0.0,
+    training: bool = False,
+    reverse: bool = False,
+) -> tuple[Tensor, tuple[Tensor, Tensor]]:
+    """A stack of peephole and/or layer-norm LSTM cells (layer-major, direction-minor) with
+    ``LSTMSequence`` / ``LayerNormLSTMSequence``; ``run_fused``'s arguments and results."""
+    n, steps, _ = x.shape
+    directions = 2 if bidirectional else 1
+    hs = cells[0].hidden_size
+    if state is None:
+        zeros = x.new_zeros(num_layers * directions, n, hs)
+        state = (zeros, zeros)
+    mask = None
+    if lengths is not None:
+        lengths = lengths.to(x.device)
+        mask = torch.arange(steps, device=x.device)[None, :] < lengths[:, None]
+    finals_h, finals_c, inp = [], [], x
+    for k in range(num_layers):
+        outs = []
+        for j in range(directions):
+            i = k * directions + j
+            cell = cells[i]
+            backwards = reverse != (j == 1)
+            seq = reverse_padded(inp, lengths) if backwards else inp
+            xp = cell.project_input(seq)
+            b_hh = cell.bias_hh if cell.bias_hh is not None else xp.new_zeros(4 * hs)
+            if cell.peephole:
+                peep = torch.stack([cell.weight_ci, cell.weight_cf, cell.weight_co])
+            else:
+                peep = xp.new_zeros(3, hs)
+            h0, c0 = state[0][i], state[1][i]
+            if cell.layer_norm:
+                h, c_last = LayerNormLSTMSequence.apply(
+                    xp, h0, c0, cell.weight_hh, cell.layer_norm_hh_weight,
+                    cell.layer_norm_hh_bias + b_hh, cell.layer_norm_c_weight,
+                    cell.layer_norm_c_bias, peep, mask,
+                )  # fmt: skip
+            else:
+                h, c_last = LSTMSequence.apply(xp, h0, c0, cell.weight_hh, b_hh, peep, mask)
+            finals_h.append(h[:, -1])
+            finals_c.append(c_last)
+            if mask is not None:
+                h = h * mask[..., None].to(h.dtype)
+            outs.append(reverse_padded(h, lengths) if backwards else h)
+        inp = torch.cat(outs, dim=-1) if directions == 2 else outs[0]
+        if dropout and training and k < num_layers - 1:
+            inp = F.dropout(inp, dropout, training=True)
+    return inp, (torch.stack(finals_h), torch.stack(finals_c))

@@ -1,0 +1,198 @@
+/* Element-wise parts of one layer-normalised LSTM step (optionally with peepholes), for
+ * rnnkit.backends.lstm_sequence on CPU. The product q = h_{t-1} W_hh^T stays in PyTorch.
+ *
+ * Forward, with xa = LN_ih(W_ih x_t) + b_ih (all steps at once, by autograd), LN over each row:
+ *   qh = (q - mean q) / sqrt(var q + eps),       a = xa + qh gamma_hh + beta_hh + b_hh,
+ *   i = s(a_i + p_i c_{t-1}),  f = s(a_f + p_f c_{t-1}),  g = tanh(a_g),
+ *   c_t = f c_{t-1} + i g,  o = s(a_o + p_o c_t),
+ *   ch = (c_t - mean c_t) / sqrt(var c_t + eps),  h_t = o tanh(ch gamma_c + beta_c);
+ * a padded step (mask 0) keeps h and c. Stored per step: [i | f | g | o], c_t, qh, ch and the two
+ * reciprocal standard deviations per row.
+ *
+ * Backward (gh = dh_t + dout_t, gc = dc_t from step t + 1, keep = mask or 1):
+ *   dh = gh keep,  T = tanh(ch gamma_c + beta_c),  da_o = dh T o (1 - o),
+ *   dy = dh o (1 - T^2) gamma_c,  dc = gc keep + rc (dy - mean dy - ch mean(dy ch)) + da_o p_o,
+ *   da_i = dc g i (1 - i),  da_f = dc c_{t-1} f (1 - f),  da_g = dc i (1 - g^2),
+ *   dc_{t-1} = dc f + da_i p_i + da_f p_f + gc (1 - keep),
+ *   dz = da gamma_hh,  dq = rq (dz - mean dz - qh mean(dz qh)),  base = gh (1 - keep)
+ *   (dh_{t-1} = base + dq W_hh, one product by the caller), and per batch row the sums
+ *   peepholes (da_i c_{t-1}, da_f c_{t-1}, da_o c_t), gamma_hh (da qh), gamma_c (dh o (1 - T^2)
+ *   ch), beta_c (dh o (1 - T^2)).
+ *
+ * Rows are batch entries; row pointers have their own row strides (in elements); dout may have a
+ * column stride. eps = 1e-5 (PyTorch's layer_norm default).
+ */
+#include <math.h>
+#include <stddef.h>
+
+#define EPS 1e-5
+/* kept out of line: inlined into the row loop, gcc 12 may no longer vectorise the gate math */
+#define ROW __attribute__((noinline))
+
+#define DEFINE_KERNELS(T, EXP, TANH, SQRT, SUFFIX)                                              \
+static inline T sig_##SUFFIX(T x) { return (T)1 / ((T)1 + EXP(-x)); }                           \
+                                                                                                \
+/* x -> (x - mean) * rstd over n values, into y; returns rstd */                                \
+static T normalise_##SUFFIX(long n, const T *restrict x, T *restrict y) {                       \
+    T mean = 0, var = 0;                                                                        \
+    for (long j = 0; j < n; j++) mean += x[j];                                                  \
+    mean /= (T)n;                                                                               \
+    for (long j = 0; j < n; j++) { T d = x[j] - mean; var += d * d; }                           \
+    T rstd = (T)1 / SQRT(var / (T)n + (T)EPS);                                                  \
+    for (long j = 0; j < n; j++) y[j] = (x[j] - mean) * rstd;                                   \
+    return rstd;                                                                                \
+}                                                                                               \
+                                                                                                \
+/* gradient through y = (x - mean) * rstd: dx = rstd (dy - mean dy - y mean(dy y)) */            \
+static void denormalise_##SUFFIX(long n, T rstd, const T *restrict y, const T *restrict dy,     \
+                                 T *restrict dx) {                                              \
+    T m1 = 0, m2 = 0;                                                                           \
+    for (long j = 0; j < n; j++) { m1 += dy[j]; m2 += dy[j] * y[j]; }                           \
+    m1 /= (T)n; m2 /= (T)n;                                                                     \
+    for (long j = 0; j < n; j++) dx[j] = rstd * (dy[j] - m1 - y[j] * m2);                       \
+}                                                                                               \
+                                                                                                \
+ROW static void gates_##SUFFIX(long H, const T *restrict xa, const T *restrict qh,              \
+                               const T *restrict ghh, const T *restrict bhh,                    \
+                               const T *restrict pi, const T *restrict pf, const T *restrict po,\
+                               const T *restrict cprev, T *restrict gates, T *restrict c) {     \
+    for (long j = 0; j < H; j++) {                                                              \
+        T a[4];                                                                                 \
+        for (int k = 0; k < 4; k++) {                                                           \
+            long m = k * H + j;                                                                 \
+            a[k] = xa[m] + qh[m] * ghh[m] + bhh[m];                                             \
+        }                                                                                       \
+        T cp = cprev[j];                                                                        \
+        T i = sig_##SUFFIX(a[0] + pi[j] * cp), f = sig_##SUFFIX(a[1] + pf[j] * cp);             \
+        T g = TANH(a[2]), cn = f * cp + i * g;                                                  \
+        T o = sig_##SUFFIX(a[3] + po[j] * cn);                                                  \
+        gates[j] = i; gates[H + j] = f; gates[2 * H + j] = g; gates[3 * H + j] = o;             \
+        c[j] = cn;                                                                              \
+    }                                                                                           \
+}                                                                                               \
+                                                                                                \
+ROW static void output_##SUFFIX(long H, const T *restrict ch, const T *restrict gc,             \
+                                const T *restrict bc, const T *restrict gates,                  \
+                                T *restrict h) {                                                \
+    for (long j = 0; j < H; j++) h[j] = gates[3 * H + j] * TANH(ch[j] * gc[j] + bc[j]);         \
+}                                                                                               \
+                                                                                                \
+static void forward_##SUFFIX(long N, long H, const T *xa, long s_xa, const T *q,                \
+                             const T *ghh, const T *bhh, const T *gcc, const T *bcc,            \
+                             const T *pi, const T *pf, const T *po, const T *hprev,             \
+                             long s_hprev, const T *cprev, long s_cprev,                        \
+                             const unsigned char *mask, long s_mask, T *gates, T *c, T *qh,     \
+                             T *ch, T *rstd, T *h, long s_h, long s_c) {                        \
+    /* gates (N, 4H), qh (N, 4H), ch (N, H) and rstd (N, 2) of this step are contiguous;      \
+     * c and h rows have strides s_c, s_h */                                                    \
+    for (long n = 0; n < N; n++) {                                                              \
+        T *cn = c + n * s_c, *hn = h + n * s_h, *gn = gates + n * 4 * H;                        \
+        const T *cp = cprev + n * s_cprev, *hp = hprev + n * s_hprev;                           \
+        rstd[2 * n] = normalise_##SUFFIX(4 * H, q + n * 4 * H, qh + n * 4 * H);                 \
+        gates_##SUFFIX(H, xa + n * s_xa, qh + n * 4 * H, ghh, bhh, pi, pf, po, cp, gn, cn);     \
+        rstd[2 * n + 1] = normalise_##SUFFIX(H, cn, ch + n * H);                                \
+        output_##SUFFIX(H, ch + n * H, gcc, bcc, gn, hn);                                       \
+        if (mask != NULL && !mask[n * s_mask])                                                  \
+            for (long j = 0; j < H; j++) { cn[j] = cp[j]; hn[j] = hp[j]; }                      \
+    }                                                                                           \
+}                                                                                               \
+                                                                                                \
+ROW static void cell_grad_##SUFFIX(long H, const T *restrict dh, const T *restrict ch,          \
+                                   const T *restrict gcc, const T *restrict bcc,                \
+                                   const T *restrict gates, T *restrict dao, T *restrict dy,    \
+                                   T *restrict sgc, T *restrict sbc) {                          \
+    for (long j = 0; j < H; j++) {                                                              \
+        T o = gates[3 * H + j], t = TANH(ch[j] * gcc[j] + bcc[j]);                              \
+        T d = dh[j] * o * ((T)1 - t * t);                                                       \
+        dao[j] = dh[j] * t * o * ((T)1 - o);                                                    \
+        dy[j] = d * gcc[j];                                                                     \
+        sgc[j] += d * ch[j]; sbc[j] += d;                                                       \
+    }                                                                                           \
+}                                                                                               \
+                                                                                                \
+ROW static void gate_grad_##SUFFIX(long H, T keep, const T *restrict gc, const T *restrict dcn, \
+                                   const T *restrict dao, const T *restrict gates,              \
+                                   const T *restrict c, const T *restrict cp,                   \
+                                   const T *restrict pi, const T *restrict pf,                  \
+                                   const T *restrict po, T *restrict da, T *restrict dcc,       \
+                                   T *restrict sp) {                                            \
+    for (long j = 0; j < H; j++) {                                                              \
+        T i = gates[j], f = gates[H + j], g = gates[2 * H + j];                                 \
+        T dc = gc[j] * keep + dcn[j] + dao[j] * po[j];                                          \
+        T dai = dc * g * i * ((T)1 - i), daf = dc * cp[j] * f * ((T)1 - f);                     \
+        da[j] = dai; da[H + j] = daf; da[2 * H + j] = dc * i * ((T)1 - g * g);                  \
+        da[3 * H + j] = dao[j];                                                                 \
+        dcc[j] = dc * f + dai * pi[j] + daf * pf[j] + gc[j] * ((T)1 - keep);                    \
+        sp[j] += dai * cp[j]; sp[H + j] += daf * cp[j]; sp[2 * H + j] += dao[j] * c[j];         \
+    }                                                                                           \
+}                                                                                               \
+                                                                                                \
+static void backward_##SUFFIX(long N, long H, const T *dhc, const T *dout, long s_dout,         \
+                              long c_dout, T *dcc, const unsigned char *mask, long s_mask,      \
+                              const T *gates, const T *c, long s_c, const T *cprev,             \
+                              long s_cprev, const T *qh, const T *ch, const T *rstd,            \
+                              const T *ghh, const T *gcc, const T *bcc, const T *pi,            \
+                              const T *pf, const T *po, T *da, long s_da, T *dq, T *base,       \
+                              T *sums, T *work) {                                               \
+    /* sums per row: [p_i, p_f, p_o (3H) | gamma_hh (4H) | gamma_c (H) | beta_c (H)];          \
+     * work: 8H scratch */                                                                      \
+    T *dh = work, *dy = work + H, *gc = work + 2 * H, *dcn = work + 3 * H;                      \
+    T *dao = work + 4 * H, *dz = dh; /* dz (4H) reuses dh..dcn once they are spent */           \
+    for (long n = 0; n < N; n++) {                                                              \
+        T keep = (mask == NULL || mask[n * s_mask]) ? (T)1 : (T)0;                              \
+        const T *g = dout + n * s_dout, *hc = dhc + n * H;                                      \
+        T *s = sums + n * 9 * H, *dan = da + n * s_da, *dcr = dcc + n * H;                      \
+        for (long j = 0; j < H; j++) {                                                          \
+            T gh = hc[j] + g[j * c_dout];                                                       \
+            dh[j] = gh * keep; base[n * H + j] = gh * ((T)1 - keep);                            \
+        }                                                                                       \
+        cell_grad_##SUFFIX(H, dh, ch + n * H, gcc, bcc, gates + n * 4 * H, dao, dy, s + 7 * H,  \
+                           s + 8 * H);                                                          \
+        denormalise_##SUFFIX(H, rstd[2 * n + 1], ch + n * H, dy, dcn);                          \
+        for (long j = 0; j < H; j++) gc[j] = dcr[j]; /* dcc is overwritten in place */          \
+        gate_grad_##SUFFIX(H, keep, gc, dcn, dao, gates + n * 4 * H, c + n * s_c,               \
+                           cprev + n * s_cprev, pi, pf, po, dan, dcr, s);                       \
+        const T *qn = qh + n * 4 * H;                                                           \
+        for (long j = 0; j < 4 * H; j++) {                                                      \
+            dz[j] = dan[j] * ghh[j];                                                            \
+            s[3 * H + j] += dan[j] * qn[j];                                                     \
+        }                                                                                       \
+        denormalise_##SUFFIX(4 * H, rstd[2 * n], qn, dz, dq + n * 4 * H);                       \
+    }                                                                                           \
+}
+
+DEFINE_KERNELS(float, expf, tanhf, sqrtf, f32)
+DEFINE_KERNELS(double, exp, tanh, sqrt, f64)
+
+void rnnkit_lnlstm_step_forward(int dbl, long N, long H, const void *xa, long s_xa,
+                                const void *q, const void *ghh, const void *bhh,
+                                const void *gcc, const void *bcc, const void *pi, const void *pf,
+                                const void *po, const void *hprev, long s_hprev,
+                                const void *cprev, long s_cprev, const void *mask, long s_mask,
+                                void *gates, void *c, void *qh, void *ch, void *rstd, void *h,
+                                long s_h, long s_c) {
+    if (dbl)
+        forward_f64(N, H, xa, s_xa, q, ghh, bhh, gcc, bcc, pi, pf, po, hprev, s_hprev, cprev,
+                    s_cprev, mask, s_mask, gates, c, qh, ch, rstd, h, s_h, s_c);
+    else
+        forward_f32(N, H, xa, s_xa, q, ghh, bhh, gcc, bcc, pi, pf, po, hprev, s_hprev, cprev,
+                    s_cprev, mask, s_mask, gates, c, qh, ch, rstd, h, s_h, s_c);
+}
+
+void rnnkit_lnlstm_step_backward(int dbl, long N, long H, const void *dhc, const void *dout,
+                                 long s_dout, long c_dout, void *dcc, const void *mask,
+                                 long s_mask, const void *gates, const void *c, long s_c,
+                                 const void *cprev, long s_cprev, const void *qh, const void *ch,
+                                 const void *rstd, const void *ghh, const void *gcc,
+                                 const void *bcc, const void *pi, const void *pf, const void *po,
+                                 void *da, long s_da, void *dq, void *base, void *sums,
+                                 void *work) {
+    if (dbl)
+        backward_f64(N, H, dhc, dout, s_dout, c_dout, dcc, mask, s_mask, gates, c, s_c, cprev,
+                     s_cprev, qh, ch, rstd, ghh, gcc, bcc, pi, pf, po, da, s_da, dq, base, sums,
+                     work);
+    else
+        backward_f32(N, H, dhc, dout, s_dout, c_dout, dcc, mask, s_mask, gates, c, s_c, cprev,
+                     s_cprev, qh, ch, rstd, ghh, gcc, bcc, pi, pf, po, da, s_da, dq, base, sums,
+                     work);
+}

@@ -1,0 +1,138 @@
+"""Layer-normalised LSTM steps with native element-wise parts (``lnlstm_step.c``), for
+``rnnkit.backends.lstm_sequence`` on CPU.
+
+Per step one product q = h_{t-1} W_hh^T (oneDNN with W_hh packed once per call for float32,
+``addmm`` otherwise) and one native call for both layer norms, the gates and the cell; backward
+one call and one product dh_{t-1} = base + dq W_hh. Equations in ``lnlstm_step.c``.
+
+Shapes: xa (N, L, 4H) = LN_ih(W_ih x) + b_ih (rows may be strided); h0, c0 (N, H);
+w_hh (4H, H); ln_hh = (gamma (4H), beta + b_hh (4H)); ln_c = (gamma (H), beta (H));
+peep (3, H) (zeros without peepholes); mask (N, L) bool or None.
+"""
+
+from __future__ import annotations
+
+import ctypes
+
+import torch
+from torch import Tensor
+
+from rnnkit.backends import onednn
+from rnnkit.kernels.build import load
+
+_DTYPES = {torch.float32: 0, torch.float64: 1}
+_ready = False
+
+
+def library() -> ctypes.CDLL | None:
+    """The loaded kernel (built on first use), or None when it cannot be built."""
+    global _ready
+    lib = load("lnlstm_step")
+    if lib is not None and not _ready:
+        p, n, i = ctypes.c_void_p, ctypes.c_long, ctypes.c_int
+        lib.rnnkit_lnlstm_step_forward.argtypes = [i, n, n, p, n, p, p, p, p, p, p, p, p, p, n,
+                                                   p, n, p, n, p, p, p, p, p, p, n, n]  # fmt: skip
+        lib.rnnkit_lnlstm_step_backward.argtypes = [i, n, n, p, p, n, n, p, p, n, p, p, n, p, n,
+                                                    p, p, p, p, p, p, p, p, p, p, n, p, p, p,
+                                                    p]  # fmt: skip
+        lib.rnnkit_lnlstm_step_forward.restype = None
+        lib.rnnkit_lnlstm_step_backward.restype = None
+        _ready = True
+    return lib
+
+
+def supported(x: Tensor) -> bool:
+    """Whether the native steps can run on ``x`` (CPU, float32/64, kernel built)."""
+    return x.device.type == "cpu" and x.dtype in _DTYPES and library() is not None
+
+
+def _ptrs(*tensors: Tensor) -> list[int]:
+    return [t.data_ptr() for t in tensors]
+
+
+def forward(
+    xa: Tensor, h0: Tensor, c0: Tensor, w_hh: Tensor, ln_hh: tuple[Tensor, Tensor],
+    ln_c: tuple[Tensor, Tensor], peep: Tensor, mask: Tensor | None,
+) -> tuple[Tensor, ...]:  # fmt: skip
+    """All steps: returns h (N, L, H), c (N, L, H), and for the backward gates, qh (L, N, 4H),
+    ch (L, N, H), rstd (L, N, 2)."""
+    lib = library()
+    assert lib is not None
+    if xa.stride(2) != 1:
+        xa = xa.contiguous()
+    h0, c0, peep = h0.contiguous(), c0.contiguous(), peep.contiguous()
+    ghh, bhh = (t.contiguous() for t in ln_hh)
+    gcc, bcc = (t.contiguous() for t in ln_c)
+    n, steps, g4 = xa.shape
+    hs, es, dbl = g4 // 4, xa.element_size(), _DTYPES[xa.dtype]
+    out, cells = xa.new_empty(n, steps, hs), xa.new_empty(n, steps, hs)
+    gates, qh = xa.new_empty(steps, n, g4), xa.new_empty(steps, n, g4)
+    ch, rstd = xa.new_empty(steps, n, hs), xa.new_empty(steps, n, 2)
+    if onednn.available(xa):
+        packed = onednn.pack(w_hh, n)
+        product = lambda h: onednn.linear(h, packed)  # noqa: E731
+    else:
+        product = lambda h: torch.mm(h, w_hh.t())  # noqa: E731
+    m = None if mask is None else mask.to(torch.uint8).contiguous()
+    fixed = _ptrs(ghh, bhh, gcc, bcc, peep[0], peep[1], peep[2])
+    x0, sx = xa.data_ptr(), xa.stride(1)
+    o0, c_0 = out.data_ptr(), cells.data_ptr()
+    for t in range(steps):
+        if t == 0:
+            hp, sh, cp, sc = h0, hs, c0.data_ptr(), hs
+        else:
+            hp, sh, cp, sc = out[:, t - 1], steps * hs, c_0 + (t - 1) * hs * es, steps * hs
+        q = product(hp).contiguous()
+        lib.rnnkit_lnlstm_step_forward(
+            dbl, n, hs, x0 + t * sx * es, xa.stride(0), q.data_ptr(), *fixed, hp.data_ptr(), sh,
+            cp, sc, None if m is None else m.data_ptr() + t, steps, gates[t].data_ptr(),
+            c_0 + t * hs * es, qh[t].data_ptr(), ch[t].data_ptr(), rstd[t].data_ptr(),
+            o0 + t * hs * es, steps * hs, steps * hs,
+        )  # fmt: skip
+    return out, cells, gates, qh, ch, rstd
+
+
+def backward(
+    dout: Tensor, dc_last: Tensor | None, h0: Tensor, c0: Tensor, w_hh: Tensor,
+    ln_hh: tuple[Tensor, Tensor], ln_c: tuple[Tensor, Tensor], peep: Tensor,
+    saved: tuple[Tensor, ...], mask: Tensor | None,
+) -> dict[str, Tensor]:  # fmt: skip
+    """Walk the steps backwards; returns the gradients ``xa`` (N, L, 4H), ``h0``, ``c0``,
+    ``w_hh``, ``gamma_hh``, ``beta_hh`` (also b_hh's), ``gamma_c``, ``beta_c``, ``peep``."""
+    lib = library()
+    assert lib is not None
+    out, cells, gates, qh, ch, rstd = saved
+    n, steps, hs = out.shape
+    es, dbl = out.element_size(), _DTYPES[out.dtype]
+    da, dq = out.new_empty(n, steps, 4 * hs), out.new_empty(steps, n, 4 * hs)
+    dh = out.new_zeros(n, hs)
+    dc = out.new_zeros(n, hs) if dc_last is None else dc_last.clone().contiguous()
+    base, work, sums = out.new_empty(n, hs), out.new_empty(8 * hs), out.new_zeros(n, 9 * hs)
+    m = None if mask is None else mask.to(torch.uint8).contiguous()
+    packed = onednn.pack(w_hh.t(), n) if onednn.available(out) else None
+    sn, st, sj = dout.stride()
+    fixed = _ptrs(ln_hh[0].contiguous(), ln_c[0].contiguous(), ln_c[1].contiguous(), peep[0],
+                  peep[1], peep[2])  # fmt: skip
+    d0, c_0, a0 = dout.data_ptr(), cells.data_ptr(), da.data_ptr()
+    for t in range(steps - 1, -1, -1):
+        cp, sc = (c0.data_ptr(), hs) if t == 0 else (c_0 + (t - 1) * hs * es, steps * hs)
+        lib.rnnkit_lnlstm_step_backward(
+            dbl, n, hs, dh.data_ptr(), d0 + t * st * es, sn, sj, dc.data_ptr(),
+            None if m is None else m.data_ptr() + t, steps, gates[t].data_ptr(),
+            c_0 + t * hs * es, steps * hs, cp, sc, qh[t].data_ptr(), ch[t].data_ptr(),
+            rstd[t].data_ptr(), *fixed, a0 + t * 4 * hs * es, steps * 4 * hs, dq[t].data_ptr(),
+            base.data_ptr(), sums.data_ptr(), work.data_ptr(),
+        )  # fmt: skip
+        if packed is not None:
+            dh = onednn.linear_add(dq[t], packed, base)
+        else:
+            dh = torch.addmm(base, dq[t], w_hh)
+    prev = torch.cat([h0.unsqueeze(0), out.transpose(0, 1)[:-1]], dim=0)
+    total = sums.sum(0)
+    return {
+        "xa": da, "h0": dh, "c0": dc,
+        "w_hh": dq.reshape(steps * n, 4 * hs).t() @ prev.reshape(steps * n, hs),
+        "gamma_hh": total[3 * hs : 7 * hs], "beta_hh": da.sum((0, 1)),
+        "gamma_c": total[7 * hs : 8 * hs], "beta_c": total[8 * hs :],
+        "peep": total[: 3 * hs].view(3, hs),
+    }  # fmt: skip

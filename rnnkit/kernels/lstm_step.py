@@ -1,0 +1,122 @@
+"""Peephole-LSTM steps with native element-wise parts (``lstm_step.c``), for
+``rnnkit.backends.lstm_sequence`` on CPU.
+
+Per step, one product h_{t-1} W_hh^T (oneDNN with W_hh packed once per call for float32,
+``addmm`` otherwise) and one native call for everything element-wise; backward the same, one
+product dh_{t-1} = base + da W_hh and one call. Equations in ``lstm_step.c``.
+
+Shapes: xp (N, L, 4H) = W_ih x + b_ih; h0, c0 (N, H); w_hh (4H, H); b_hh (4H,); peepholes
+(3, H) rows p_i, p_f, p_o (zeros without peepholes); mask (N, L) bool or None.
+"""
+
+from __future__ import annotations
+
+import ctypes
+from collections.abc import Callable
+
+import torch
+from torch import Tensor
+
+from rnnkit.backends import onednn
+from rnnkit.kernels.build import load
+
+_DTYPES = {torch.float32: 0, torch.float64: 1}
+_ready = False
+
+
+def library() -> ctypes.CDLL | None:
+    """The loaded kernel (built on first use), or None when it cannot be built."""
+    global _ready
+    lib = load("lstm_step")
+    if lib is not None and not _ready:
+        p, n, i = ctypes.c_void_p, ctypes.c_long, ctypes.c_int
+        lib.rnnkit_lstm_step_forward.argtypes = [i, n, n, p, n, p, p, p, p, p, n, p, n, p, n,
+                                                 p, n, p, n, p, n]  # fmt: skip
+        lib.rnnkit_lstm_step_backward.argtypes = [i, n, n, p, p, n, n, p, p, n, p, n, p, n, p,
+                                                  n, p, p, p, p, n, p, p, p]  # fmt: skip
+        lib.rnnkit_lstm_step_forward.restype = None
+        lib.rnnkit_lstm_step_backward.restype = None
+        _ready = True
+    return lib
+
+
+def supported(xp: Tensor) -> bool:
+    """Whether the native steps can run on ``xp`` (CPU, float32/64, kernel built)."""
+    return xp.device.type == "cpu" and xp.dtype in _DTYPES and library() is not None
+
+
+def _hidden_product(
+    w_hh: Tensor, b_hh: Tensor, rows: int, like: Tensor
+) -> Callable[[Tensor], Tensor]:
+    """h -> h W_hh^T + b_hh, through oneDNN for float32 (W_hh packed once) or ``addmm``."""
+    if onednn.available(like):
+        packed = onednn.pack(w_hh, rows)
+        return lambda h: onednn.linear(h, packed, b_hh)
+    w_t = w_hh.t()
+    return lambda h: torch.addmm(b_hh, h, w_t)
+
+
+def forward(
+    xp: Tensor, h0: Tensor, c0: Tensor, w_hh: Tensor, b_hh: Tensor, peep: Tensor,
+    mask: Tensor | None,
+) -> tuple[Tensor, Tensor, Tensor]:  # fmt: skip
+    """All steps: returns h (N, L, H), c (N, L, H), gates [i|f|g|o] (N, L, 4H)."""
+    lib = library()
+    assert lib is not None
+    xp, h0, c0, peep = xp.contiguous(), h0.contiguous(), c0.contiguous(), peep.contiguous()
+    n, steps, g4 = xp.shape
+    hs, es, dbl = g4 // 4, xp.element_size(), _DTYPES[xp.dtype]
+    out, cells = xp.new_empty(n, steps, hs), xp.new_empty(n, steps, hs)
+    gates = xp.new_empty(n, steps, g4)
+    product = _hidden_product(w_hh, b_hh, n, xp)
+    m = None if mask is None else mask.to(torch.uint8).contiguous()
+    pi, pf, po = (peep[k].data_ptr() for k in range(3))
+    x0, o0, c_0, g0 = xp.data_ptr(), out.data_ptr(), cells.data_ptr(), gates.data_ptr()
+    for t in range(steps):
+        if t == 0:
+            hp, sh, cp, sc = h0, hs, c0.data_ptr(), hs
+        else:
+            hp, sh, cp, sc = out[:, t - 1], steps * hs, c_0 + (t - 1) * hs * es, steps * hs
+        gh = product(hp).contiguous()
+        lib.rnnkit_lstm_step_forward(
+            dbl, n, hs, x0 + t * g4 * es, steps * g4, gh.data_ptr(), pi, pf, po,
+            hp.data_ptr(), sh, cp, sc, None if m is None else m.data_ptr() + t, steps,
+            g0 + t * g4 * es, steps * g4, c_0 + t * hs * es, steps * hs, o0 + t * hs * es,
+            steps * hs,
+        )  # fmt: skip
+    return out, cells, gates
+
+
+def backward(
+    dout: Tensor, dc_last: Tensor | None, h0: Tensor, c0: Tensor, w_hh: Tensor, peep: Tensor,
+    out: Tensor, cells: Tensor, gates: Tensor, mask: Tensor | None,
+) -> tuple[Tensor, Tensor, Tensor, Tensor]:  # fmt: skip
+    """Walk the steps backwards: returns da (N, L, 4H) (the gradient of both projections),
+    dh0 (N, H), dc0 (N, H) and the peephole gradient (3, H)."""
+    lib = library()
+    assert lib is not None
+    n, steps, hs = out.shape
+    es, dbl = out.element_size(), _DTYPES[out.dtype]
+    da = out.new_empty(n, steps, 4 * hs)
+    dh = out.new_zeros(n, hs)
+    dc = out.new_zeros(n, hs) if dc_last is None else dc_last.clone().contiguous()
+    base, gbuf, sums = out.new_empty(n, hs), out.new_empty(hs), out.new_zeros(n, 3 * hs)
+    m = None if mask is None else mask.to(torch.uint8).contiguous()
+    fast = onednn.available(out)
+    packed = onednn.pack(w_hh.t(), n) if fast else None
+    sn, st, sj = dout.stride()
+    pi, pf, po = (peep[k].data_ptr() for k in range(3))
+    d0, g0, c_0, a0 = dout.data_ptr(), gates.data_ptr(), cells.data_ptr(), da.data_ptr()
+    for t in range(steps - 1, -1, -1):
+        cp, sc = (c0.data_ptr(), hs) if t == 0 else (c_0 + (t - 1) * hs * es, steps * hs)
+        lib.rnnkit_lstm_step_backward(
+            dbl, n, hs, dh.data_ptr(), d0 + t * st * es, sn, sj, dc.data_ptr(),
+            None if m is None else m.data_ptr() + t, steps, g0 + t * 4 * hs * es, steps * 4 * hs,
+            c_0 + t * hs * es, steps * hs, cp, sc, pi, pf, po, a0 + t * 4 * hs * es,
+            steps * 4 * hs, base.data_ptr(), sums.data_ptr(), gbuf.data_ptr(),
+        )  # fmt: skip
+        if packed is not None:
+            dh = onednn.linear_add(da[:, t], packed, base)
+        else:
+            dh = torch.addmm(base, da[:, t], w_hh)
+    return da, dh, dc, sums.sum(0).view(3, hs)

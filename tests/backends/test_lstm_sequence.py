@@ -1,0 +1,104 @@
+"""The peephole-LSTM sequence function equals the generic path (the cell's own equations)."""
+
+import pytest
+import torch
+
+import rnnkit
+from rnnkit.backends.lstm_sequence import LSTMSequence
+from tests.harness import assert_states_close, grads_of
+
+
+def _pair(layer, x, state, lengths):
+    """The layer's output on its own backend and forced onto the generic path."""
+
+    def ours(m, inp):
+        return m(inp, state, lengths=lengths)
+
+    def generic(m, inp):
+        with rnnkit.backends.force("generic"):
+            return m(inp, state, lengths=lengths)
+
+    return ours, generic
+
+
+@pytest.mark.parametrize("bidirectional", [False, True])
+@pytest.mark.parametrize("go_backwards", [False, True])
+@pytest.mark.parametrize("with_lengths", [False, True])
+def test_equals_the_generic_path(bidirectional, go_backwards, with_lengths):
+    torch.manual_seed(0)
+    layer = rnnkit.LSTM(4, 6, num_layers=2, peephole=True, bidirectional=bidirectional,
+                        go_backwards=go_backwards, unit_forget_bias=True).double()  # fmt: skip
+    assert layer.backend.name == "sequence" and "LSTMSequence" in layer.backend.reason
+    x = torch.randn(3, 7, 4, dtype=torch.double)
+    lengths = torch.tensor([7, 4, 1]) if with_lengths else None
+    k = 2 * (2 if bidirectional else 1)
+    state = (torch.randn(k, 3, 6, dtype=torch.double), torch.randn(k, 3, 6, dtype=torch.double))
+    ours, generic = _pair(layer, x, state, lengths)
+    assert_states_close(ours(layer, x), generic(layer, x), atol=1e-12)
+    for a, b in zip(grads_of(layer, x, ours), grads_of(layer, x, generic)):
+        assert_states_close(a, b, atol=1e-10)
+
+
+def test_float32_and_the_final_cell_state_gradient():
+    torch.manual_seed(1)
+    layer = rnnkit.LSTM(5, 8, peephole=True)
+    x = torch.randn(2, 9, 5, requires_grad=True)
+    out, (h, c) = layer(x)
+    with rnnkit.backends.force("generic"):
+        out2, (h2, c2) = layer(x)
+    assert_states_close((out, h, c), (out2, h2, c2), atol=1e-5)
+    # a loss on c alone reaches x and the peepholes only through the final cell state
+    g1 = torch.autograd.grad(c.pow(2).sum(), (x, layer.cells[0].weight_co))
+    g2 = torch.autograd.grad(c2.pow(2).sum(), (x, layer.cells[0].weight_co))
+    for a, b in zip(g1, g2):
+        assert_states_close(a, b, atol=1e-4)
+
+
+def test_gradcheck_of_the_function():
+    torch.manual_seed(2)
+    xp = torch.randn(2, 4, 12, dtype=torch.double, requires_grad=True)
+    h0, c0 = (torch.randn(2, 3, dtype=torch.double, requires_grad=True) for _ in range(2))
+    w = torch.randn(12, 3, dtype=torch.double, requires_grad=True)
+    b = torch.randn(12, dtype=torch.double, requires_grad=True)
+    peep = torch.randn(3, 3, dtype=torch.double, requires_grad=True)
+    mask = torch.tensor([[True] * 4, [True, True, False, False]])
+    assert torch.autograd.gradcheck(
+        lambda *a: LSTMSequence.apply(*a, mask), (xp, h0, c0, w, b, peep)
+    )
+
+
+def test_other_variants_stay_generic():
+    assert rnnkit.LSTM(4, 6, layer_norm=True, proj_size=3).backend.name == "generic"
+    assert rnnkit.LSTM(4, 6, peephole=True, activation="relu").backend.name == "generic"
+    training = rnnkit.LSTM(4, 6, peephole=True, recurrent_dropout=0.2)
+    assert training.backend.name == "generic"
+    assert training.eval().backend.name == "sequence"
+
+
+@pytest.mark.parametrize("peephole", [False, True])
+@pytest.mark.parametrize("bidirectional", [False, True])
+def test_layer_norm_lstm_equals_the_generic_path(peephole, bidirectional):
+    torch.manual_seed(5)
+    layer = rnnkit.LSTM(4, 6, num_layers=2, layer_norm=True, peephole=peephole,
+                        bidirectional=bidirectional).double()  # fmt: skip
+    with torch.no_grad():  # move the norms' gains and biases away from 1 and 0
+        for p in layer.parameters():
+            p.add_(0.2 * torch.randn_like(p))
+    assert "LayerNormLSTMSequence" in layer.backend.reason
+    x = torch.randn(3, 7, 4, dtype=torch.double)
+    k = 2 * (2 if bidirectional else 1)
+    state = (torch.randn(k, 3, 6, dtype=torch.double), torch.randn(k, 3, 6, dtype=torch.double))
+    ours, generic = _pair(layer, x, state, torch.tensor([7, 5, 2]))
+    assert_states_close(ours(layer, x), generic(layer, x), atol=1e-12)
+    for a, b in zip(grads_of(layer, x, ours), grads_of(layer, x, generic)):
+        assert_states_close(a, b, atol=1e-10)
+
+
+def test_layer_norm_lstm_float32():
+    torch.manual_seed(6)
+    layer = rnnkit.LSTM(5, 8, layer_norm=True)
+    x = torch.randn(2, 9, 5)
+    out = layer(x)
+    with rnnkit.backends.force("generic"):
+        ref = layer(x)
+    assert_states_close(out, ref, atol=1e-5)
