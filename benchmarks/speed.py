@@ -11,7 +11,12 @@ over ``--repeats`` timed calls after one warm-up call. Training is forward plus
 Input size 256, fp32. Also measured: the first call of a freshly built layer (any set-up cost
 shows here), the memory saved for backward by one training call (the sum of the tensors autograd
 keeps, a proxy for activation memory), and the batch-1 step (``layer(x_t, state)``, 2 layers,
-hidden 512, no grad) against calling ``torch.nn.LSTM`` step by step.
+hidden 512, no grad) against calling ``torch.nn.LSTM`` step by step, and how long building each
+of rnnkit's native kernels takes from an empty cache (their first use on a new machine).
+
+``--keep-freed-memory`` calls ``rnnkit.keep_freed_memory()`` first (glibc keeps freed blocks
+mapped, so repeated calls stop page-faulting their activations in); it applies to the whole
+process, baselines included.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -141,6 +147,24 @@ def step_latency(repeats: int, tokens: int = 200) -> dict:
     return row
 
 
+def build_seconds() -> dict[str, float]:
+    """Seconds to compile each native kernel into an empty cache (first use on a machine)."""
+    from rnnkit.kernels import build
+
+    compiler = build._compiler()
+    if compiler is None:
+        return {}
+    times = {}
+    with tempfile.TemporaryDirectory() as cache:
+        for source in sorted(Path(build.__file__).parent.glob("*.c")):
+            target = Path(cache) / f"{source.stem}.so"
+            times[source.stem] = round(
+                _timed(lambda s=source, t=target: build._build(s, t, compiler)), 2
+            )
+    print("build", times, flush=True)
+    return times
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="hidden 512, batch 32 only")
@@ -149,7 +173,16 @@ def main() -> None:
     parser.add_argument("--batch", default="1,32,64")
     parser.add_argument("--steps", default="128,1024")
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument(
+        "--keep-freed-memory",
+        action="store_true",
+        help="call rnnkit.keep_freed_memory() first (whole process)",
+    )
+    parser.add_argument("--name", default="speed", help="result file benchmarks/results/NAME.json")
     args = parser.parse_args()
+    allocator = "default"
+    if args.keep_freed_memory:
+        allocator = "keep_freed_memory" if rnnkit.keep_freed_memory() else "default (not glibc)"
     hidden = [512] if args.quick else [int(v) for v in args.hidden.split(",")]
     batch = [32] if args.quick else [int(v) for v in args.batch.split(",")]
     rows = []
@@ -159,9 +192,10 @@ def main() -> None:
                 for b in batch:
                     for train in (True, False):
                         rows.append(compare(name, h, b, steps, train, args.repeats))
-    write_result("speed", {
+    write_result(args.name, {
         "input_size": INPUT, "repeats": args.repeats, "threads": torch.get_num_threads(),
-        "rows": rows, "step_batch1_2x512": step_latency(args.repeats),
+        "allocator": allocator, "rows": rows, "step_batch1_2x512": step_latency(args.repeats),
+        "native_build_s": build_seconds(),
     })  # fmt: skip
 
 

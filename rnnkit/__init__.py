@@ -6,6 +6,7 @@ generic loop everywhere else.
 """
 
 from rnnkit.backends import Backend
+from rnnkit.backends.allocator import keep_freed_memory
 from rnnkit.cells import ElmanCell, GRUCell, LSTMCell, RecurrentCell
 from rnnkit.layers import (
     GRU,
@@ -38,4 +39,5 @@ __all__ = [
     "SequenceLayer",
     "Stacked",
     "__version__",
+    "keep_freed_memory",
 ]

@@ -7,6 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from rnnkit import __version__
+from rnnkit.backends.allocator import keep_freed_memory_from_env
 from rnnkit.cli import (
     diagnose,
     embed,
@@ -42,6 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
+    keep_freed_memory_from_env()  # whole-process allocator setting; see its module
     if extra and args.command != "train":
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     if args.command == "demo":
