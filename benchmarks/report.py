@@ -137,10 +137,7 @@ def bilm_tagging() -> str:
     )
 
 
-def speed() -> str:
-    r = _load("speed")
-    if not r:
-        return ""
+def _speed_rows(r: dict) -> list[str]:
     rows = [
         "| layer | mode | hidden | batch | T | backend | rnnkit tok/s | torch tok/s | ratio "
         "| first call (rnnkit / torch) |",
@@ -153,19 +150,52 @@ def speed() -> str:
             f"| {x['backend']} | {x['rnnkit_tok_s']} | {x['torch_tok_s']} | **{x['ratio']:.2f}** "
             f"| {first['rnnkit']:.2f} s / {first['torch']:.2f} s |"
         )
-    step = r["step_batch1_2x512"]
-    return "\n".join(rows) + (
-        f"\n\nBatch-1 step, 2 layers of 512, no grad: rnnkit {step['rnnkit_ms_per_token']} ms "
-        f"per token, torch.nn.LSTM called step by step {step['torch_ms_per_token']} ms "
-        f"({step['speedup']}x)."
-    )
+    return rows
+
+
+def speed() -> str:
+    """Every speed result present (speed, speed_keep, speed_grid), each with its command."""
+    parts = []
+    for name in ("speed", "speed_keep", "speed_grid"):
+        r = _load(name)
+        if not r:
+            continue
+        step = r["step_batch1_2x512"]
+        allocator = r.get("allocator", "default")
+        text = [f"`{r['command']}` ({r['date']}, allocator: {allocator}):", ""]
+        text += _speed_rows(r)
+        text.append("")
+        text.append(
+            f"Batch-1 step, 2 layers of 512, no grad: rnnkit {step['rnnkit_ms_per_token']} ms "
+            f"per token, torch.nn.LSTM called step by step {step['torch_ms_per_token']} ms "
+            f"({step['speedup']}x)."
+        )
+        if r.get("native_build_s"):
+            built = ", ".join(f"{k} {v} s" for k, v in r["native_build_s"].items())
+            text.append(f"Building the native kernels from an empty cache: {built}.")
+        parts.append("\n".join(text))
+    return "\n\n".join(parts)
+
+
+def products() -> str:
+    r = _load("products")
+    if not r:
+        return ""
+    rows = [f"`{r['command']}`:", "",
+            "| rows x inputs -> outputs | addmm (MKL) | oneDNN, packed weight | speed-up |",
+            "|---|---|---|---|"]  # fmt: skip
+    for x in r["rows"]:
+        rows.append(f"| {x['rows']} x {x['inputs']} -> {x['outputs']} | {x['addmm_us']} us "
+                    f"| {x['onednn_us']} us | **{x['speedup']}x** |")  # fmt: skip
+    return "\n".join(rows)
 
 
 if __name__ == "__main__":
     tables = (("Penn Treebank", ptb()), ("Shakespeare", shakespeare()),
               ("Classification", classification()), ("Part-of-speech tagging", tagging()),
               ("Translation", translation()), ("Summarization", summarization()),
-              ("Tagging with biLM features", bilm_tagging()), ("Speed", speed()))  # fmt: skip
+              ("Tagging with biLM features", bilm_tagging()), ("Speed", speed()),
+              ("Step products", products()))  # fmt: skip
     for title, table in tables:
         if table:
             print(f"### {title}\n\n{table}\n")

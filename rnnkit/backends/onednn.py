@@ -17,6 +17,7 @@ to float32 rounding (a different summation order; tested).
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import torch
 from torch import Tensor
@@ -57,3 +58,31 @@ def linear_add(x: Tensor, packed: Tensor, other: Tensor) -> Tensor:
     return torch.ops.mkldnn._linear_pointwise.binary(
         x.contiguous(), other.contiguous(), packed, None, "add"
     )
+
+
+class Linear(torch.autograd.Function):
+    """``Linear.apply(x, weight)`` = x W^T with oneDNN going forward (W packed per call) and
+    PyTorch's products going backward: dx = dy W, dW = dy^T x. x (..., K), W (M, K)."""
+
+    @staticmethod
+    def forward(ctx: Any, x: Tensor, weight: Tensor) -> Tensor:
+        flat = x.reshape(-1, x.shape[-1])
+        ctx.save_for_backward(x, weight)
+        out = linear(flat, pack(weight, flat.shape[0]))
+        return out.view(*x.shape[:-1], weight.shape[0])
+
+    @staticmethod
+    def backward(ctx: Any, dy: Tensor) -> tuple[Tensor | None, Tensor | None]:
+        x, weight = ctx.saved_tensors
+        flat_dy = dy.reshape(-1, dy.shape[-1])
+        dx = (flat_dy @ weight).view(x.shape) if ctx.needs_input_grad[0] else None
+        dw = flat_dy.t() @ x.reshape(-1, x.shape[-1]) if ctx.needs_input_grad[1] else None
+        return dx, dw
+
+
+def project(x: Tensor, weight: Tensor) -> Tensor:
+    """x W^T for a whole sequence, differentiable: oneDNN forward where ``available``, else
+    ``F.linear``. x (N, L, K), W (M, K) -> (N, L, M)."""
+    if available(x) and x.numel() and not torch.is_autocast_enabled():
+        return Linear.apply(x, weight)  # type: ignore[no-any-return]
+    return torch.nn.functional.linear(x, weight)

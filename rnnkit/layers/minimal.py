@@ -32,7 +32,7 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
-from rnnkit.backends import Backend
+from rnnkit.backends import Backend, onednn
 from rnnkit.backends.sequence import reverse_padded
 from rnnkit.kernels import min_scan
 from rnnkit.layers import state as st
@@ -154,8 +154,8 @@ class MinRecurrent(SequenceLayer):
                     f"C compiler; got {x.device} {x.dtype} (use scan='sequential' or 'log')"
                 )
             start = h0 if h0 is not None else x.new_zeros(x.shape[0], self.hidden_size)
-            out = min_scan.min_scan(F.linear(x, self.linear.weight), self.linear.bias, start,
-                                   self.kind)  # fmt: skip
+            projection = onednn.project(x, self.linear.weight)
+            out = min_scan.min_scan(projection, self.linear.bias, start, self.kind)
         else:
             start = h0 if h0 is not None else x.new_zeros(x.shape[0], self.hidden_size)
             a, b = self.coefficients(x.transpose(0, 1))
