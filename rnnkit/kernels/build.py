@@ -5,7 +5,8 @@ second with ``cc -O3 -march=native``; the shared library is cached under
 ``$RNNKIT_CACHE_DIR`` (default ``~/.cache/rnnkit``) in ``kernels/``, named by a hash of the
 source, the flags, the compiler and the CPU, and written atomically (temporary file, then
 rename) so concurrent processes never load a half-written file. Later processes load it in
-milliseconds.
+milliseconds. Where the cache cannot be written, the library is built into a temporary folder
+for this process only.
 
 When there is no compiler, the build fails, or ``RNNKIT_NATIVE=0`` is set, ``load`` returns
 None after one warning and callers use their pure-PyTorch path, which computes the same numbers.
@@ -108,5 +109,9 @@ def _load(name: str) -> ctypes.CDLL:
         raise RuntimeError("no C compiler found (set CC)")
     target = library_path(name, source_file.read_text(encoding="utf-8"), compiler)
     if not target.exists():
-        _build(source_file, target, compiler)
+        try:
+            _build(source_file, target, compiler)
+        except OSError:  # the cache is not writable: build into a private temporary folder
+            target = Path(tempfile.mkdtemp(prefix="rnnkit-kernels-")) / target.name
+            _build(source_file, target, compiler)
     return ctypes.CDLL(str(target))

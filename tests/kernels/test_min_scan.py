@@ -110,3 +110,12 @@ def test_a_failed_build_warns_once_and_layers_fall_back(fresh_build, monkeypatch
 def test_native_kernels_can_be_switched_off(fresh_build, monkeypatch):
     monkeypatch.setenv("RNNKIT_NATIVE", "0")
     assert build.load("min_scan") is None and "(sequential)" in MinLSTM(3, 4).backend.reason
+
+
+def test_an_unwritable_cache_builds_into_a_temporary_folder(fresh_build, monkeypatch):
+    blocked = fresh_build / "blocked"
+    blocked.write_text("a file where the cache folder should be")
+    monkeypatch.setenv("RNNKIT_CACHE_DIR", str(blocked))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no fallback warning: the kernel still builds
+        assert min_scan.library() is not None
