@@ -29,7 +29,7 @@ from torch import Tensor, nn
 from torch.nn import functional as F
 
 from rnnkit.backends.select import Backend, forced
-from rnnkit.backends.sequence import reverse_padded
+from rnnkit.backends.sequence import reverse_padded, step_mask
 from rnnkit.kernels import gru_step
 
 
@@ -176,10 +176,9 @@ def run_gru_sequence(
     h_size = cells[0].hidden_size
     if state is None:
         state = x.new_zeros(num_layers * directions, n, h_size)
-    mask = None
     if lengths is not None:
         lengths = lengths.to(x.device)
-        mask = torch.arange(steps, device=x.device)[None, :] < lengths[:, None]
+    mask = step_mask(lengths, steps, x.device)
     finals, inp = [], x
     for k in range(num_layers):
         outs = []

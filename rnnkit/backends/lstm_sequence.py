@@ -23,7 +23,7 @@ from torch import Tensor, nn
 from torch.nn import functional as F
 
 from rnnkit.backends.select import Backend, forced
-from rnnkit.backends.sequence import reverse_padded
+from rnnkit.backends.sequence import reverse_padded, step_mask
 from rnnkit.kernels import lnlstm_step, lstm_step
 
 
@@ -133,10 +133,9 @@ def run_lstm_sequence(
     if state is None:
         zeros = x.new_zeros(num_layers * directions, n, hs)
         state = (zeros, zeros)
-    mask = None
     if lengths is not None:
         lengths = lengths.to(x.device)
-        mask = torch.arange(steps, device=x.device)[None, :] < lengths[:, None]
+    mask = step_mask(lengths, steps, x.device)
     finals_h, finals_c, inp = [], [], x
     for k in range(num_layers):
         outs = []

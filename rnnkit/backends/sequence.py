@@ -28,3 +28,10 @@ def where_state(keep_new: Tensor, new: StateLike, old: StateLike) -> StateLike:
     if isinstance(new, tuple):
         return tuple(torch.where(keep_new, n, o) for n, o in zip(new, old))
     return torch.where(keep_new, new, old)
+
+
+def step_mask(lengths: Tensor | None, steps: int, device: torch.device) -> Tensor | None:
+    """Which steps are real: lengths (N,) -> (N, L) bool, true for t < length; None -> None."""
+    if lengths is None:
+        return None
+    return torch.arange(steps, device=device)[None, :] < lengths.to(device)[:, None]

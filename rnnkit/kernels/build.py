@@ -25,7 +25,13 @@ import threading
 import warnings
 from pathlib import Path
 
+import torch
+
 FLAGS = ["-O3", "-march=native", "-ffast-math", "-fPIC", "-shared", "-pthread"]
+#: argument codes of ``load``'s signatures: int, long, pointer (an address, or None for NULL)
+CODES = {"i": ctypes.c_int, "l": ctypes.c_long, "p": ctypes.c_void_p}
+#: dtypes the kernels are compiled for, and the flag that selects them (0 float, 1 double)
+DTYPES = {torch.float32: 0, torch.float64: 1}
 LIBS = ["-lm"]
 _loaded: dict[str, ctypes.CDLL | None] = {}
 _lock = threading.Lock()
@@ -82,8 +88,17 @@ def _build(source_file: Path, target: Path, compiler: str) -> None:
             os.unlink(tmp)
 
 
-def load(name: str) -> ctypes.CDLL | None:
-    """The compiled kernel ``rnnkit/kernels/<name>.c`` (built on first use), or None."""
+def cpu_float(x: torch.Tensor) -> bool:
+    """Whether the kernels take tensors like ``x``: on the CPU, float32 or float64."""
+    return x.device.type == "cpu" and x.dtype in DTYPES
+
+
+def load(name: str, signatures: dict[str, tuple[str, type | None]]) -> ctypes.CDLL | None:
+    """The compiled kernel ``rnnkit/kernels/<name>.c`` (built on first use), or None.
+
+    ``signatures`` maps each exported function to its argument codes (``CODES``: ``"ilp"`` is
+    int, long, pointer) and its ctypes return type (None for void), set once when loaded.
+    """
     with _lock:
         if name in _loaded:
             return _loaded[name]
@@ -91,6 +106,10 @@ def load(name: str) -> ctypes.CDLL | None:
         if enabled():
             try:
                 library = _load(name)
+                for function, (codes, restype) in signatures.items():
+                    entry = getattr(library, function)
+                    entry.argtypes = [CODES[c] for c in codes]
+                    entry.restype = restype
             except Exception as error:  # any failure: fall back, once, loudly
                 warnings.warn(
                     f"rnnkit: could not build the native kernel {name!r} ({error}); "

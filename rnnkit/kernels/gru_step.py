@@ -23,31 +23,22 @@ import torch
 from torch import Tensor
 
 from rnnkit.backends import onednn
-from rnnkit.kernels.build import load
+from rnnkit.kernels.build import DTYPES, cpu_float, load
 
-_DTYPES = {torch.float32: 0, torch.float64: 1}
-_ready = False
+SIGNATURES = {
+    "rnnkit_gru_step_forward": ("illplpplplplplplpl", None),
+    "rnnkit_gru_step_backward": ("illppllplplplplplplplpp", None),
+}  # argument codes: rnnkit.kernels.build.CODES
 
 
 def library() -> ctypes.CDLL | None:
     """The loaded kernel (built on first use), or None when it cannot be built."""
-    global _ready
-    lib = load("gru_step")
-    if lib is not None and not _ready:
-        p, n, i = ctypes.c_void_p, ctypes.c_long, ctypes.c_int
-        lib.rnnkit_gru_step_forward.argtypes = [i, n, n, p, n, p, p, n, p, n, p, n, p, n, p, n,
-                                                p, n]  # fmt: skip
-        lib.rnnkit_gru_step_backward.argtypes = [i, n, n, p, p, n, n, p, n, p, n, p, n, p, n, p,
-                                                 n, p, n, p, n, p, p]  # fmt: skip
-        lib.rnnkit_gru_step_forward.restype = None
-        lib.rnnkit_gru_step_backward.restype = None
-        _ready = True
-    return lib
+    return load("gru_step", SIGNATURES)
 
 
-def supported(xp: Tensor) -> bool:
-    """Whether the native steps can run on ``xp`` (CPU, float32/64, kernel built)."""
-    return xp.device.type == "cpu" and xp.dtype in _DTYPES and library() is not None
+def supported(x: Tensor) -> bool:
+    """Whether the kernel can run on tensors like ``x`` (CPU, float32/64) and builds."""
+    return cpu_float(x) and library() is not None
 
 
 def _time_major_mask(mask: Tensor | None) -> Tensor | None:
@@ -65,7 +56,7 @@ def forward(
     xt = xp.transpose(0, 1).contiguous()  # no copy when xp is time-major storage already
     h0 = h0.contiguous()
     steps, n, g = xt.shape
-    hs, es, dbl = g // 3, xt.element_size(), _DTYPES[xt.dtype]
+    hs, es, dbl = g // 3, xt.element_size(), DTYPES[xt.dtype]
     out, cand, aux = (xt.new_empty(steps, n, hs) for _ in range(3))
     rz = xt.new_empty(steps, n, 2 * hs)
     gh = xt.new_empty(n, 3 * hs)
@@ -104,7 +95,7 @@ def backward(
     assert lib is not None
     out, rz, cand, aux = (t.transpose(0, 1).contiguous() for t in (out, rz, cand, aux))
     steps, n, hs = out.shape
-    es, dbl = out.element_size(), _DTYPES[out.dtype]
+    es, dbl = out.element_size(), DTYPES[out.dtype]
     dgi, dgh = out.new_empty(steps, n, 3 * hs), out.new_empty(steps, n, 3 * hs)
     dh, base, gbuf = out.new_zeros(n, hs), out.new_empty(n, hs), out.new_empty(hs)
     mask = _time_major_mask(mask)

@@ -18,32 +18,22 @@ import torch
 from torch import Tensor
 
 from rnnkit.backends import onednn
-from rnnkit.kernels.build import load
+from rnnkit.kernels.build import DTYPES, cpu_float, load
 
-_DTYPES = {torch.float32: 0, torch.float64: 1}
-_ready = False
+SIGNATURES = {
+    "rnnkit_lnlstm_step_forward": ("illplppppppppplplplppppppll", None),
+    "rnnkit_lnlstm_step_backward": ("illppllpplpplplpppppppppplpppp", None),
+}  # argument codes: rnnkit.kernels.build.CODES
 
 
 def library() -> ctypes.CDLL | None:
     """The loaded kernel (built on first use), or None when it cannot be built."""
-    global _ready
-    lib = load("lnlstm_step")
-    if lib is not None and not _ready:
-        p, n, i = ctypes.c_void_p, ctypes.c_long, ctypes.c_int
-        lib.rnnkit_lnlstm_step_forward.argtypes = [i, n, n, p, n, p, p, p, p, p, p, p, p, p, n,
-                                                   p, n, p, n, p, p, p, p, p, p, n, n]  # fmt: skip
-        lib.rnnkit_lnlstm_step_backward.argtypes = [i, n, n, p, p, n, n, p, p, n, p, p, n, p, n,
-                                                    p, p, p, p, p, p, p, p, p, p, n, p, p, p,
-                                                    p]  # fmt: skip
-        lib.rnnkit_lnlstm_step_forward.restype = None
-        lib.rnnkit_lnlstm_step_backward.restype = None
-        _ready = True
-    return lib
+    return load("lnlstm_step", SIGNATURES)
 
 
 def supported(x: Tensor) -> bool:
-    """Whether the native steps can run on ``x`` (CPU, float32/64, kernel built)."""
-    return x.device.type == "cpu" and x.dtype in _DTYPES and library() is not None
+    """Whether the kernel can run on tensors like ``x`` (CPU, float32/64) and builds."""
+    return cpu_float(x) and library() is not None
 
 
 def _ptrs(*tensors: Tensor) -> list[int]:
@@ -64,7 +54,7 @@ def forward(
     ghh, bhh = (t.contiguous() for t in ln_hh)
     gcc, bcc = (t.contiguous() for t in ln_c)
     n, steps, g4 = xa.shape
-    hs, es, dbl = g4 // 4, xa.element_size(), _DTYPES[xa.dtype]
+    hs, es, dbl = g4 // 4, xa.element_size(), DTYPES[xa.dtype]
     out, cells = xa.new_empty(n, steps, hs), xa.new_empty(n, steps, hs)
     gates, qh = xa.new_empty(steps, n, g4), xa.new_empty(steps, n, g4)
     ch, rstd = xa.new_empty(steps, n, hs), xa.new_empty(steps, n, 2)
@@ -103,7 +93,7 @@ def backward(
     assert lib is not None
     out, cells, gates, qh, ch, rstd = saved
     n, steps, hs = out.shape
-    es, dbl = out.element_size(), _DTYPES[out.dtype]
+    es, dbl = out.element_size(), DTYPES[out.dtype]
     da, dq = out.new_empty(n, steps, 4 * hs), out.new_empty(steps, n, 4 * hs)
     dh = out.new_zeros(n, hs)
     dc = out.new_zeros(n, hs) if dc_last is None else dc_last.clone().contiguous()

@@ -18,31 +18,22 @@ import torch
 from torch import Tensor
 
 from rnnkit.backends import onednn
-from rnnkit.kernels.build import load
+from rnnkit.kernels.build import DTYPES, cpu_float, load
 
-_DTYPES = {torch.float32: 0, torch.float64: 1}
-_ready = False
+SIGNATURES = {
+    "rnnkit_lstm_step_forward": ("illplppppplplplplplpl", None),
+    "rnnkit_lstm_step_backward": ("illppllpplplplplpppplppp", None),
+}  # argument codes: rnnkit.kernels.build.CODES
 
 
 def library() -> ctypes.CDLL | None:
     """The loaded kernel (built on first use), or None when it cannot be built."""
-    global _ready
-    lib = load("lstm_step")
-    if lib is not None and not _ready:
-        p, n, i = ctypes.c_void_p, ctypes.c_long, ctypes.c_int
-        lib.rnnkit_lstm_step_forward.argtypes = [i, n, n, p, n, p, p, p, p, p, n, p, n, p, n,
-                                                 p, n, p, n, p, n]  # fmt: skip
-        lib.rnnkit_lstm_step_backward.argtypes = [i, n, n, p, p, n, n, p, p, n, p, n, p, n, p,
-                                                  n, p, p, p, p, n, p, p, p]  # fmt: skip
-        lib.rnnkit_lstm_step_forward.restype = None
-        lib.rnnkit_lstm_step_backward.restype = None
-        _ready = True
-    return lib
+    return load("lstm_step", SIGNATURES)
 
 
-def supported(xp: Tensor) -> bool:
-    """Whether the native steps can run on ``xp`` (CPU, float32/64, kernel built)."""
-    return xp.device.type == "cpu" and xp.dtype in _DTYPES and library() is not None
+def supported(x: Tensor) -> bool:
+    """Whether the kernel can run on tensors like ``x`` (CPU, float32/64) and builds."""
+    return cpu_float(x) and library() is not None
 
 
 def _hidden_product(
@@ -65,7 +56,7 @@ def forward(
     assert lib is not None
     xp, h0, c0, peep = xp.contiguous(), h0.contiguous(), c0.contiguous(), peep.contiguous()
     n, steps, g4 = xp.shape
-    hs, es, dbl = g4 // 4, xp.element_size(), _DTYPES[xp.dtype]
+    hs, es, dbl = g4 // 4, xp.element_size(), DTYPES[xp.dtype]
     out, cells = xp.new_empty(n, steps, hs), xp.new_empty(n, steps, hs)
     gates = xp.new_empty(n, steps, g4)
     product = _hidden_product(w_hh, b_hh, n, xp)
@@ -96,7 +87,7 @@ def backward(
     lib = library()
     assert lib is not None
     n, steps, hs = out.shape
-    es, dbl = out.element_size(), _DTYPES[out.dtype]
+    es, dbl = out.element_size(), DTYPES[out.dtype]
     da = out.new_empty(n, steps, 4 * hs)
     dh = out.new_zeros(n, hs)
     dc = out.new_zeros(n, hs) if dc_last is None else dc_last.clone().contiguous()

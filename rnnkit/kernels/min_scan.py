@@ -24,30 +24,23 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from rnnkit.kernels.build import load
+from rnnkit.kernels.build import DTYPES, cpu_float, load
 
-NAME = "min_scan"
 KINDS = {"gru": 2, "lstm": 3}
-_DTYPES = {torch.float32: 0, torch.float64: 1}
-_signatures_set = False
+SIGNATURES = {
+    "rnnkit_min_forward": ("iilllppppi", ctypes.c_int),
+    "rnnkit_min_backward": ("iilllppppplllpppi", ctypes.c_int),
+}  # argument codes: rnnkit.kernels.build.CODES
 
 
 def library() -> ctypes.CDLL | None:
-    """The loaded kernel (building it on first use), or None when it cannot be built."""
-    global _signatures_set
-    lib = load(NAME)
-    if lib is not None and not _signatures_set:
-        ptr, lng, i32 = ctypes.c_void_p, ctypes.c_long, ctypes.c_int
-        lib.rnnkit_min_forward.argtypes = [i32, i32, lng, lng, lng, ptr, ptr, ptr, ptr, i32]
-        lib.rnnkit_min_backward.argtypes = [i32, i32, lng, lng, lng, ptr, ptr, ptr, ptr, ptr,
-                                            lng, lng, lng, ptr, ptr, ptr, i32]  # fmt: skip
-        _signatures_set = True
-    return lib
+    """The loaded kernel (built on first use), or None when it cannot be built."""
+    return load("min_scan", SIGNATURES)
 
 
-def supported(projection: Tensor) -> bool:
-    """Whether ``min_scan`` can run on this tensor (CPU, float32/64) and the kernel builds."""
-    return projection.device.type == "cpu" and projection.dtype in _DTYPES and library() is not None
+def supported(x: Tensor) -> bool:
+    """Whether the kernel can run on tensors like ``x`` (CPU, float32/64) and builds."""
+    return cpu_float(x) and library() is not None
 
 
 def _ptr(t: Tensor | None) -> int | None:
@@ -67,7 +60,7 @@ class MinScan(torch.autograd.Function):
         n, length, width = p.shape
         hidden = width // KINDS[kind]
         out = p.new_empty(n, length, hidden)
-        code = lib.rnnkit_min_forward(KINDS[kind], _DTYPES[p.dtype], n, length, hidden,
+        code = lib.rnnkit_min_forward(KINDS[kind], DTYPES[p.dtype], n, length, hidden,
                                       p.data_ptr(), _ptr(bias), h0.data_ptr(), out.data_ptr(),
                                       torch.get_num_threads())  # fmt: skip
         if code != 0:
@@ -84,7 +77,7 @@ class MinScan(torch.autograd.Function):
         dp, dh0 = torch.empty_like(p), torch.empty_like(h0)
         dbias = None if bias is None else p.new_empty(n, p.shape[2])
         code = lib.rnnkit_min_backward(  # type: ignore[union-attr]
-            KINDS[ctx.kind], _DTYPES[p.dtype], n, length, hidden, p.data_ptr(), _ptr(bias),
+            KINDS[ctx.kind], DTYPES[p.dtype], n, length, hidden, p.data_ptr(), _ptr(bias),
             h0.data_ptr(), out.data_ptr(), dout.data_ptr(), *dout.stride(), dp.data_ptr(),
             _ptr(dbias), dh0.data_ptr(), torch.get_num_threads(),
         )  # fmt: skip
