@@ -16,6 +16,7 @@ to float32 rounding (a different summation order; tested).
 
 from __future__ import annotations
 
+import functools
 import os
 from typing import Any
 
@@ -33,6 +34,7 @@ def available(like: Tensor) -> bool:
     )
 
 
+@functools.cache
 def _ops_present() -> bool:
     ops = torch.ops.mkldnn
     return (

@@ -129,10 +129,14 @@ class RecurrentStack(SequenceLayer):
     @property
     def cells(self) -> list[AffineCell]:
         """The cells, layer-major and direction-minor (PyTorch's weight order)."""
+        cached = self.__dict__.get("_cell_list")  # the structure is fixed at construction;
+        if cached is not None and cached[0] is self.stack:  # walking it costs ~10 us a call
+            return list(cached[1])
         out = []
         for layer in self.stack.layers:
             parts = [layer.forward_layer, layer.backward_layer] if self.bidirectional else [layer]
             out.extend(p.cell for p in parts)
+        self.__dict__["_cell_list"] = (self.stack, tuple(out))
         return out
 
     def _flat_names(self) -> dict[str, str]:
