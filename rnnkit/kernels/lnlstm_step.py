@@ -101,8 +101,12 @@ def backward(
     m = None if mask is None else mask.to(torch.uint8).contiguous()
     packed = onednn.pack(w_hh.t(), n) if onednn.available(out) else None
     sn, st, sj = dout.stride()
-    keep = (ln_hh[0].contiguous(), ln_c[0].contiguous(), ln_c[1].contiguous(),
-            peep.contiguous())  # referenced until the loop ends: the kernel reads their memory
+    keep = (
+        ln_hh[0].contiguous(),
+        ln_c[0].contiguous(),
+        ln_c[1].contiguous(),
+        peep.contiguous(),
+    )  # referenced until the loop ends: the kernel reads their memory
     fixed = _ptrs(*keep[:3], keep[3][0], keep[3][1], keep[3][2])  # fmt: skip
     d0, c_0, a0 = dout.data_ptr(), cells.data_ptr(), da.data_ptr()
     for t in range(steps - 1, -1, -1):
