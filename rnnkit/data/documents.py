@@ -9,12 +9,11 @@ A malformed line gives a ``DataError`` naming the file and line.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from rnnkit.data.errors import DataError
-from rnnkit.data.readers import iter_lines, read_source
+from rnnkit.data.readers import iter_lines, json_object, read_source
 from rnnkit.data.sentences import split_sentences
 
 
@@ -55,12 +54,7 @@ def read_documents(
         if not line.strip():
             continue
         where = f"{name}:{number}"
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise DataError(f"{where}: invalid JSON: {exc.msg} at column {exc.colno}") from None
-        if not isinstance(obj, dict):
-            raise DataError(f"{where}: expected a JSON object with a {text_key!r} key")
+        obj = json_object(line, where)
         body = _string_field(obj, text_key, where, required=True)
         summary = _string_field(obj, summary_key, where, required=require_summary)
         document = Document(body.strip(), summary)  # type: ignore[union-attr]

@@ -11,15 +11,13 @@ a ``DataError`` naming ``file:line`` and what was expected. CoNLL tagging files 
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from rnnkit.data.conll import TaggedSentence, read_conll, write_conll
 from rnnkit.data.errors import DataError
 from rnnkit.data.labels import LabelVocab, unseen_labels
-from rnnkit.data.readers import STDIN, iter_lines, read_source
+from rnnkit.data.readers import STDIN, iter_lines, json_object, json_type, read_source
 
 __all__ = [
     "FORMATS",
@@ -137,19 +135,14 @@ def _parse_jsonl(name: str, text: str, multi_label: bool, separator: str) -> lis
 
 
 def _parse_json_object(line: str, where: str, multi_label: bool, separator: str) -> TextExample:
-    try:
-        obj = json.loads(line)
-    except json.JSONDecodeError as exc:
-        raise DataError(f"{where}: invalid JSON: {exc.msg} at column {exc.colno}") from None
-    if not isinstance(obj, dict):
-        raise DataError(f"{where}: expected a JSON object, found {_json_type(obj)}")
+    obj = json_object(line, where)
     if "text" not in obj:
         raise DataError(f'{where}: missing "text"')
     if not isinstance(obj["text"], str):
-        raise DataError(f'{where}: "text" must be a string, found {_json_type(obj["text"])}')
+        raise DataError(f'{where}: "text" must be a string, found {json_type(obj["text"])}')
     title = obj.get("title")
     if title is not None and not isinstance(title, str):
-        raise DataError(f'{where}: "title" must be a string, found {_json_type(title)}')
+        raise DataError(f'{where}: "title" must be a string, found {json_type(title)}')
     return TextExample(
         _checked_text(obj["text"], where), _json_labels(obj, where, multi_label, separator), title
     )
@@ -164,7 +157,7 @@ def _json_labels(obj: dict, where: str, multi_label: bool, separator: str) -> tu
     values = value if isinstance(value, list) else [value]
     for item in values:
         if isinstance(item, bool) or not isinstance(item, (str, int)):
-            raise DataError(f"{where}: expected string labels, found {_json_type(item)}")
+            raise DataError(f"{where}: expected string labels, found {json_type(item)}")
     labels = _split_labels([str(v) for v in values], multi_label, separator)
     if not labels:
         raise DataError(f'{where}: empty "label"')
@@ -181,8 +174,3 @@ def _checked_text(text: str, where: str) -> str:
     if not text.strip():
         raise DataError(f"{where}: empty text")
     return text.strip()
-
-
-def _json_type(value: Any) -> str:
-    names = {dict: "object", list: "array", str: "string", bool: "boolean", type(None): "null"}
-    return names.get(type(value), "number")

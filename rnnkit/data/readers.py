@@ -9,6 +9,7 @@ Line endings are kept as they are in the file. ``read_source`` also reads standa
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -81,3 +82,20 @@ def iter_lines(text: str) -> Iterator[tuple[int, str]]:
     """(1-based line number, line without its line ending); only ``\\n`` ends a line."""
     for number, line in enumerate(text.split("\n"), start=1):
         yield number, line.rstrip("\r")
+
+
+def json_object(line: str, where: str) -> dict:
+    """One JSON-lines record, which must be an object; errors name ``where`` (file:line)."""
+    try:
+        obj = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise DataError(f"{where}: invalid JSON: {exc.msg} at column {exc.colno}") from None
+    if not isinstance(obj, dict):
+        raise DataError(f"{where}: expected a JSON object, found {json_type(obj)}")
+    return obj
+
+
+def json_type(value: object) -> str:
+    """The JSON name of a decoded value's type, for error messages."""
+    names = {dict: "object", list: "array", str: "string", bool: "boolean", type(None): "null"}
+    return names.get(type(value), "number")
