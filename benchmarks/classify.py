@@ -28,6 +28,7 @@ from common import RESULTS, data_dir, write_result
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
+import rnnkit
 from rnnkit.data.labelled import read_classification
 from rnnkit.tasks.classify import ClassifyDataConfig, evaluate_classifier, train_classifier
 from rnnkit.tasks.lm import LMDataConfig, train_lm
@@ -98,6 +99,15 @@ GRID = {
         "embedding_size": 64,
         "embedding_dropout": 0.1,
     },
+    # five members of the same configuration, probabilities averaged (ClassifierEnsemble)
+    "lstm-max-small-x5": {
+        "hidden_size": 64,
+        "embedding_size": 64,
+        "embedding_dropout": 0.1,
+        "ensemble": 5,
+    },
+    "lstm-max-x5": {"ensemble": 5},
+    "lstm-mean-x5": {"pooling": "mean", "ensemble": 5},
     # ULMFiT-style: a 2-layer unidirectional LSTM LM pretrained for --pretrain-minutes on the
     # unlabelled training texts (plus --pretrain-text), then fine-tuned with concat pooling
     "ulmfit": {"pretrain": True},
@@ -131,6 +141,9 @@ def train_one(name: str, model: dict, data: ClassifyDataConfig, args, paths, tmp
         "pretrain_minutes": args.pretrain_minutes if data.pretrained_lm else 0.0, "model": model,
         "test_examples": test["examples"],
     }  # fmt: skip
+    if "member_accuracy" in test:  # an ensemble: each member alone, on dev and test
+        out["member_dev_accuracy"] = [round(a, 4) for a in dev["member_accuracy"]]
+        out["member_test_accuracy"] = [round(a, 4) for a in test["member_accuracy"]]
     print(name, out, flush=True)
     return out
 
@@ -147,6 +160,7 @@ def main() -> None:
     parser.add_argument("--max-epochs", type=int, default=15)
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
+    rnnkit.keep_freed_memory()  # as ``rnnkit train`` does
     folder = data_dir() / args.dataset
     paths = tuple(folder / name for name in FILES[args.dataset])
     baseline = tfidf_baseline(paths[0], paths[2])

@@ -13,7 +13,7 @@ from rnnkit.data import DataError
 #: the keys ``--json`` prints for each task
 JSON_KEYS = {
     "lm": ("perplexity", "bpc", "tokens"),
-    "classify": ("accuracy", "macro_f1", "examples"),
+    "classify": ("accuracy", "macro_f1", "examples", "member_accuracy"),
     "tag": ("accuracy", "precision", "recall", "f1", "tokens"),
     "translate": ("bleu", "chrf", "examples"),
     "summarize": ("rouge1", "rouge2", "rougeL", "documents", "lead", "oracle"),
@@ -86,6 +86,10 @@ def _text(task: str, m: dict[str, Any], report: bool) -> str:
         line = (
             f"accuracy {m['accuracy']:.4f}  macro-F1 {m['macro_f1']:.4f}  ({m['examples']} texts)"
         )
+        if "member_accuracy" in m:
+            line += "\nensemble members alone: accuracy " + ", ".join(
+                f"{a:.4f}" for a in m["member_accuracy"]
+            )
         return line + ("\n" + format_report(m) if report else "")
     if task == "translate":
         return (

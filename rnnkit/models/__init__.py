@@ -4,6 +4,7 @@ from rnnkit.models.bilm import BiLanguageModel, BiLMConfig
 from rnnkit.models.bilm_features import BiLMFeatures
 from rnnkit.models.classifier import ClassifierConfig, TextClassifier
 from rnnkit.models.decoder import DecoderState, RecurrentDecoder
+from rnnkit.models.ensemble import ClassifierEnsemble
 from rnnkit.models.language_model import (
     LanguageModel,
     LanguageModelConfig,
@@ -15,11 +16,20 @@ from rnnkit.models.summarizer import SummarizerConfig, SummaRuNNer
 from rnnkit.models.tagger import SequenceTagger, TaggerConfig
 from rnnkit.models.vec2seq import VectorToSequence, VectorToSequenceConfig
 
+
+def make_classifier(vocab_size: int, **options: object) -> TextClassifier | ClassifierEnsemble:
+    """A ``TextClassifier``, or a ``ClassifierEnsemble`` when ``ensemble`` > 1."""
+    if int(options.get("ensemble", 1) or 1) > 1:  # type: ignore[call-overload]
+        return ClassifierEnsemble(vocab_size, **options)  # type: ignore[arg-type]
+    return TextClassifier(vocab_size, **options)  # type: ignore[arg-type]
+
+
 MODEL_TYPES = {
     m.model_type: m
     for m in (
         LanguageModel,
         TextClassifier,
+        ClassifierEnsemble,
         SequenceTagger,
         Seq2Seq,
         VectorToSequence,
@@ -34,6 +44,7 @@ __all__ = [
     "BiLMFeatures",
     "BiLanguageModel",
     "ClassifierConfig",
+    "ClassifierEnsemble",
     "DecoderState",
     "LanguageModel",
     "LanguageModelConfig",
@@ -48,5 +59,6 @@ __all__ = [
     "VectorToSequence",
     "VectorToSequenceConfig",
     "bits_per_character",
+    "make_classifier",
     "perplexity",
 ]

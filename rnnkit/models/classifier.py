@@ -53,6 +53,7 @@ class ClassifierConfig(Config):
     bilm_mode: str = "mix"
     bilm_layer: int | None = None
     bilm_finetune: bool = False
+    ensemble: int = 1
 
 
 class TextClassifier(nn.Module):
@@ -72,6 +73,8 @@ class TextClassifier(nn.Module):
         bilm_config: a trained biLM's config to concatenate its vectors to the embeddings
             (None: off), with ``bilm_mode``, ``bilm_layer`` and ``bilm_finetune`` (see
             ``BiLMFeatures``; the recipe loads the biLM's weights).
+        ensemble: must be 1 here; K > 1 members averaged are a ``ClassifierEnsemble``
+            (``make_classifier`` picks the class).
 
     Shape:
         tokens (N, L) long, lengths (N,), and the biLM's inputs (``BiLMVocab.collate``, L + 2
@@ -92,6 +95,11 @@ class TextClassifier(nn.Module):
             raise ValueError(
                 f"TextClassifier: need vocab_size >= 2 and num_classes >= 2 "
                 f"(>= 1 multi-label), got {vocab_size} and {c.num_classes}"
+            )
+        if c.ensemble != 1:
+            raise ValueError(
+                f"TextClassifier: ensemble={c.ensemble}; K > 1 members are a "
+                "ClassifierEnsemble (rnnkit.models.make_classifier builds either)"
             )
         self.embed = nn.Embedding(vocab_size, c.embedding_size)
         self.embed.weight.requires_grad_(not c.freeze_embeddings)

@@ -3,9 +3,10 @@
 ``train_classifier`` reads TSV/JSONL training (and validation) files, builds a word-and-
 punctuation tokenizer (or takes a pretrained language model's, whose encoder then initialises
 the classifier, ULMFiT-style), optionally loads pretrained word vectors, trains a
-``TextClassifier`` with length-bucketed batches and writes ``OUT/model`` whenever validation
-improves. ``evaluate_classifier`` reports accuracy, macro-F1, a per-class report and the
-confusion matrix; ``predict_classifier`` returns one label (or label set) per input text.
+``TextClassifier`` (with ``model.ensemble`` = K > 1, a ``ClassifierEnsemble`` of K) with
+length-bucketed batches and writes ``OUT/model`` whenever validation improves.
+``evaluate_classifier`` reports accuracy, macro-F1, a per-class report and the confusion
+matrix; ``predict_classifier`` returns one label (or label set) per input text.
 
 With ``bilm`` (a trained biLM's directory) the classifier also reads the biLM's vectors of the
 tokens it sees (the tokenizer's token strings, so lower-cased by default), saved with it.
@@ -29,7 +30,7 @@ from rnnkit.data.embeddings import build_embedding_matrix, load_word_vectors
 from rnnkit.data.labelled import TextExample, read_classification
 from rnnkit.data.labels import LabelVocab, unseen_labels
 from rnnkit.metrics import classification_metrics, multilabel_metrics
-from rnnkit.models import TextClassifier
+from rnnkit.models import ClassifierEnsemble, TextClassifier, make_classifier
 from rnnkit.models.io import load_model_dir, read_model_file, save_model_dir
 from rnnkit.tasks.batches import Batches, shard_examples
 from rnnkit.tasks.bilm import load_bilm
@@ -172,13 +173,24 @@ def _from_language_model(
     return tokenizer, {**options, **fixed}, lm
 
 
+Classifier = TextClassifier | ClassifierEnsemble
+
+
+def members(model: Classifier) -> list[TextClassifier]:
+    """The classifiers inside ``model``: an ensemble's members, or ``model`` itself."""
+    if isinstance(model, ClassifierEnsemble):
+        return [m for m in model.members if isinstance(m, TextClassifier)]
+    return [model]
+
+
 def build_classifier(
     cfg: ClassifyDataConfig,
     model_options: dict[str, Any],
     train: list[TextExample],
     seed: int,
-) -> tuple[TextClassifier, Tokenizer, LabelVocab]:
-    """A fresh classifier with its tokenizer and label table (pretrained parts loaded)."""
+) -> tuple[Classifier, Tokenizer, LabelVocab]:
+    """A fresh classifier (an ensemble with ``ensemble`` > 1) with its tokenizer and label
+    table; pretrained parts are loaded into every member."""
     labels = LabelVocab.build(label for e in train for label in e.labels)
     lm = None
     if cfg.pretrained_lm:
@@ -187,18 +199,20 @@ def build_classifier(
         text = "\n".join(example_text(e, cfg.use_title) for e in train)
         tokenizer = TextTokenizer.train(text, cfg.min_freq, cfg.max_vocab, cfg.lowercase)
     torch.manual_seed(seed)
-    model = TextClassifier(
+    model = make_classifier(
         tokenizer.vocab_size,
         **{**model_options, "num_classes": len(labels), "multi_label": cfg.multi_label},
     )
-    if lm is not None:
-        model.load_language_model(lm)
+    for member in members(model):
+        if lm is not None:
+            member.load_language_model(lm)
     if cfg.embeddings:
         tokens = [tokenizer.id_to_token(i) for i in range(tokenizer.vocab_size)]
         vectors = load_word_vectors(cfg.embeddings, tokens)
         matrix, found = build_embedding_matrix(tokens, vectors, model.config.embedding_size)
         with torch.no_grad():
-            model.embed.weight.copy_(matrix)
+            for member in members(model):
+                member.embed.weight.copy_(matrix)
         if dist.rank() == 0:
             print(f"embeddings: {found}/{len(tokens)} words found in {cfg.embeddings}")
     return model, tokenizer, labels
@@ -220,8 +234,9 @@ def train_classifier(
     if bilm is not None:
         model_options = {**model_options, "bilm_config": bilm.get_config()}
     model, tokenizer, labels = build_classifier(data, model_options, train, trainer.seed)
-    if model.bilm is not None and bilm is not None:
-        model.bilm.load_bilm(bilm)
+    for member in members(model):
+        if member.bilm is not None and bilm is not None:
+            member.bilm.load_bilm(bilm)
     encoder = ClassificationEncoder(tokenizer, labels, data, bilm_vocab)
     train = [e for e in train if e.labels]
     shard = shard_examples(train)
@@ -241,20 +256,20 @@ def train_classifier(
     return fit(model, train_batches, valid_batches, trainer, out_dir, export, resume)
 
 
-def _load(directory: Path) -> tuple[TextClassifier, ClassificationEncoder]:
+def _load(directory: Path) -> tuple[Classifier, ClassificationEncoder]:
     model, tokenizer, meta = load_model_dir(Path(directory))
     if meta.get("task") != "classify" or tokenizer is None:
         raise ValueError(f"{directory}: not a text classifier (task {meta.get('task')!r})")
     cfg = ClassifyDataConfig.from_dict(meta["data"])
     bilm = None
-    if model.bilm is not None:
+    if members(model)[0].bilm is not None:
         bilm = BiLMVocab.from_dict(read_model_file(Path(directory), "bilm_vocab"))
     return model, ClassificationEncoder(tokenizer, LabelVocab.from_dict(meta["labels"]), cfg, bilm)
 
 
 @torch.no_grad()
 def _predict_examples(
-    model: TextClassifier, encoder: ClassificationEncoder, examples: list[TextExample]
+    model: Classifier, encoder: ClassificationEncoder, examples: list[TextExample]
 ) -> list[tuple[str, ...]]:
     out: list[tuple[str, ...]] = []
     names = encoder.labels.labels
@@ -279,21 +294,31 @@ def predict_classifier(
 
 
 def evaluate_classifier(directory: Path, path: str | Path, format: str = "auto") -> dict[str, Any]:
-    """Accuracy, macro-F1, per-class report and confusion matrix on a labelled file."""
+    """Accuracy, macro-F1, per-class report and confusion matrix on a labelled file; for an
+    ensemble also ``member_accuracy``, each member's accuracy alone."""
     model, encoder = _load(directory)
     cfg = encoder.cfg
     examples = read_classification(str(path), format, cfg.multi_label, cfg.label_separator)
     if any(not e.labels for e in examples):
         raise ValueError(f"{path}: evaluation needs a label on every example")
-    pred = _predict_examples(model, encoder, examples)
-    known = encoder.labels.labels
-    if cfg.multi_label:
-        gold_sets = [list(e.labels) for e in examples]
-        labels = sorted(set(known) | {x for g in gold_sets for x in g})
-        metrics = multilabel_metrics(gold_sets, [list(p) for p in pred], labels)
-    else:
-        gold = [e.labels[0] for e in examples]
-        labels = sorted(set(known) | set(gold))
-        metrics = classification_metrics(gold, [p[0] for p in pred], labels)
+    metrics = _score(examples, _predict_examples(model, encoder, examples), encoder)
+    if isinstance(model, ClassifierEnsemble):
+        metrics["member_accuracy"] = [
+            _score(examples, _predict_examples(m, encoder, examples), encoder)["accuracy"]
+            for m in members(model)
+        ]
     metrics["examples"] = len(examples)
     return metrics
+
+
+def _score(
+    examples: list[TextExample], pred: list[tuple[str, ...]], encoder: ClassificationEncoder
+) -> dict[str, Any]:
+    known = encoder.labels.labels
+    if encoder.cfg.multi_label:
+        gold_sets = [list(e.labels) for e in examples]
+        labels = sorted(set(known) | {x for g in gold_sets for x in g})
+        return multilabel_metrics(gold_sets, [list(p) for p in pred], labels)
+    gold = [e.labels[0] for e in examples]
+    labels = sorted(set(known) | set(gold))
+    return classification_metrics(gold, [p[0] for p in pred], labels)

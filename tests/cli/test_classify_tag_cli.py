@@ -62,6 +62,25 @@ def test_classify_train_evaluate_predict(tsv, tmp_path, capsys, monkeypatch):
     assert capsys.readouterr().out.splitlines() == ["pos", "neg"]
 
 
+def test_classify_ensemble_trains_evaluates_predicts_and_resumes(tsv, tmp_path, capsys):
+    train, dev = tsv
+    out = tmp_path / "ens"
+    argv = ["train", "classify", "--data", str(train), "--valid", str(dev), "--out", str(out),
+            *TINY, "--model.ensemble=3"]  # fmt: skip
+    assert main([*argv, "--trainer.max_epochs=3"]) == 0
+    config = json.loads((out / "model" / "config.json").read_text())
+    assert config["model_type"] == "classifier_ensemble" and config["model"]["ensemble"] == 3
+    assert main([*argv, "--trainer.max_epochs=8", "--resume"]) == 0
+    capsys.readouterr()
+    assert main(["evaluate", str(out), "--data", str(dev), "--json"]) == 0
+    metrics = json.loads(capsys.readouterr().out)
+    assert metrics["accuracy"] > 0.9 and len(metrics["member_accuracy"]) == 3
+    assert main(["evaluate", str(out), "--data", str(dev)]) == 0
+    assert "ensemble members alone: accuracy" in capsys.readouterr().out
+    assert main(["predict", str(out), "--data", str(dev)]) == 0
+    assert len(capsys.readouterr().out.splitlines()) == 40
+
+
 def test_classify_jsonl_multi_label_and_unseen_labels(tmp_path, capsys):
     rows = [{"label": ["a", "b"] if i % 3 == 0 else ["a"], "text": f"x{i % 3} y z"}
             for i in range(30)]  # fmt: skip

@@ -1,0 +1,103 @@
+"""ClassifierEnsemble: averaged probabilities, member vs ensemble losses, save/load."""
+
+import math
+
+import pytest
+import torch
+from torch.nn import functional as F
+
+from rnnkit.models import ClassifierEnsemble, TextClassifier, make_classifier
+from rnnkit.models.ensemble import combine
+from rnnkit.models.io import load_model_dir, save_model_dir
+
+
+def _batch(n=5, steps=6, vocab=20, classes=3, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    tokens = torch.randint(2, vocab, (n, steps), generator=g)
+    lengths = torch.randint(1, steps + 1, (n,), generator=g)
+    labels = torch.randint(0, classes, (n,), generator=g)
+    return {"tokens": tokens, "lengths": lengths, "labels": labels}
+
+
+def _ensemble(k=3, **options):
+    torch.manual_seed(0)
+    return ClassifierEnsemble(20, ensemble=k, num_classes=3, embedding_size=8, hidden_size=6,
+                              **options)  # fmt: skip
+
+
+def test_scores_are_the_log_of_the_mean_member_probability():
+    clf = _ensemble().eval()
+    b = _batch()
+    probs = torch.stack([F.softmax(m(b["tokens"], b["lengths"]), -1) for m in clf.members])
+    torch.testing.assert_close(clf(b["tokens"], b["lengths"]).exp(), probs.mean(0))
+    assert torch.equal(clf.predict(b["tokens"], b["lengths"]), probs.mean(0).argmax(-1))
+
+
+def test_members_start_different():
+    clf = _ensemble()
+    a, b = (m.embed.weight for m in clf.members[:2])
+    assert not torch.equal(a, b)
+
+
+def test_multi_label_combination_is_the_logit_of_the_mean_probability():
+    z = torch.randn(4, 3, 5) * 3
+    p = torch.sigmoid(z).mean(0)
+    torch.testing.assert_close(combine(z, multi_label=True), torch.log(p / (1 - p)))
+    clf = _ensemble(multi_label=True).eval()
+    b = _batch()
+    b["labels"] = torch.tensor([[1, 0, 1]] * 5)
+    scores = clf(b["tokens"], b["lengths"])
+    assert torch.equal(clf.predict(b["tokens"], b["lengths"]), scores > 0)
+    loss, n = clf.forward_loss(b)
+    want = F.binary_cross_entropy(torch.sigmoid(scores), b["labels"].float())
+    torch.testing.assert_close(loss, want)
+    assert n == 5
+
+
+def test_training_loss_is_the_mean_of_member_losses_and_eval_loss_the_ensembles():
+    clf = _ensemble()
+    b = _batch()
+    clf.train(True)
+    for m in clf.members:
+        m.train(False)  # no dropout, so both sides see the same scores; the ensemble trains
+    member_losses = [
+        F.cross_entropy(m(b["tokens"], b["lengths"]), b["labels"]) for m in clf.members
+    ]
+    loss, n = clf.forward_loss(b)
+    torch.testing.assert_close(loss, torch.stack(member_losses).mean())
+    clf.eval()
+    ens, _ = clf.forward_loss(b)
+    want = F.nll_loss(clf(b["tokens"], b["lengths"]), b["labels"])
+    torch.testing.assert_close(ens, want)
+    assert ens.item() <= max(x.item() for x in member_losses) + 1e-6 and n == 5
+
+
+def test_gradients_reach_every_member():
+    clf = _ensemble()
+    clf.forward_loss(_batch())[0].backward()
+    for name, p in clf.named_parameters():
+        assert p.grad is not None and p.grad.abs().sum() > 0, name
+
+
+def test_save_and_load_round_trip(tmp_path):
+    clf = _ensemble(k=2, pooling="attention").eval()
+    save_model_dir(tmp_path, clf, meta={"task": "classify"})
+    loaded, _, _ = load_model_dir(tmp_path)
+    assert isinstance(loaded, ClassifierEnsemble) and loaded.ensemble == 2
+    b = _batch()
+    torch.testing.assert_close(loaded(b["tokens"], b["lengths"]), clf(b["tokens"], b["lengths"]))
+
+
+def test_make_classifier_picks_the_class_and_rejects_bad_sizes():
+    assert type(make_classifier(20, num_classes=2)) is TextClassifier
+    assert type(make_classifier(20, num_classes=2, ensemble=3)) is ClassifierEnsemble
+    with pytest.raises(ValueError, match="ensemble >= 2"):
+        ClassifierEnsemble(20, ensemble=1)
+    with pytest.raises(ValueError, match="ClassifierEnsemble"):
+        TextClassifier(20, ensemble=4)
+
+
+def test_one_member_ensemble_equals_the_combination_of_a_single_model():
+    z = torch.randn(1, 4, 3)
+    torch.testing.assert_close(combine(z, False).exp(), F.softmax(z[0], -1))
+    assert math.isclose(combine(torch.zeros(2, 1, 1), True).item(), 0.0, abs_tol=1e-6)
