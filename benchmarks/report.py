@@ -69,6 +69,24 @@ def classification() -> str:
     return "\n".join(rows) if found else ""
 
 
+def classification_candidates(name: str) -> str:
+    """Every candidate of one classification run: dev and test accuracy, and for ensembles
+    the range of their members' test accuracy alone."""
+    r = _load(f"classify_{name}")
+    if not r or len(r.get("candidates", {})) < 2:
+        return ""
+    rows = [f"Candidates of the {name} run (chosen on dev accuracy: "
+            f"{r['selected_by_dev_accuracy']}):", "",
+            "| candidate | dev accuracy | test accuracy | members alone, test | time | epochs |",
+            "|---|---|---|---|---|---|"]  # fmt: skip
+    for key, c in r["candidates"].items():
+        members = c.get("member_test_accuracy")
+        spread = f"{min(members):.4f}-{max(members):.4f}" if members else ""
+        rows.append(f"| {key} | {c['dev_accuracy']:.4f} | {c['accuracy']:.4f} | {spread} "
+                    f"| {c['seconds']:.0f} s | {c['epochs']} |")  # fmt: skip
+    return "\n".join(rows)
+
+
 def tagging() -> str:
     r = _load("tag_pos")
     if not r:
@@ -192,7 +210,10 @@ def products() -> str:
 
 if __name__ == "__main__":
     tables = (("Penn Treebank", ptb()), ("Shakespeare", shakespeare()),
-              ("Classification", classification()), ("Part-of-speech tagging", tagging()),
+              ("Classification", classification()),
+              ("Sentiment candidates", classification_candidates("sentiment")),
+              ("BBC candidates", classification_candidates("bbc")),
+              ("Part-of-speech tagging", tagging()),
               ("Translation", translation()), ("Summarization", summarization()),
               ("Tagging with biLM features", bilm_tagging()), ("Speed", speed()),
               ("Step products", products()))  # fmt: skip
