@@ -183,11 +183,18 @@ def speed() -> str:
         text = [f"`{r['command']}` ({r['date']}, allocator: {allocator}):", ""]
         text += _speed_rows(r)
         text.append("")
+        later = r.get("step_batch1_2x512_after_training")
+        when = " (measured first in the run)" if later else ""
         text.append(
-            f"Batch-1 step, 2 layers of 512, no grad: rnnkit {step['rnnkit_ms_per_token']} ms "
-            f"per token, torch.nn.LSTM called step by step {step['torch_ms_per_token']} ms "
+            f"Batch-1 step, 2 layers of 512, no grad{when}: rnnkit {step['rnnkit_ms_per_token']} "
+            f"ms per token, torch.nn.LSTM called step by step {step['torch_ms_per_token']} ms "
             f"({step['speedup']}x)."
         )
+        if later:
+            text.append(
+                f"The same after the training calls: rnnkit {later['rnnkit_ms_per_token']} ms, "
+                f"torch {later['torch_ms_per_token']} ms ({later['speedup']}x)."
+            )
         if r.get("native_build_s"):
             built = ", ".join(f"{k} {v} s" for k, v in r["native_build_s"].items())
             text.append(f"Building the native kernels from an empty cache: {built}.")

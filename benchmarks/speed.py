@@ -11,8 +11,9 @@ over ``--repeats`` timed calls after one warm-up call. Training is forward plus
 Input size 256, fp32. Also measured: the first call of a freshly built layer (any set-up cost
 shows here), the memory saved for backward by one training call (the sum of the tensors autograd
 keeps, a proxy for activation memory), and the batch-1 step (``layer(x_t, state)``, 2 layers,
-hidden 512, no grad) against calling ``torch.nn.LSTM`` step by step, and how long building each
-of rnnkit's native kernels takes from an empty cache (their first use on a new machine).
+hidden 512, no grad) against calling ``torch.nn.LSTM`` step by step (measured first, and again
+after the training calls), and how long building each of rnnkit's native kernels takes from an empty
+cache (their first use on a new machine).
 
 ``--keep-freed-memory`` calls ``rnnkit.keep_freed_memory()`` first (glibc keeps freed blocks
 mapped, so repeated calls stop page-faulting their activations in); it applies to the whole
@@ -185,6 +186,9 @@ def main() -> None:
         allocator = "keep_freed_memory" if rnnkit.keep_freed_memory() else "default (not glibc)"
     hidden = [512] if args.quick else [int(v) for v in args.hidden.split(",")]
     batch = [32] if args.quick else [int(v) for v in args.batch.split(",")]
+    # the step first, as in a process that only generates, and again after the training calls
+    # (earlier runs measured it only there, 0.86-1.03 ms, against 0.43-0.72 ms in fresh processes)
+    step = step_latency(args.repeats)
     rows = []
     for name in args.layers.split(","):
         for steps in (int(v) for v in args.steps.split(",")):
@@ -194,7 +198,8 @@ def main() -> None:
                         rows.append(compare(name, h, b, steps, train, args.repeats))
     write_result(args.name, {
         "input_size": INPUT, "repeats": args.repeats, "threads": torch.get_num_threads(),
-        "allocator": allocator, "rows": rows, "step_batch1_2x512": step_latency(args.repeats),
+        "allocator": allocator, "rows": rows, "step_batch1_2x512": step,
+        "step_batch1_2x512_after_training": step_latency(args.repeats),
         "native_build_s": build_seconds(),
     })  # fmt: skip
 

@@ -19,6 +19,10 @@
  *
  * Rows are batch entries; row pointers have their own row strides (in elements), so slices of
  * batch-first (N, L, .) tensors are used in place; dout may have a column stride.
+ *
+ * rnnkit_lstm_cell_forward is the plain LSTM's pointwise part for generation (no peepholes, no
+ * mask, nothing stored): from a = the whole pre-activation (both products and biases, N x 4H),
+ * c_t = s(a_f) c_{t-1} + s(a_i) tanh(a_g),  h_t = s(a_o) tanh(c_t).
  */
 #include <math.h>
 #include <stddef.h>
@@ -65,6 +69,21 @@ ROW static void bwd_row_##SUFFIX(long H, const T *restrict dhc, const T *restric
         base[j] = gh * ((T)1 - keep);                                                           \
         sums[j] += dai * cp; sums[H + j] += daf * cp; sums[2 * H + j] += dao * ct;              \
     }                                                                                           \
+}                                                                                               \
+                                                                                                \
+ROW static void cell_row_##SUFFIX(long H, const T *restrict a, const T *restrict cprev,          \
+                                  T *restrict c, T *restrict h) {                               \
+    for (long j = 0; j < H; j++) {                                                              \
+        T i = sig_##SUFFIX(a[j]), f = sig_##SUFFIX(a[H + j]), g = TANH(a[2 * H + j]);           \
+        T o = sig_##SUFFIX(a[3 * H + j]), cn = f * cprev[j] + i * g;                            \
+        c[j] = cn;                                                                              \
+        h[j] = o * TANH(cn);                                                                    \
+    }                                                                                           \
+}                                                                                               \
+                                                                                                \
+static void cell_##SUFFIX(long N, long H, const T *a, const T *cprev, T *c, T *h) {             \
+    for (long n = 0; n < N; n++)                                                                \
+        cell_row_##SUFFIX(H, a + n * 4 * H, cprev + n * H, c + n * H, h + n * H);               \
 }                                                                                               \
                                                                                                 \
 static void forward_##SUFFIX(long N, long H, const T *gi, long s_gi, const T *gh,               \
@@ -124,4 +143,11 @@ void rnnkit_lstm_step_backward(int dbl, long N, long H, const void *dhc, const v
     else
         backward_f32(N, H, dhc, dout, s_dout, c_dout, dcc, mask, s_mask, gates, s_gates, c, s_c,
                      cprev, s_cprev, pi, pf, po, da, s_da, base, sums, gbuf);
+}
+
+/* a (N, 4H), cprev, c, h (N, H), all contiguous */
+void rnnkit_lstm_cell_forward(int dbl, long N, long H, const void *a, const void *cprev, void *c,
+                              void *h) {
+    if (dbl) cell_f64(N, H, a, cprev, c, h);
+    else cell_f32(N, H, a, cprev, c, h);
 }

@@ -23,6 +23,7 @@ from rnnkit.kernels.build import DTYPES, cpu_float, load
 SIGNATURES = {
     "rnnkit_lstm_step_forward": ("illplppppplplplplplpl", None),
     "rnnkit_lstm_step_backward": ("illppllpplplplplpppplppp", None),
+    "rnnkit_lstm_cell_forward": ("illpppp", None),
 }  # argument codes: rnnkit.kernels.build.CODES
 
 
@@ -34,6 +35,19 @@ def library() -> ctypes.CDLL | None:
 def supported(x: Tensor) -> bool:
     """Whether the kernel can run on tensors like ``x`` (CPU, float32/64) and builds."""
     return cpu_float(x) and library() is not None
+
+
+def cell_forward(a: Tensor, c_prev: Tensor) -> tuple[Tensor, Tensor]:
+    """The plain LSTM's pointwise part in one call: a (N, 4H) = both products plus biases,
+    c_prev (N, H) -> (h, c), each (N, H). Needs ``supported(a)``."""
+    lib = library()
+    assert lib is not None
+    a, c_prev = a.contiguous(), c_prev.contiguous()
+    n, hs = c_prev.shape
+    h, c = a.new_empty(n, hs), a.new_empty(n, hs)
+    lib.rnnkit_lstm_cell_forward(DTYPES[a.dtype], n, hs, a.data_ptr(), c_prev.data_ptr(),
+                                 c.data_ptr(), h.data_ptr())  # fmt: skip
+    return h, c
 
 
 def _hidden_product(

@@ -87,3 +87,22 @@ def test_float32_step_through_onednn_equals_the_sequence_kernel(cls, options):
     assert_states_close(ours, theirs, atol=1e-5)
     if onednn.available(x):  # the oneDNN product was the one used, not addmm
         assert layer.cells[0].__dict__["_packed_step"][0][1] is True
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_native_lstm_pointwise_equals_the_tensor_ops(dtype, monkeypatch):
+    from rnnkit.backends.packed_step import packed_step
+    from rnnkit.kernels import lstm_step
+
+    if not lstm_step.supported(torch.zeros(1, dtype=dtype)):
+        pytest.skip("no C compiler here")
+    torch.manual_seed(5)
+    cell = rnnkit.LSTM(6, 8).cells[0].to(dtype)
+    x = torch.randn(3, 6, dtype=dtype)
+    state = (torch.randn(3, 8, dtype=dtype), torch.randn(3, 8, dtype=dtype))
+    with torch.no_grad():
+        native = packed_step("lstm", cell, x, state)
+        monkeypatch.setattr(lstm_step, "supported", lambda x: False)
+        ops = packed_step("lstm", cell, x, state)
+    tol = 1e-12 if dtype == torch.float64 else 1e-6
+    assert_states_close(native, ops, atol=tol)
