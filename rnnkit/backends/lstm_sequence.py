@@ -46,12 +46,12 @@ class LSTMSequence(torch.autograd.Function):
         n, steps, hs = out.shape
         if dout is None:
             dout = out.new_zeros(n, steps, hs)
-        da, dh0, dc0, dpeep = lstm_step.backward(
+        da, dh0, dc0, dpeep, db = lstm_step.backward(
             dout, dc_last, h0, c0, w_hh, peep, out, cells, gates, mask
         )
         flat = da.reshape(n * steps, 4 * hs)
         prev = torch.cat([h0.unsqueeze(1), out[:, :-1]], dim=1).reshape(n * steps, hs)
-        return da, dh0, dc0, flat.t() @ prev, flat.sum(0), dpeep, None
+        return da, dh0, dc0, flat.t() @ prev, db, dpeep, None
 
 
 class LayerNormLSTMSequence(torch.autograd.Function):

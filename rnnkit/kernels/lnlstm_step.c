@@ -17,7 +17,7 @@
  *   dz = da gamma_hh,  dq = rq (dz - mean dz - qh mean(dz qh)),  base = gh (1 - keep)
  *   (dh_{t-1} = base + dq W_hh, one product by the caller), and per batch row the sums
  *   peepholes (da_i c_{t-1}, da_f c_{t-1}, da_o c_t), gamma_hh (da qh), gamma_c (dh o (1 - T^2)
- *   ch), beta_c (dh o (1 - T^2)).
+ *   ch), beta_c (dh o (1 - T^2)) and beta_hh (da).
  *
  * Rows are batch entries; row pointers have their own row strides (in elements); dout may have a
  * column stride. eps = 1e-5 (PyTorch's layer_norm default).
@@ -134,14 +134,15 @@ static void backward_##SUFFIX(long N, long H, const T *dhc, const T *dout, long 
                               const T *ghh, const T *gcc, const T *bcc, const T *pi,            \
                               const T *pf, const T *po, T *da, long s_da, T *dq, T *base,       \
                               T *sums, T *work) {                                               \
-    /* sums per row: [p_i, p_f, p_o (3H) | gamma_hh (4H) | gamma_c (H) | beta_c (H)];          \
-     * work: 8H scratch */                                                                      \
+    /* sums per row: [p_i, p_f, p_o (3H) | gamma_hh (4H) | gamma_c (H) | beta_c (H) |         \
+     * beta_hh (4H)] */                                                                         \
+    /* work: 8H scratch */                                                                      \
     T *dh = work, *dy = work + H, *gc = work + 2 * H, *dcn = work + 3 * H;                      \
     T *dao = work + 4 * H, *dz = dh; /* dz (4H) reuses dh..dcn once they are spent */           \
     for (long n = 0; n < N; n++) {                                                              \
         T keep = (mask == NULL || mask[n * s_mask]) ? (T)1 : (T)0;                              \
         const T *g = dout + n * s_dout, *hc = dhc + n * H;                                      \
-        T *s = sums + n * 9 * H, *dan = da + n * s_da, *dcr = dcc + n * H;                      \
+        T *s = sums + n * 13 * H, *dan = da + n * s_da, *dcr = dcc + n * H;                     \
         for (long j = 0; j < H; j++) {                                                          \
             T gh = hc[j] + g[j * c_dout];                                                       \
             dh[j] = gh * keep; base[n * H + j] = gh * ((T)1 - keep);                            \
@@ -156,6 +157,7 @@ static void backward_##SUFFIX(long N, long H, const T *dhc, const T *dout, long 
         for (long j = 0; j < 4 * H; j++) {                                                      \
             dz[j] = dan[j] * ghh[j];                                                            \
             s[3 * H + j] += dan[j] * qn[j];                                                     \
+            s[9 * H + j] += dan[j];                                                             \
         }                                                                                       \
         denormalise_##SUFFIX(4 * H, rstd[2 * n], qn, dz, dq + n * 4 * H);                       \
     }                                                                                           \

@@ -15,7 +15,8 @@
  *   da_i = dc g i (1 - i),  da_f = dc c_{t-1} f (1 - f),  da_g = dc i (1 - g^2),
  *   dc_{t-1} = dc f + da_i p_i + da_f p_f + gc (1 - keep),
  *   base = gh (1 - keep)      (dh_{t-1} = base + da W_hh, one product by the caller),
- * and adds da_i c_{t-1}, da_f c_{t-1}, da_o c_t to each batch row's peephole-gradient sums.
+ * and adds da_i c_{t-1}, da_f c_{t-1}, da_o c_t (the peepholes' gradient) and da (the bias's)
+ * to each batch row's sums [p_i, p_f, p_o (3H) | b (4H)].
  *
  * Rows are batch entries; row pointers have their own row strides (in elements), so slices of
  * batch-first (N, L, .) tensors are used in place; dout may have a column stride.
@@ -68,6 +69,8 @@ ROW static void bwd_row_##SUFFIX(long H, const T *restrict dhc, const T *restric
         dcc[j] = dc * f + dai * pi[j] + daf * pf[j] + gc * ((T)1 - keep);                       \
         base[j] = gh * ((T)1 - keep);                                                           \
         sums[j] += dai * cp; sums[H + j] += daf * cp; sums[2 * H + j] += dao * ct;              \
+        sums[3 * H + j] += dai; sums[4 * H + j] += daf; sums[5 * H + j] += dag;                 \
+        sums[6 * H + j] += dao;                                                                 \
     }                                                                                           \
 }                                                                                               \
                                                                                                 \
@@ -111,7 +114,7 @@ static void backward_##SUFFIX(long N, long H, const T *dhc, const T *dout, long 
         T keep = (mask == NULL || mask[n * s_mask]) ? (T)1 : (T)0;                              \
         bwd_row_##SUFFIX(H, dhc + n * H, g, dcc + n * H, keep, gates + n * s_gates,             \
                          c + n * s_c, cprev + n * s_cprev, pi, pf, po, da + n * s_da,           \
-                         base + n * H, sums + n * 3 * H);                                       \
+                         base + n * H, sums + n * 7 * H);                                       \
     }                                                                                           \
 }
 

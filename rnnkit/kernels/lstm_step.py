@@ -95,9 +95,10 @@ def forward(
 def backward(
     dout: Tensor, dc_last: Tensor | None, h0: Tensor, c0: Tensor, w_hh: Tensor, peep: Tensor,
     out: Tensor, cells: Tensor, gates: Tensor, mask: Tensor | None,
-) -> tuple[Tensor, Tensor, Tensor, Tensor]:  # fmt: skip
+) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor]:  # fmt: skip
     """Walk the steps backwards: returns da (N, L, 4H) (the gradient of both projections),
-    dh0 (N, H), dc0 (N, H) and the peephole gradient (3, H)."""
+    dh0 (N, H), dc0 (N, H), the peephole gradient (3, H) and da summed over rows and steps
+    (4H,), the bias gradient."""
     lib = library()
     assert lib is not None
     n, steps, hs = out.shape
@@ -105,7 +106,7 @@ def backward(
     da = out.new_empty(n, steps, 4 * hs)
     dh = out.new_zeros(n, hs)
     dc = out.new_zeros(n, hs) if dc_last is None else dc_last.clone().contiguous()
-    base, gbuf, sums = out.new_empty(n, hs), out.new_empty(hs), out.new_zeros(n, 3 * hs)
+    base, gbuf, sums = out.new_empty(n, hs), out.new_empty(hs), out.new_zeros(n, 7 * hs)
     m = None if mask is None else mask.to(torch.uint8).contiguous()
     fast = onednn.available(out)
     packed = onednn.pack(w_hh.t(), n) if fast else None
@@ -124,4 +125,5 @@ def backward(
             dh = onednn.linear_add(da[:, t], packed, base)
         else:
             dh = torch.addmm(base, da[:, t], w_hh)
-    return da, dh, dc, sums.sum(0).view(3, hs)
+    total = sums.sum(0)
+    return da, dh, dc, total[: 3 * hs].view(3, hs), total[3 * hs :]
