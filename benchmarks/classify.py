@@ -106,6 +106,13 @@ GRID = {
         "embedding_dropout": 0.1,
         "ensemble": 5,
     },
+    "lstm-mean-small-x5": {
+        "pooling": "mean",
+        "hidden_size": 64,
+        "embedding_size": 64,
+        "embedding_dropout": 0.1,
+        "ensemble": 5,
+    },
     "lstm-max-x5": {"ensemble": 5},
     "lstm-mean-x5": {"pooling": "mean", "ensemble": 5},
     # ULMFiT-style: a 2-layer unidirectional LSTM LM pretrained for --pretrain-minutes on the
