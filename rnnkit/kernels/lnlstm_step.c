@@ -15,7 +15,7 @@
  *   da_i = dc g i (1 - i),  da_f = dc c_{t-1} f (1 - f),  da_g = dc i (1 - g^2),
  *   dc_{t-1} = dc f + da_i p_i + da_f p_f + gc (1 - keep),
  *   dz = da gamma_hh,  dq = rq (dz - mean dz - qh mean(dz qh)),  base = gh (1 - keep)
- *   (dh_{t-1} = base + dq W_hh, one product by the caller), and per batch row the sums
+ *   (dh_{t-1} = base + dq W_hh, one product by the caller), and, summed over the rows, the sums
  *   peepholes (da_i c_{t-1}, da_f c_{t-1}, da_o c_t), gamma_hh (da qh), gamma_c (dh o (1 - T^2)
  *   ch), beta_c (dh o (1 - T^2)) and beta_hh (da).
  *
@@ -127,6 +127,17 @@ ROW static void gate_grad_##SUFFIX(long H, T keep, const T *restrict gc, const T
     }                                                                                           \
 }                                                                                               \
                                                                                                 \
+/* dz = da gamma_hh, and the sums for gamma_hh (da qh) and beta_hh (da), over n = 4H values */  \
+ROW static void norm_grad_##SUFFIX(long n, const T *restrict da, const T *restrict ghh,         \
+                                   const T *restrict qh, T *restrict dz, T *restrict sg,        \
+                                   T *restrict sb) {                                            \
+    for (long j = 0; j < n; j++) {                                                              \
+        dz[j] = da[j] * ghh[j];                                                                 \
+        sg[j] += da[j] * qh[j];                                                                 \
+        sb[j] += da[j];                                                                         \
+    }                                                                                           \
+}                                                                                               \
+                                                                                                \
 static void backward_##SUFFIX(long N, long H, const T *dhc, const T *dout, long s_dout,         \
                               long c_dout, T *dcc, const unsigned char *mask, long s_mask,      \
                               const T *gates, const T *c, long s_c, const T *cprev,             \
@@ -134,15 +145,15 @@ static void backward_##SUFFIX(long N, long H, const T *dhc, const T *dout, long 
                               const T *ghh, const T *gcc, const T *bcc, const T *pi,            \
                               const T *pf, const T *po, T *da, long s_da, T *dq, T *base,       \
                               T *sums, T *work) {                                               \
-    /* sums per row: [p_i, p_f, p_o (3H) | gamma_hh (4H) | gamma_c (H) | beta_c (H) |         \
-     * beta_hh (4H)] */                                                                         \
+    /* sums, shared by all rows (small enough to stay in cache): [p_i, p_f, p_o (3H) |          \
+     * gamma_hh (4H) | gamma_c (H) | beta_c (H) | beta_hh (4H)] */                              \
     /* work: 8H scratch */                                                                      \
     T *dh = work, *dy = work + H, *gc = work + 2 * H, *dcn = work + 3 * H;                      \
     T *dao = work + 4 * H, *dz = dh; /* dz (4H) reuses dh..dcn once they are spent */           \
     for (long n = 0; n < N; n++) {                                                              \
         T keep = (mask == NULL || mask[n * s_mask]) ? (T)1 : (T)0;                              \
         const T *g = dout + n * s_dout, *hc = dhc + n * H;                                      \
-        T *s = sums + n * 13 * H, *dan = da + n * s_da, *dcr = dcc + n * H;                     \
+        T *s = sums, *dan = da + n * s_da, *dcr = dcc + n * H;                                  \
         for (long j = 0; j < H; j++) {                                                          \
             T gh = hc[j] + g[j * c_dout];                                                       \
             dh[j] = gh * keep; base[n * H + j] = gh * ((T)1 - keep);                            \
@@ -154,11 +165,7 @@ static void backward_##SUFFIX(long N, long H, const T *dhc, const T *dout, long 
         gate_grad_##SUFFIX(H, keep, gc, dcn, dao, gates + n * 4 * H, c + n * s_c,               \
                            cprev + n * s_cprev, pi, pf, po, dan, dcr, s);                       \
         const T *qn = qh + n * 4 * H;                                                           \
-        for (long j = 0; j < 4 * H; j++) {                                                      \
-            dz[j] = dan[j] * ghh[j];                                                            \
-            s[3 * H + j] += dan[j] * qn[j];                                                     \
-            s[9 * H + j] += dan[j];                                                             \
-        }                                                                                       \
+        norm_grad_##SUFFIX(4 * H, dan, ghh, qn, dz, s + 3 * H, s + 9 * H);                      \
         denormalise_##SUFFIX(4 * H, rstd[2 * n], qn, dz, dq + n * 4 * H);                       \
     }                                                                                           \
 }

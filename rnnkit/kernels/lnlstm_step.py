@@ -97,7 +97,7 @@ def backward(
     da, dq = out.new_empty(n, steps, 4 * hs), out.new_empty(steps, n, 4 * hs)
     dh = out.new_zeros(n, hs)
     dc = out.new_zeros(n, hs) if dc_last is None else dc_last.clone().contiguous()
-    base, work, sums = out.new_empty(n, hs), out.new_empty(8 * hs), out.new_zeros(n, 13 * hs)
+    base, work, sums = out.new_empty(n, hs), out.new_empty(8 * hs), out.new_zeros(13 * hs)
     m = None if mask is None else mask.to(torch.uint8).contiguous()
     packed = onednn.pack(w_hh.t(), n) if onednn.available(out) else None
     sn, st, sj = dout.stride()
@@ -123,11 +123,10 @@ def backward(
         else:
             dh = torch.addmm(base, dq[t], w_hh)
     prev = torch.cat([h0.unsqueeze(0), out.transpose(0, 1)[:-1]], dim=0)
-    total = sums.sum(0)
     return {
         "xa": da, "h0": dh, "c0": dc,
         "w_hh": dq.reshape(steps * n, 4 * hs).t() @ prev.reshape(steps * n, hs),
-        "gamma_hh": total[3 * hs : 7 * hs], "beta_hh": total[9 * hs :],
-        "gamma_c": total[7 * hs : 8 * hs], "beta_c": total[8 * hs : 9 * hs],
-        "peep": total[: 3 * hs].view(3, hs),
+        "gamma_hh": sums[3 * hs : 7 * hs], "beta_hh": sums[9 * hs :],
+        "gamma_c": sums[7 * hs : 8 * hs], "beta_c": sums[8 * hs : 9 * hs],
+        "peep": sums[: 3 * hs].view(3, hs),
     }  # fmt: skip

@@ -16,7 +16,7 @@
  *   dc_{t-1} = dc f + da_i p_i + da_f p_f + gc (1 - keep),
  *   base = gh (1 - keep)      (dh_{t-1} = base + da W_hh, one product by the caller),
  * and adds da_i c_{t-1}, da_f c_{t-1}, da_o c_t (the peepholes' gradient) and da (the bias's)
- * to each batch row's sums [p_i, p_f, p_o (3H) | b (4H)].
+ * of every row to one vector of sums [p_i, p_f, p_o (3H) | b (4H)] (small: it stays in cache).
  *
  * Rows are batch entries; row pointers have their own row strides (in elements), so slices of
  * batch-first (N, L, .) tensors are used in place; dout may have a column stride.
@@ -69,9 +69,12 @@ ROW static void bwd_row_##SUFFIX(long H, const T *restrict dhc, const T *restric
         dcc[j] = dc * f + dai * pi[j] + daf * pf[j] + gc * ((T)1 - keep);                       \
         base[j] = gh * ((T)1 - keep);                                                           \
         sums[j] += dai * cp; sums[H + j] += daf * cp; sums[2 * H + j] += dao * ct;              \
-        sums[3 * H + j] += dai; sums[4 * H + j] += daf; sums[5 * H + j] += dag;                 \
-        sums[6 * H + j] += dao;                                                                 \
     }                                                                                           \
+}                                                                                               \
+                                                                                                \
+/* sums += da over n values (a separate loop: inside bwd_row it stops gcc vectorising) */     \
+ROW static void add_row_##SUFFIX(long n, const T *restrict da, T *restrict sums) {              \
+    for (long j = 0; j < n; j++) sums[j] += da[j];                                              \
 }                                                                                               \
                                                                                                 \
 ROW static void cell_row_##SUFFIX(long H, const T *restrict a, const T *restrict cprev,          \
@@ -114,7 +117,8 @@ static void backward_##SUFFIX(long N, long H, const T *dhc, const T *dout, long 
         T keep = (mask == NULL || mask[n * s_mask]) ? (T)1 : (T)0;                              \
         bwd_row_##SUFFIX(H, dhc + n * H, g, dcc + n * H, keep, gates + n * s_gates,             \
                          c + n * s_c, cprev + n * s_cprev, pi, pf, po, da + n * s_da,           \
-                         base + n * H, sums + n * 7 * H);                                       \
+                         base + n * H, sums);                                                   \
+        add_row_##SUFFIX(4 * H, da + n * s_da, sums + 3 * H);                                   \
     }                                                                                           \
 }
 

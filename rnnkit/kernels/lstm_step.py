@@ -106,7 +106,7 @@ def backward(
     da = out.new_empty(n, steps, 4 * hs)
     dh = out.new_zeros(n, hs)
     dc = out.new_zeros(n, hs) if dc_last is None else dc_last.clone().contiguous()
-    base, gbuf, sums = out.new_empty(n, hs), out.new_empty(hs), out.new_zeros(n, 7 * hs)
+    base, gbuf, sums = out.new_empty(n, hs), out.new_empty(hs), out.new_zeros(7 * hs)
     m = None if mask is None else mask.to(torch.uint8).contiguous()
     fast = onednn.available(out)
     packed = onednn.pack(w_hh.t(), n) if fast else None
@@ -125,5 +125,4 @@ def backward(
             dh = onednn.linear_add(da[:, t], packed, base)
         else:
             dh = torch.addmm(base, da[:, t], w_hh)
-    total = sums.sum(0)
-    return da, dh, dc, total[: 3 * hs].view(3, hs), total[3 * hs :]
+    return da, dh, dc, sums[: 3 * hs].view(3, hs), sums[3 * hs :]
