@@ -38,7 +38,7 @@ class LSTMSequence(torch.autograd.Function):
         h0, c0 = h0.contiguous(), c0.contiguous()
         out, cells, gates = lstm_step.forward(xp, h0, c0, w_hh, b_hh, peep, mask)
         ctx.save_for_backward(h0, c0, w_hh, peep, out, cells, gates, mask)
-        return out, cells[:, -1]
+        return out, cells[-1]
 
     @staticmethod
     def backward(ctx: Any, dout: Tensor, dc_last: Tensor | None) -> tuple[Tensor | None, ...]:
@@ -68,7 +68,7 @@ class LayerNormLSTMSequence(torch.autograd.Function):
                                     peep, mask)  # fmt: skip
         ctx.save_for_backward(h0, c0, w_hh, gamma_hh, bias_hh, gamma_c, beta_c, peep, mask,
                               *saved)  # fmt: skip
-        return saved[0], saved[1][:, -1]
+        return saved[0], saved[1][-1]
 
     @staticmethod
     def backward(ctx: Any, dout: Tensor, dc_last: Tensor | None) -> tuple[Tensor | None, ...]:

@@ -44,8 +44,8 @@ def forward(
     xa: Tensor, h0: Tensor, c0: Tensor, w_hh: Tensor, ln_hh: tuple[Tensor, Tensor],
     ln_c: tuple[Tensor, Tensor], peep: Tensor, mask: Tensor | None,
 ) -> tuple[Tensor, ...]:  # fmt: skip
-    """All steps: returns h (N, L, H), c (N, L, H), and for the backward gates, qh (L, N, 4H),
-    ch (L, N, H), rstd (L, N, 2)."""
+    """All steps: returns h (N, L, H), and for the backward, time-major (each step's rows
+    contiguous), c (L, N, H), gates and qh (L, N, 4H), ch (L, N, H), rstd (L, N, 2)."""
     lib = library()
     assert lib is not None
     if xa.stride(2) != 1:
@@ -55,7 +55,7 @@ def forward(
     gcc, bcc = (t.contiguous() for t in ln_c)
     n, steps, g4 = xa.shape
     hs, es, dbl = g4 // 4, xa.element_size(), DTYPES[xa.dtype]
-    out, cells = xa.new_empty(n, steps, hs), xa.new_empty(n, steps, hs)
+    out, cells = xa.new_empty(n, steps, hs), xa.new_empty(steps, n, hs)
     gates, qh = xa.new_empty(steps, n, g4), xa.new_empty(steps, n, g4)
     ch, rstd = xa.new_empty(steps, n, hs), xa.new_empty(steps, n, 2)
     if onednn.available(xa):
@@ -71,13 +71,13 @@ def forward(
         if t == 0:
             hp, sh, cp, sc = h0, hs, c0.data_ptr(), hs
         else:
-            hp, sh, cp, sc = out[:, t - 1], steps * hs, c_0 + (t - 1) * hs * es, steps * hs
+            hp, sh, cp, sc = out[:, t - 1], steps * hs, c_0 + (t - 1) * n * hs * es, hs
         q = product(hp).contiguous()
         lib.rnnkit_lnlstm_step_forward(
             dbl, n, hs, x0 + t * sx * es, xa.stride(0), q.data_ptr(), *fixed, hp.data_ptr(), sh,
             cp, sc, None if m is None else m.data_ptr() + t, steps, gates[t].data_ptr(),
-            c_0 + t * hs * es, qh[t].data_ptr(), ch[t].data_ptr(), rstd[t].data_ptr(),
-            o0 + t * hs * es, steps * hs, steps * hs,
+            c_0 + t * n * hs * es, qh[t].data_ptr(), ch[t].data_ptr(), rstd[t].data_ptr(),
+            o0 + t * hs * es, steps * hs, hs,
         )  # fmt: skip
     return out, cells, gates, qh, ch, rstd
 
@@ -110,11 +110,11 @@ def backward(
     fixed = _ptrs(*keep[:3], keep[3][0], keep[3][1], keep[3][2])  # fmt: skip
     d0, c_0, a0 = dout.data_ptr(), cells.data_ptr(), da.data_ptr()
     for t in range(steps - 1, -1, -1):
-        cp, sc = (c0.data_ptr(), hs) if t == 0 else (c_0 + (t - 1) * hs * es, steps * hs)
+        cp = c0.data_ptr() if t == 0 else c_0 + (t - 1) * n * hs * es
         lib.rnnkit_lnlstm_step_backward(
             dbl, n, hs, dh.data_ptr(), d0 + t * st * es, sn, sj, dc.data_ptr(),
             None if m is None else m.data_ptr() + t, steps, gates[t].data_ptr(),
-            c_0 + t * hs * es, steps * hs, cp, sc, qh[t].data_ptr(), ch[t].data_ptr(),
+            c_0 + t * n * hs * es, hs, cp, hs, qh[t].data_ptr(), ch[t].data_ptr(),
             rstd[t].data_ptr(), *fixed, a0 + t * 4 * hs * es, steps * 4 * hs, dq[t].data_ptr(),
             base.data_ptr(), sums.data_ptr(), work.data_ptr(),
         )  # fmt: skip

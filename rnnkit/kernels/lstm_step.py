@@ -65,14 +65,15 @@ def forward(
     xp: Tensor, h0: Tensor, c0: Tensor, w_hh: Tensor, b_hh: Tensor, peep: Tensor,
     mask: Tensor | None,
 ) -> tuple[Tensor, Tensor, Tensor]:  # fmt: skip
-    """All steps: returns h (N, L, H), c (N, L, H), gates [i|f|g|o] (N, L, 4H)."""
+    """All steps: returns h (N, L, H), and for the backward, time-major (each step's rows
+    contiguous, which matters for long sequences) c (L, N, H) and gates [i|f|g|o] (L, N, 4H)."""
     lib = library()
     assert lib is not None
     xp, h0, c0, peep = xp.contiguous(), h0.contiguous(), c0.contiguous(), peep.contiguous()
     n, steps, g4 = xp.shape
     hs, es, dbl = g4 // 4, xp.element_size(), DTYPES[xp.dtype]
-    out, cells = xp.new_empty(n, steps, hs), xp.new_empty(n, steps, hs)
-    gates = xp.new_empty(n, steps, g4)
+    out, cells = xp.new_empty(n, steps, hs), xp.new_empty(steps, n, hs)
+    gates = xp.new_empty(steps, n, g4)
     product = _hidden_product(w_hh, b_hh, n, xp)
     m = None if mask is None else mask.to(torch.uint8).contiguous()
     pi, pf, po = (peep[k].data_ptr() for k in range(3))
@@ -81,13 +82,12 @@ def forward(
         if t == 0:
             hp, sh, cp, sc = h0, hs, c0.data_ptr(), hs
         else:
-            hp, sh, cp, sc = out[:, t - 1], steps * hs, c_0 + (t - 1) * hs * es, steps * hs
+            hp, sh, cp, sc = out[:, t - 1], steps * hs, c_0 + (t - 1) * n * hs * es, hs
         gh = product(hp).contiguous()
         lib.rnnkit_lstm_step_forward(
             dbl, n, hs, x0 + t * g4 * es, steps * g4, gh.data_ptr(), pi, pf, po,
             hp.data_ptr(), sh, cp, sc, None if m is None else m.data_ptr() + t, steps,
-            g0 + t * g4 * es, steps * g4, c_0 + t * hs * es, steps * hs, o0 + t * hs * es,
-            steps * hs,
+            g0 + t * n * g4 * es, g4, c_0 + t * n * hs * es, hs, o0 + t * hs * es, steps * hs,
         )  # fmt: skip
     return out, cells, gates
 
@@ -114,11 +114,11 @@ def backward(
     pi, pf, po = (peep[k].data_ptr() for k in range(3))
     d0, g0, c_0, a0 = dout.data_ptr(), gates.data_ptr(), cells.data_ptr(), da.data_ptr()
     for t in range(steps - 1, -1, -1):
-        cp, sc = (c0.data_ptr(), hs) if t == 0 else (c_0 + (t - 1) * hs * es, steps * hs)
+        cp = c0.data_ptr() if t == 0 else c_0 + (t - 1) * n * hs * es
         lib.rnnkit_lstm_step_backward(
             dbl, n, hs, dh.data_ptr(), d0 + t * st * es, sn, sj, dc.data_ptr(),
-            None if m is None else m.data_ptr() + t, steps, g0 + t * 4 * hs * es, steps * 4 * hs,
-            c_0 + t * hs * es, steps * hs, cp, sc, pi, pf, po, a0 + t * 4 * hs * es,
+            None if m is None else m.data_ptr() + t, steps, g0 + t * n * 4 * hs * es, 4 * hs,
+            c_0 + t * n * hs * es, hs, cp, hs, pi, pf, po, a0 + t * 4 * hs * es,
             steps * 4 * hs, base.data_ptr(), sums.data_ptr(), gbuf.data_ptr(),
         )  # fmt: skip
         if packed is not None:
