@@ -115,3 +115,14 @@ def check_save_load(layer: nn.Module, x: Tensor, tmp_path: Path) -> nn.Module:
     with torch.no_grad():
         assert_states_close(twin(x), layer(x), atol=0, rtol=0)
     return twin
+
+
+def classification_batch(
+    n: int = 6, steps: int = 7, vocab: int = 20, classes: int = 3, seed: int = 0
+) -> dict[str, Tensor]:
+    """A random padded batch ``{"tokens", "lengths", "labels"}`` for text classifiers."""
+    g = torch.Generator().manual_seed(seed)
+    tokens = torch.randint(2, vocab, (n, steps), generator=g)
+    lengths = torch.randint(1, steps + 1, (n,), generator=g)
+    labels = torch.randint(0, classes, (n,), generator=g)
+    return {"tokens": tokens, "lengths": lengths, "labels": labels}

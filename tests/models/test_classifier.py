@@ -4,14 +4,11 @@ import pytest
 import torch
 
 from rnnkit.models import LanguageModel, TextClassifier
+from tests.harness import classification_batch
 
 
-def _batch(n=6, steps=7, vocab=20, classes=3, seed=0):
-    g = torch.Generator().manual_seed(seed)
-    tokens = torch.randint(2, vocab, (n, steps), generator=g)
-    lengths = torch.randint(1, steps + 1, (n,), generator=g)
-    labels = torch.randint(0, classes, (n,), generator=g)
-    return {"tokens": tokens, "lengths": lengths, "labels": labels}
+def _batch(**options):
+    return classification_batch(**{"n": 6, "steps": 7, **options})
 
 
 @pytest.mark.parametrize("pooling", ["last", "max", "mean", "attention", "concat"])

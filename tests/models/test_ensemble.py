@@ -9,14 +9,11 @@ from torch.nn import functional as F
 from rnnkit.models import ClassifierEnsemble, TextClassifier, make_classifier
 from rnnkit.models.ensemble import combine
 from rnnkit.models.io import load_model_dir, save_model_dir
+from tests.harness import classification_batch
 
 
-def _batch(n=5, steps=6, vocab=20, classes=3, seed=0):
-    g = torch.Generator().manual_seed(seed)
-    tokens = torch.randint(2, vocab, (n, steps), generator=g)
-    lengths = torch.randint(1, steps + 1, (n,), generator=g)
-    labels = torch.randint(0, classes, (n,), generator=g)
-    return {"tokens": tokens, "lengths": lengths, "labels": labels}
+def _batch(**options):
+    return classification_batch(**{"n": 5, "steps": 6, **options})
 
 
 def _ensemble(k=3, **options):
