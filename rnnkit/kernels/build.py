@@ -121,6 +121,22 @@ def load(name: str, signatures: dict[str, tuple[str, type | None]]) -> ctypes.CD
         return library
 
 
+class Kernel:
+    """One native kernel's entry points for its Python module: ``library()`` (loaded on first
+    use, None when it cannot be built) and ``supported(x)`` (CPU float32/64 and it builds)."""
+
+    def __init__(self, name: str, signatures: dict[str, tuple[str, type | None]]) -> None:
+        self.name, self.signatures = name, signatures
+
+    def library(self) -> ctypes.CDLL | None:
+        """The loaded kernel (built on first use), or None when it cannot be built."""
+        return load(self.name, self.signatures)
+
+    def supported(self, x: torch.Tensor) -> bool:
+        """Whether the kernel can run on tensors like ``x`` (CPU, float32/64) and builds."""
+        return cpu_float(x) and self.library() is not None
+
+
 def _load(name: str) -> ctypes.CDLL:
     source_file = Path(__file__).with_name(f"{name}.c")
     compiler = _compiler()

@@ -17,13 +17,11 @@ b_hh (3H,); mask (N, L) bool or None.
 
 from __future__ import annotations
 
-import ctypes
-
 import torch
 from torch import Tensor
 
 from rnnkit.backends import onednn
-from rnnkit.kernels.build import DTYPES, cpu_float, load
+from rnnkit.kernels.build import DTYPES, Kernel
 
 SIGNATURES = {
     "rnnkit_gru_step_forward": ("illplpplplplplplpl", None),
@@ -31,14 +29,9 @@ SIGNATURES = {
 }  # argument codes: rnnkit.kernels.build.CODES
 
 
-def library() -> ctypes.CDLL | None:
-    """The loaded kernel (built on first use), or None when it cannot be built."""
-    return load("gru_step", SIGNATURES)
-
-
-def supported(x: Tensor) -> bool:
-    """Whether the kernel can run on tensors like ``x`` (CPU, float32/64) and builds."""
-    return cpu_float(x) and library() is not None
+_KERNEL = Kernel("gru_step", SIGNATURES)
+library = _KERNEL.library  #: the loaded kernel, or None when it cannot be built
+supported = _KERNEL.supported  #: whether tensors like ``x`` can use it (CPU float, it builds)
 
 
 def _time_major_mask(mask: Tensor | None) -> Tensor | None:

@@ -12,13 +12,11 @@ peep (3, H) (zeros without peepholes); mask (N, L) bool or None.
 
 from __future__ import annotations
 
-import ctypes
-
 import torch
 from torch import Tensor
 
 from rnnkit.backends import onednn
-from rnnkit.kernels.build import DTYPES, cpu_float, load
+from rnnkit.kernels.build import DTYPES, Kernel
 
 SIGNATURES = {
     "rnnkit_lnlstm_step_forward": ("illplppppppppplplplppppppll", None),
@@ -26,14 +24,9 @@ SIGNATURES = {
 }  # argument codes: rnnkit.kernels.build.CODES
 
 
-def library() -> ctypes.CDLL | None:
-    """The loaded kernel (built on first use), or None when it cannot be built."""
-    return load("lnlstm_step", SIGNATURES)
-
-
-def supported(x: Tensor) -> bool:
-    """Whether the kernel can run on tensors like ``x`` (CPU, float32/64) and builds."""
-    return cpu_float(x) and library() is not None
+_KERNEL = Kernel("lnlstm_step", SIGNATURES)
+library = _KERNEL.library  #: the loaded kernel, or None when it cannot be built
+supported = _KERNEL.supported  #: whether tensors like ``x`` can use it (CPU float, it builds)
 
 
 def _ptrs(*tensors: Tensor) -> list[int]:

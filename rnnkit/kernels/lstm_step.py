@@ -11,14 +11,13 @@ Shapes: xp (N, L, 4H) = W_ih x + b_ih; h0, c0 (N, H); w_hh (4H, H); b_hh (4H,); 
 
 from __future__ import annotations
 
-import ctypes
 from collections.abc import Callable
 
 import torch
 from torch import Tensor
 
 from rnnkit.backends import onednn
-from rnnkit.kernels.build import DTYPES, cpu_float, load
+from rnnkit.kernels.build import DTYPES, Kernel
 
 SIGNATURES = {
     "rnnkit_lstm_step_forward": ("illplppppplplplplplpl", None),
@@ -27,14 +26,9 @@ SIGNATURES = {
 }  # argument codes: rnnkit.kernels.build.CODES
 
 
-def library() -> ctypes.CDLL | None:
-    """The loaded kernel (built on first use), or None when it cannot be built."""
-    return load("lstm_step", SIGNATURES)
-
-
-def supported(x: Tensor) -> bool:
-    """Whether the kernel can run on tensors like ``x`` (CPU, float32/64) and builds."""
-    return cpu_float(x) and library() is not None
+_KERNEL = Kernel("lstm_step", SIGNATURES)
+library = _KERNEL.library  #: the loaded kernel, or None when it cannot be built
+supported = _KERNEL.supported  #: whether tensors like ``x`` can use it (CPU float, it builds)
 
 
 def cell_forward(a: Tensor, c_prev: Tensor) -> tuple[Tensor, Tensor]:

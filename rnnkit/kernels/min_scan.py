@@ -24,7 +24,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from rnnkit.kernels.build import DTYPES, cpu_float, load
+from rnnkit.kernels.build import DTYPES, Kernel
 
 KINDS = {"gru": 2, "lstm": 3}
 SIGNATURES = {
@@ -33,14 +33,9 @@ SIGNATURES = {
 }  # argument codes: rnnkit.kernels.build.CODES
 
 
-def library() -> ctypes.CDLL | None:
-    """The loaded kernel (built on first use), or None when it cannot be built."""
-    return load("min_scan", SIGNATURES)
-
-
-def supported(x: Tensor) -> bool:
-    """Whether the kernel can run on tensors like ``x`` (CPU, float32/64) and builds."""
-    return cpu_float(x) and library() is not None
+_KERNEL = Kernel("min_scan", SIGNATURES)
+library = _KERNEL.library  #: the loaded kernel, or None when it cannot be built
+supported = _KERNEL.supported  #: whether tensors like ``x`` can use it (CPU float, it builds)
 
 
 def _ptr(t: Tensor | None) -> int | None:

@@ -21,6 +21,16 @@ def _pair(layer, x, state, lengths):
     return ours, generic
 
 
+def _check_equal(layer, x, k, lengths):
+    """Outputs and gradients (float64) on the layer's backend equal the generic path's, from a
+    random (h, c) state of k layer-directions of 6 units."""
+    state = (torch.randn(k, 3, 6, dtype=torch.double), torch.randn(k, 3, 6, dtype=torch.double))
+    ours, generic = _pair(layer, x, state, lengths)
+    assert_states_close(ours(layer, x), generic(layer, x), atol=1e-12)
+    for a, b in zip(grads_of(layer, x, ours), grads_of(layer, x, generic)):
+        assert_states_close(a, b, atol=1e-10)
+
+
 @pytest.mark.parametrize("bidirectional", [False, True])
 @pytest.mark.parametrize("go_backwards", [False, True])
 @pytest.mark.parametrize("with_lengths", [False, True])
@@ -32,11 +42,7 @@ def test_equals_the_generic_path(bidirectional, go_backwards, with_lengths):
     x = torch.randn(3, 7, 4, dtype=torch.double)
     lengths = torch.tensor([7, 4, 1]) if with_lengths else None
     k = 2 * (2 if bidirectional else 1)
-    state = (torch.randn(k, 3, 6, dtype=torch.double), torch.randn(k, 3, 6, dtype=torch.double))
-    ours, generic = _pair(layer, x, state, lengths)
-    assert_states_close(ours(layer, x), generic(layer, x), atol=1e-12)
-    for a, b in zip(grads_of(layer, x, ours), grads_of(layer, x, generic)):
-        assert_states_close(a, b, atol=1e-10)
+    _check_equal(layer, x, k, lengths)
 
 
 def test_float32_and_the_final_cell_state_gradient():
@@ -87,11 +93,7 @@ def test_layer_norm_lstm_equals_the_generic_path(peephole, bidirectional):
     assert "LayerNormLSTMSequence" in layer.backend.reason
     x = torch.randn(3, 7, 4, dtype=torch.double)
     k = 2 * (2 if bidirectional else 1)
-    state = (torch.randn(k, 3, 6, dtype=torch.double), torch.randn(k, 3, 6, dtype=torch.double))
-    ours, generic = _pair(layer, x, state, torch.tensor([7, 5, 2]))
-    assert_states_close(ours(layer, x), generic(layer, x), atol=1e-12)
-    for a, b in zip(grads_of(layer, x, ours), grads_of(layer, x, generic)):
-        assert_states_close(a, b, atol=1e-10)
+    _check_equal(layer, x, k, torch.tensor([7, 5, 2]))
 
 
 def test_layer_norm_lstm_float32():
