@@ -146,7 +146,7 @@ def train_one(name: str, model: dict, data: ClassifyDataConfig, args, paths, tmp
         "dev_accuracy": round(dev["accuracy"], 4), "seconds": round(seconds, 1),
         "steps": result.steps, "epochs": result.epochs, "stopped": result.stopped,
         "pretrain_minutes": args.pretrain_minutes if data.pretrained_lm else 0.0, "model": model,
-        "test_examples": test["examples"],
+        "test_examples": test["examples"], "max_length": data.max_length,
     }  # fmt: skip
     if "member_accuracy" in test:  # an ensemble: each member alone, on dev and test
         out["member_dev_accuracy"] = [round(a, 4) for a in dev["member_accuracy"]]
@@ -166,13 +166,18 @@ def main() -> None:
     parser.add_argument("--embedding", type=int, default=128)
     parser.add_argument("--max-epochs", type=int, default=15)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--max-length", type=int, default=400, help="tokens read per text (0: all of it)"
+    )
     args = parser.parse_args()
     rnnkit.keep_freed_memory()  # as ``rnnkit train`` does
     folder = data_dir() / args.dataset
     paths = tuple(folder / name for name in FILES[args.dataset])
     baseline = tfidf_baseline(paths[0], paths[2])
     print("tf-idf + LR", baseline, flush=True)
-    data = ClassifyDataConfig(data=str(paths[0]), valid=str(paths[1]), min_freq=1)
+    data = ClassifyDataConfig(
+        data=str(paths[0]), valid=str(paths[1]), min_freq=1, max_length=args.max_length or None
+    )
     base = {
         "cell": "lstm", "embedding_size": args.embedding, "hidden_size": args.hidden,
         "num_layers": 1, "pooling": "max", "dropout": 0.5, "input_dropout": 0.3,

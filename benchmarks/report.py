@@ -202,6 +202,24 @@ def speed() -> str:
     return "\n\n".join(parts)
 
 
+def lengths() -> str:
+    r = _load("lengths")
+    if not r:
+        return ""
+    rows = [f"`{r['command']}` ({r['date']}; bidirectional, tokens/s counts real tokens only):",
+            "", "| layer | shape (H, N, L) | lengths (distinct) | mode | rnnkit, lengths "
+            "| torch packed | torch padded (floor) | vs packed | vs padded |",
+            "|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
+    for x in r["rows"]:
+        rows.append(
+            f"| {x['layer']} | {x['shape']} ({x['hidden']}, {x['batch']}, {x['steps']}) "
+            f"| {x['lengths']} ({x['distinct_lengths']}) | {x['mode']} | {x['rnnkit_tok_s']} "
+            f"| {x['torch_packed_tok_s']} | {x['torch_padded_tok_s']} "
+            f"| **{x['ratio_vs_packed']:.2f}** | {x['ratio_vs_padded']:.2f} |"
+        )
+    return "\n".join(rows)
+
+
 def products() -> str:
     r = _load("products")
     if not r:
@@ -223,7 +241,7 @@ if __name__ == "__main__":
               ("Part-of-speech tagging", tagging()),
               ("Translation", translation()), ("Summarization", summarization()),
               ("Tagging with biLM features", bilm_tagging()), ("Speed", speed()),
-              ("Step products", products()))  # fmt: skip
+              ("Variable lengths", lengths()), ("Step products", products()))  # fmt: skip
     for title, table in tables:
         if table:
             print(f"### {title}\n\n{table}\n")

@@ -2,7 +2,8 @@
 
 ``torch.lstm`` / ``torch.gru`` / ``torch.rnn_tanh`` / ``torch.rnn_relu`` are the ops behind
 ``torch.nn.LSTM`` and friends: cuDNN on CUDA, oneDNN or the native kernel on CPU. Variable lengths
-go through a packed sequence, so each direction starts and stops at each sequence's true ends.
+go through a packed sequence, or on CPU where it is faster, through unpacked calls
+(``rnnkit.backends.segmented``), so each direction starts and stops at each sequence's true ends.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import torch
 from torch import Tensor, nn
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
+from rnnkit.backends import segmented
 from rnnkit.backends.sequence import StateLike, reverse_padded
 
 _OPS = {
@@ -65,6 +67,17 @@ def run_fused(
     params = [p for cell in cells for p in cell.fused_weights()]
     flags = (cells[0].bias, num_layers, float(dropout), training, bidirectional)
     op = _OPS[kernel]
+    if lengths is not None and x.device.type == "cpu":
+        if int(lengths.min()) >= steps:  # every sequence is full: no lengths needed
+            lengths = None
+        elif segmented.applies(kernel, lengths, steps):
+            out, hidden = segmented.run_segmented(
+                op, cells, x, hx, lengths, num_layers=num_layers, bidirectional=bidirectional,
+                dropout=dropout, training=training,
+            )  # fmt: skip
+            if reverse:
+                out = reverse_padded(out, lengths)
+            return out, hidden[0] if len(hidden) == 1 else hidden
     if lengths is None:
         result = op(x, hx if kernel == "lstm" else hx[0], params, *flags, True)
         out, hidden = result[0], result[1:]
