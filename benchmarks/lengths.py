@@ -5,8 +5,8 @@
 A PyTorch user with padded batches of different lengths packs them
 (``pack_padded_sequence`` -> ``nn.LSTM`` -> ``pad_packed_sequence``); rnnkit takes
 ``layer(x, lengths=lengths)``. Both give the same outputs and final states (each sequence stops
-at its own end). Also timed, as a floor: ``nn.LSTM`` on the padded batch without lengths, which
-runs the padding too and so gives wrong final states for the shorter sequences. Bidirectional
+at its own end). Also timed, for reference: ``nn.LSTM`` on the padded batch without lengths,
+which runs the padding too and so gives wrong final states for the shorter sequences. Bidirectional
 layers, input size = hidden size, fp32; training = forward + ``out.sum().backward()``, inference
 = forward under no_grad; rnnkit and torch alternate, median of ``--repeats`` calls after a
 warm-up call. Lengths are drawn once per configuration (seeded): ``bucketed`` between 0.8 L and

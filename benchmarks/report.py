@@ -208,7 +208,7 @@ def lengths() -> str:
         return ""
     rows = [f"`{r['command']}` ({r['date']}; bidirectional, tokens/s counts real tokens only):",
             "", "| layer | shape (H, N, L) | lengths (distinct) | mode | rnnkit, lengths "
-            "| torch packed | torch padded (floor) | vs packed | vs padded |",
+            "| torch packed | torch padded, no lengths | vs packed | vs padded |",
             "|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
     for x in r["rows"]:
         rows.append(

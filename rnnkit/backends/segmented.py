@@ -51,10 +51,8 @@ def _segments(sorted_lengths: list[int]) -> list[tuple[int, int, int]]:
     """
     out, start = [], 0
     for stop in sorted(set(sorted_lengths)):
-        if stop > start:
-            rows = sum(1 for n in sorted_lengths if n >= stop)
-            out.append((start, stop, rows))
-            start = stop
+        out.append((start, stop, sum(1 for n in sorted_lengths if n >= stop)))
+        start = stop
     return out
 
 
@@ -65,7 +63,7 @@ def _run_direction(
     """One layer, one direction, over length-sorted rows: x (N, L, F), state (1, N, S) each
     -> output (N, L, H), final state (1, N, S) each."""
     n, steps, _ = x.shape
-    if len(state) == 1:  # GRU / Elman: the final state is the last real output
+    if len(state) == 1:  # Elman: the final state is the last real output
         return _run_gathered(op, params, x, state[0], lengths, bias, training)
     pieces = []
     for start, stop, rows in segments:
@@ -77,7 +75,7 @@ def _run_direction(
         pieces.append(out)
         state = tuple(torch.cat([new, old[:, rows:]], dim=1) for new, old in
                       zip(result[1:], state))  # fmt: skip
-    stop = segments[-1][1] if segments else 0
+    stop = segments[-1][1]
     if stop < steps:
         pieces.append(x.new_zeros(n, steps - stop, state[0].shape[-1]))
     return torch.cat(pieces, dim=1), state
@@ -87,13 +85,12 @@ def _run_gathered(
     op, params: list[Tensor], x: Tensor, h0: Tensor, lengths: Tensor, bias: bool, training: bool
 ) -> tuple[Tensor, tuple[Tensor]]:
     """One call over every row and step (outputs at real steps do not depend on later padding),
-    padding zeroed; the final state h_{length} (h0 where length is 0) taken from the output."""
+    padding zeroed; the final state h_{length} taken from the output."""
     steps = x.shape[1]
     out = op(x, h0, params, bias, 1, 0.0, training, False, True)[0]
     out = out * step_mask(lengths, steps, x.device)[..., None].to(out.dtype)
-    last = (lengths - 1).clamp(min=0)
-    final = out.gather(1, last.view(-1, 1, 1).expand(-1, 1, out.shape[-1])).transpose(0, 1)
-    return out, (torch.where((lengths > 0).view(1, -1, 1), final, h0),)
+    last = (lengths - 1).view(-1, 1, 1).expand(-1, 1, out.shape[-1])
+    return out, (out.gather(1, last).transpose(0, 1),)
 
 
 def run_segmented(
