@@ -169,6 +169,7 @@ def main() -> None:
     parser.add_argument(
         "--max-length", type=int, default=400, help="tokens read per text (0: all of it)"
     )
+    parser.add_argument("--name", help="result file (default classify_DATASET)")
     args = parser.parse_args()
     rnnkit.keep_freed_memory()  # as ``rnnkit train`` does
     folder = data_dir() / args.dataset
@@ -189,7 +190,7 @@ def main() -> None:
             candidates[name] = train_one(name, model, data, args, paths, Path(tmp))
     chosen = max(candidates, key=lambda k: candidates[k]["dev_accuracy"])
     write_result(
-        f"classify_{args.dataset}",
+        args.name or f"classify_{args.dataset}",
         {
             "dataset": args.dataset,
             "test_examples": candidates[chosen]["test_examples"],
