@@ -50,23 +50,58 @@ def shakespeare() -> str:
     return "\n".join(rows)
 
 
+def classification_runs(dataset: str) -> list[tuple[str, dict]]:
+    """Every result file of one data set (``classify_DATASET*.json``: the default run and any
+    ``--name``d ones), as (file stem, result), sorted by name."""
+    paths = sorted(RESULTS.glob(f"classify_{dataset}*.json"))
+    return [(p.stem, json.loads(p.read_text())) for p in paths]
+
+
+def _chosen_run(dataset: str) -> tuple[str, dict] | None:
+    """The run whose chosen model has the best dev accuracy: runs are candidates too."""
+    runs = classification_runs(dataset)
+    return max(runs, key=lambda run: run[1]["rnnkit"]["dev_accuracy"]) if runs else None
+
+
 def classification() -> str:
     rows = ["| data | rnnkit model (chosen on dev) | rnnkit accuracy | macro-F1 | TF-IDF + LR "
             "accuracy | rnnkit time |", "|---|---|---|---|---|---|"]  # fmt: skip
     found = False
     for name in ("sentiment", "bbc"):
-        r = _load(f"classify_{name}")
-        if r:
+        best = _chosen_run(name)
+        if best:
             found = True
+            r = best[1]
             k, b = r["rnnkit"], r["tfidf_logreg"]
             chosen = r.get("selected_by_dev_accuracy", "lstm-max")
-            tried = len(r.get("candidates", {chosen: None}))
+            tried = sum(len(run.get("candidates", {0: 0})) for _, run in classification_runs(name))
             rows.append(
                 f"| {name} ({r['test_examples']} test) | {chosen} (of {tried}) "
                 f"| **{k['accuracy']:.4f}** "
                 f"| {k['macro_f1']:.4f} | {b['accuracy']:.4f} | {k['seconds']:.0f} s |"
             )
     return "\n".join(rows) if found else ""
+
+
+def classification_run_table(dataset: str) -> str:
+    """One row per result file of a data set that has several, with the command of each."""
+    runs = classification_runs(dataset)
+    if len(runs) < 2:
+        return ""
+    chosen = _chosen_run(dataset)[0]  # type: ignore[index]
+    rows = [f"Runs on {dataset} (chosen on dev accuracy: {chosen}):", "",
+            "| result file | model | max length | dev accuracy | test accuracy "
+            "| members alone, test | time | epochs (stop) |",
+            "|---|---|---|---|---|---|---|---|"]  # fmt: skip
+    for stem, r in runs:
+        k = r["rnnkit"]
+        members = k.get("member_test_accuracy")
+        spread = f"{min(members):.4f}-{max(members):.4f}" if members else ""
+        rows.append(f"| {stem} | {r['selected_by_dev_accuracy']} | {k.get('max_length', 400) or 'all'} "
+                    f"| {k['dev_accuracy']:.4f} | {k['accuracy']:.4f} | {spread} "
+                    f"| {k['seconds']:.0f} s | {k['epochs']} ({k['stopped']}) |")  # fmt: skip
+    rows += ["", "Commands:", ""] + [f"- {stem}: `{r['command']}`" for stem, r in runs]
+    return "\n".join(rows)
 
 
 def classification_candidates(name: str) -> str:
@@ -238,6 +273,7 @@ if __name__ == "__main__":
               ("Classification", classification()),
               ("Sentiment candidates", classification_candidates("sentiment")),
               ("BBC candidates", classification_candidates("bbc")),
+              ("BBC runs", classification_run_table("bbc")),
               ("Part-of-speech tagging", tagging()),
               ("Translation", translation()), ("Summarization", summarization()),
               ("Tagging with biLM features", bilm_tagging()), ("Speed", speed()),
