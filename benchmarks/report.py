@@ -97,7 +97,8 @@ def classification_run_table(dataset: str) -> str:
         k = r["rnnkit"]
         members = k.get("member_test_accuracy")
         spread = f"{min(members):.4f}-{max(members):.4f}" if members else ""
-        rows.append(f"| {stem} | {r['selected_by_dev_accuracy']} | {k.get('max_length', 400) or 'all'} "
+        length = k.get("max_length", 400) or "all"
+        rows.append(f"| {stem} | {r['selected_by_dev_accuracy']} | {length} "
                     f"| {k['dev_accuracy']:.4f} | {k['accuracy']:.4f} | {spread} "
                     f"| {k['seconds']:.0f} s | {k['epochs']} ({k['stopped']}) |")  # fmt: skip
     rows += ["", "Commands:", ""] + [f"- {stem}: `{r['command']}`" for stem, r in runs]
