@@ -81,3 +81,24 @@ def test_full_lengths_take_the_single_call(monkeypatch):
     calls.clear()
     layer(torch.randn(2, 5, 3), lengths=torch.tensor([5, 3]))
     assert len(calls) == 2 * 2 * 2  # layers x directions x distinct lengths
+
+
+def test_dropout_between_layers_as_two_single_layers(monkeypatch):
+    monkeypatch.setattr(fused, "pack_padded_sequence", _never_pack)
+    layer = rnnkit.LSTM(4, 5, num_layers=2, bidirectional=True, dropout=0.5).double().train()
+    first = rnnkit.LSTM(4, 5, bidirectional=True).double()
+    second = rnnkit.LSTM(10, 5, bidirectional=True).double()
+    weights = layer.state_dict()
+    for k, part in enumerate((first, second)):
+        part.load_state_dict({name.replace(f"_l{k}", "_l0"): w for name, w in weights.items()
+                              if f"_l{k}" in name})  # fmt: skip
+    x = torch.randn(4, 24, 4, dtype=torch.float64)
+    lengths = torch.tensor([24, 20, 20, 16])  # 3 lengths over 24 steps: segmented
+    torch.manual_seed(3)
+    got, _ = layer(x, lengths=lengths)
+    torch.manual_seed(3)
+    hidden, _ = first(x, lengths=lengths)
+    mask = torch.nn.functional.dropout(torch.ones_like(hidden), 0.5, training=True)
+    want, _ = second(hidden * mask, lengths=lengths)
+    assert not torch.equal(mask, torch.ones_like(mask))  # some features were dropped
+    assert_states_close(got, want)
