@@ -2,19 +2,19 @@
 
 With lengths, ``torch.nn.LSTM`` users pack the batch (``pack_padded_sequence``). On CPU that
 leaves oneDNN for PyTorch's native packed kernel, whose backward is recorded op by op: measured
-here (benchmarks/lengths.py), a BiLSTM-64 over 32 x 400 tokens trains about 10x slower packed
-than padded. This path keeps unpacked calls and is still exact:
+here (benchmarks/lengths.py), a BiLSTM-64 over 32 x 400 tokens trains 6 to 13 times slower
+packed than padded. This path keeps unpacked calls and is still exact:
 
 - LSTM: the batch is sorted by length (longest first) and time is cut at every distinct length
   d_1 < d_2 < ... < d_m. Over steps [d_{s-1}, d_s) exactly the rows with length >= d_s are
   running, a prefix of the sorted batch, so one unpacked single-layer call per segment runs them
-  from the state the previous segment left; finished rows keep theirs. Each call has a set-up
-  cost (oneDNN lays out the weights), so this pays only while segments are long enough:
+  from the state the previous segment left; finished rows keep theirs. Each call has a fixed
+  set-up cost, so this pays only while segments are long enough:
   ``applies`` asks for at least ``MIN_STEPS_PER_CALL`` steps per distinct length, else the packed
   kernel runs.
 - Elman RNN while training: one padded call per layer and direction (an output at a real step
-  never depends on later padding); the final state is the last real output. PyTorch's packed
-  and padded Elman/GRU kernels cost the same in inference, which keeps the packed path.
+  never depends on later padding); the final state is the last real output. In inference
+  PyTorch's packed Elman/GRU kernels cost about what its padded ones do, so they stay packed.
 
 Every layer and direction runs this way (the backward direction on each sequence reversed within
 its length), with dropout between layers as ``torch.nn.LSTM`` applies it. Outputs at padded
@@ -32,7 +32,8 @@ from torch.nn import functional as F
 from rnnkit.backends.sequence import reverse_padded, step_mask
 
 #: the fewest steps per distinct length for which segmented LSTM calls beat the packed kernel
-#: (benchmarks/lengths.py: 1.7 steps per call ran 0.6x the packed kernel, 4.7 ran 1.0-1.7x)
+#: (a run of benchmarks/lengths.py without this rule: 1.7 steps per length ran at 0.6x the
+#: packed kernel's speed, 4.7 steps at 1.0-1.7x)
 MIN_STEPS_PER_CALL = 4
 
 
