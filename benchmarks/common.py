@@ -1,4 +1,4 @@
-"""Shared by the benchmark scripts: where the data is, machine facts, writing results."""
+"""Shared by the benchmark scripts: where the data is, machine facts, timing, writing results."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import os
 import platform
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,13 @@ def data_dir() -> Path:
     if not path.is_dir():
         sys.exit(f"benchmark data not found at {path}; set RNNKIT_DATA")
     return path
+
+
+def timed(fn: Callable[[], object]) -> float:
+    """Wall-clock seconds of one call of ``fn``."""
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
 
 
 def machine() -> dict[str, Any]:

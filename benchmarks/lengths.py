@@ -26,8 +26,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import write_result
-from speed import _timed
+from common import timed, write_result
 
 import rnnkit
 
@@ -75,7 +74,7 @@ def measure(layer_name: str, shape: tuple, kind: str, train: bool, repeats: int)
         run(key)  # warm-up
     for r in range(repeats):
         for key in calls if r % 2 == 0 else reversed(list(calls)):
-            times[key].append(_timed(lambda key=key: run(key)))
+            times[key].append(timed(lambda key=key: run(key)))
     tokens = int(lengths.sum())  # real tokens only
     row = {
         "layer": layer_name, "shape": name, "hidden": hidden, "batch": batch, "steps": steps,

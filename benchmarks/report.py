@@ -74,7 +74,8 @@ def classification() -> str:
             r = best[1]
             k, b = r["rnnkit"], r["tfidf_logreg"]
             chosen = r.get("selected_by_dev_accuracy", "lstm-max")
-            tried = sum(len(run.get("candidates", {0: 0})) for _, run in classification_runs(name))
+            runs = classification_runs(name)
+            tried = sum(len(run.get("candidates", {})) or 1 for _, run in runs)
             rows.append(
                 f"| {name} ({r['test_examples']} test) | {chosen} (of {tried}) "
                 f"| **{k['accuracy']:.4f}** "

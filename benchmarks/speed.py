@@ -26,7 +26,6 @@ import argparse
 import statistics
 import sys
 import tempfile
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -35,7 +34,7 @@ from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import write_result
+from common import timed, write_result
 
 import rnnkit
 
@@ -69,12 +68,6 @@ def _call(layer: nn.Module, x: torch.Tensor, train: bool) -> None:
             layer(x)
 
 
-def _timed(fn: Callable[[], None]) -> float:
-    start = time.perf_counter()
-    fn()
-    return time.perf_counter() - start
-
-
 def saved_bytes(layer: nn.Module, x: torch.Tensor) -> int:
     """Bytes of the tensors autograd saves for backward in one training call."""
     total = 0
@@ -100,13 +93,13 @@ def compare(name: str, hidden: int, batch: int, steps: int, train: bool, repeats
     first = {}
     for key, make in (("torch", make_base), ("rnnkit", make_ours)):
         layer = make(INPUT, hidden).train(train)
-        first[key] = _timed(lambda layer=layer: _call(layer, x, train))
+        first[key] = timed(lambda layer=layer: _call(layer, x, train))
         layers[key] = layer
     times: dict[str, list[float]] = {"torch": [], "rnnkit": []}
     for r in range(repeats):
         order = ("torch", "rnnkit") if r % 2 == 0 else ("rnnkit", "torch")
         for key in order:
-            times[key].append(_timed(lambda key=key: _call(layers[key], x, train)))
+            times[key].append(timed(lambda key=key: _call(layers[key], x, train)))
     tokens = batch * steps
     row = {
         "layer": name, "mode": "train" if train else "infer", "hidden": hidden, "batch": batch,
@@ -140,7 +133,7 @@ def step_latency(repeats: int, tokens: int = 200) -> dict:
     for r in range(repeats):
         pairs = (("torch", base), ("rnnkit", ours))
         for key, layer in pairs if r % 2 == 0 else pairs[::-1]:
-            times[key].append(_timed(lambda layer=layer: loop(layer)))
+            times[key].append(timed(lambda layer=layer: loop(layer)))
     ms = {k: round(1000 * statistics.median(v) / tokens, 3) for k, v in times.items()}
     row = {"rnnkit_ms_per_token": ms["rnnkit"], "torch_ms_per_token": ms["torch"],
            "speedup": round(ms["torch"] / ms["rnnkit"], 2)}  # fmt: skip
@@ -160,7 +153,7 @@ def build_seconds() -> dict[str, float]:
         for source in sorted(Path(build.__file__).parent.glob("*.c")):
             target = Path(cache) / f"{source.stem}.so"
             times[source.stem] = round(
-                _timed(lambda s=source, t=target: build._build(s, t, compiler)), 2
+                timed(lambda s=source, t=target: build._build(s, t, compiler)), 2
             )
     print("build", times, flush=True)
     return times
