@@ -10,6 +10,10 @@ for this process only.
 
 When there is no compiler, the build fails, or ``RNNKIT_NATIVE=0`` is set, ``load`` returns
 None after one warning and callers use their pure-PyTorch path, which computes the same numbers.
+
+Kernels are built with ``-fopenmp`` so their loops over batch rows run on PyTorch's own OpenMP
+threads (``parallel.h``); where the compiler has no OpenMP they are built without it and run
+single-threaded (``Kernel.threads`` then answers 1).
 """
 
 from __future__ import annotations
@@ -28,11 +32,14 @@ from pathlib import Path
 import torch
 
 FLAGS = ["-O3", "-march=native", "-ffast-math", "-fPIC", "-shared", "-pthread"]
+OPENMP = ["-fopenmp"]  #: tried first; dropped when the compiler cannot build with it
 #: argument codes of ``load``'s signatures: int, long, pointer (an address, or None for NULL)
 CODES = {"i": ctypes.c_int, "l": ctypes.c_long, "p": ctypes.c_void_p}
 #: dtypes the kernels are compiled for, and the flag that selects them (0 float, 1 double)
 DTYPES = {torch.float32: 0, torch.float64: 1}
 LIBS = ["-lm"]
+#: a step over fewer values (rows x width) than this runs on one thread
+MIN_PARALLEL_VALUES = 8192
 _loaded: dict[str, ctypes.CDLL | None] = {}
 _lock = threading.Lock()
 
@@ -65,10 +72,17 @@ def _cpu_id() -> str:
         return platform.processor() or platform.machine()
 
 
+def _headers() -> str:
+    """The text of the kernels' shared headers (part of every kernel's cache key)."""
+    return "".join(p.read_text(encoding="utf-8") for p in sorted(Path(__file__).parent.glob("*.h")))
+
+
 def library_path(name: str, source: str, compiler: str) -> Path:
     """The cache file for ``name`` built from ``source`` with ``compiler`` on this CPU."""
     digest = hashlib.sha256(
-        "\0".join([source, " ".join(FLAGS + LIBS), compiler, _cpu_id()]).encode()
+        "\0".join(
+            [source + _headers(), " ".join(FLAGS + OPENMP + LIBS), compiler, _cpu_id()]
+        ).encode()
     ).hexdigest()[:16]
     return cache_dir() / f"{name}-{digest}.so"
 
@@ -78,8 +92,11 @@ def _build(source_file: Path, target: Path, compiler: str) -> None:
     fd, tmp = tempfile.mkstemp(suffix=".so", dir=target.parent)
     os.close(fd)
     try:
-        cmd = [compiler, *FLAGS, str(source_file), "-o", tmp, *LIBS]
-        done = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+        for extra in (OPENMP, []):  # without OpenMP when the compiler cannot link it
+            cmd = [compiler, *FLAGS, *extra, str(source_file), "-o", tmp, *LIBS]
+            done = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+            if done.returncode == 0:
+                break
         if done.returncode != 0:
             raise RuntimeError(f"{' '.join(cmd)} failed:\n{done.stderr.strip()[-2000:]}")
         os.replace(tmp, target)
@@ -106,6 +123,7 @@ def load(name: str, signatures: dict[str, tuple[str, type | None]]) -> ctypes.CD
         if enabled():
             try:
                 library = _load(name)
+                library.rnnkit_max_threads.restype = ctypes.c_int
                 for function, (codes, restype) in signatures.items():
                     entry = getattr(library, function)
                     entry.argtypes = [CODES[c] for c in codes]
@@ -135,6 +153,16 @@ class Kernel:
     def supported(self, x: torch.Tensor) -> bool:
         """Whether the kernel can run on tensors like ``x`` (CPU, float32/64) and builds."""
         return cpu_float(x) and self.library() is not None
+
+    def threads(self, rows: int, width: int) -> int:
+        """How many threads a step over ``rows`` batch rows of ``width`` values should use:
+        PyTorch's thread count (the OpenMP team the kernel joins), at most one per row, and
+        one for steps under ``MIN_PARALLEL_VALUES`` values, where starting a team costs more
+        than it saves."""
+        library = self.library()
+        if library is None or rows < 2 or rows * width < MIN_PARALLEL_VALUES:
+            return 1
+        return max(1, min(int(library.rnnkit_max_threads()), rows))
 
 
 def _load(name: str) -> ctypes.CDLL:

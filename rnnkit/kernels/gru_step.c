@@ -15,10 +15,13 @@
  *
  * Rows are batch entries; every row pointer has its own row stride (in elements), so slices of
  * batch-first (N, L, .) tensors are used in place. dout may also have a column stride (an
- * expanded gradient). Single-threaded: one step is small.
+ * expanded gradient). Rows are split over `threads` (parallel.h); a thread gathers a strided
+ * gradient row into its own slice of gbuf.
  */
 #include <math.h>
 #include <stddef.h>
+
+#include "parallel.h"
 
 /* kept out of line: inlined into the row loop, gcc 12 may no longer vectorise the gate math */
 #define ROW __attribute__((noinline))
@@ -57,7 +60,8 @@ ROW static void bwd_row_##SUFFIX(long H, const T *restrict dh, const T *restrict
 static void forward_##SUFFIX(long N, long H, const T *gi, long s_gi, const T *gh,               \
                              const T *prev, long s_prev, const unsigned char *mask, long s_mask, \
                              T *h, long s_h, T *rz, long s_rz, T *cand, long s_cand, T *aux,    \
-                             long s_aux) {                                                      \
+                             long s_aux, int threads) {                                         \
+    PARALLEL_ROWS                                                                               \
     for (long i = 0; i < N; i++)                                                                \
         fwd_row_##SUFFIX(H, gi + i * s_gi, gh + i * 3 * H, prev + i * s_prev,                   \
                          mask == NULL || mask[i * s_mask], h + i * s_h, rz + i * s_rz,          \
@@ -68,12 +72,14 @@ static void backward_##SUFFIX(long N, long H, const T *dh, const T *dout, long s
                               long c_dout, const unsigned char *mask, long s_mask,              \
                               const T *rz, long s_rz, const T *cand, long s_cand,               \
                               const T *prev, long s_prev, const T *aux, long s_aux, T *dgi,     \
-                              long s_dgi, T *dgh, long s_dgh, T *base, T *gbuf) {               \
+                              long s_dgi, T *dgh, long s_dgh, T *base, T *gbuf, int threads) {  \
+    PARALLEL_ROWS                                                                               \
     for (long i = 0; i < N; i++) {                                                              \
         const T *g = dout + i * s_dout;                                                         \
         if (c_dout != 1) { /* strided or expanded gradient: gather the row first */             \
-            for (long j = 0; j < H; j++) gbuf[j] = g[j * c_dout];                               \
-            g = gbuf;                                                                           \
+            T *buf = gbuf + THREAD_ID() * H;                                                    \
+            for (long j = 0; j < H; j++) buf[j] = g[j * c_dout];                                \
+            g = buf;                                                                            \
         }                                                                                       \
         T keep = (mask == NULL || mask[i * s_mask]) ? (T)1 : (T)0;                              \
         bwd_row_##SUFFIX(H, dh + i * H, g, keep, rz + i * s_rz, cand + i * s_cand,              \
@@ -88,13 +94,13 @@ DEFINE_KERNELS(double, exp, tanh, f64)
 void rnnkit_gru_step_forward(int dbl, long N, long H, const void *gi, long s_gi, const void *gh,
                              const void *prev, long s_prev, const void *mask, long s_mask,
                              void *h, long s_h, void *rz, long s_rz, void *cand, long s_cand,
-                             void *aux, long s_aux) {
+                             void *aux, long s_aux, int threads) {
     if (dbl)
         forward_f64(N, H, gi, s_gi, gh, prev, s_prev, mask, s_mask, h, s_h, rz, s_rz, cand,
-                    s_cand, aux, s_aux);
+                    s_cand, aux, s_aux, threads);
     else
         forward_f32(N, H, gi, s_gi, gh, prev, s_prev, mask, s_mask, h, s_h, rz, s_rz, cand,
-                    s_cand, aux, s_aux);
+                    s_cand, aux, s_aux, threads);
 }
 
 void rnnkit_gru_step_backward(int dbl, long N, long H, const void *dh, const void *dout,
@@ -102,11 +108,11 @@ void rnnkit_gru_step_backward(int dbl, long N, long H, const void *dh, const voi
                               const void *rz, long s_rz, const void *cand, long s_cand,
                               const void *prev, long s_prev, const void *aux, long s_aux,
                               void *dgi, long s_dgi, void *dgh, long s_dgh, void *base,
-                              void *gbuf) {
+                              void *gbuf, int threads) {
     if (dbl)
         backward_f64(N, H, dh, dout, s_dout, c_dout, mask, s_mask, rz, s_rz, cand, s_cand, prev,
-                     s_prev, aux, s_aux, dgi, s_dgi, dgh, s_dgh, base, gbuf);
+                     s_prev, aux, s_aux, dgi, s_dgi, dgh, s_dgh, base, gbuf, threads);
     else
         backward_f32(N, H, dh, dout, s_dout, c_dout, mask, s_mask, rz, s_rz, cand, s_cand, prev,
-                     s_prev, aux, s_aux, dgi, s_dgi, dgh, s_dgh, base, gbuf);
+                     s_prev, aux, s_aux, dgi, s_dgi, dgh, s_dgh, base, gbuf, threads);
 }

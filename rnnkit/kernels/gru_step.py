@@ -24,8 +24,8 @@ from rnnkit.backends import onednn
 from rnnkit.kernels.build import DTYPES, Kernel
 
 SIGNATURES = {
-    "rnnkit_gru_step_forward": ("illplpplplplplplpl", None),
-    "rnnkit_gru_step_backward": ("illppllplplplplplplplpp", None),
+    "rnnkit_gru_step_forward": ("illplpplplplplplpli", None),
+    "rnnkit_gru_step_backward": ("illppllplplplplplplplppi", None),
 }  # argument codes: rnnkit.kernels.build.CODES
 
 
@@ -57,6 +57,7 @@ def forward(
     packed = onednn.pack(w_hh, n) if onednn.available(xt) else None
     mask = _time_major_mask(mask)
     m0 = None if mask is None else mask.data_ptr()
+    threads = _KERNEL.threads(n, g)
     x0, o0, r0, c0, a0 = (t.data_ptr() for t in (xt, out, rz, cand, aux))
     for t in range(steps):
         prev = h0 if t == 0 else out[t - 1]
@@ -68,6 +69,7 @@ def forward(
             dbl, n, hs, x0 + t * n * g * es, g, gh.data_ptr(), prev.data_ptr(), hs,
             None if m0 is None else m0 + t * n, 1, o0 + t * n * hs * es, hs,
             r0 + t * n * 2 * hs * es, 2 * hs, c0 + t * n * hs * es, hs, a0 + t * n * hs * es, hs,
+            threads,
         )  # fmt: skip
     return out.transpose(0, 1), rz.transpose(0, 1), cand.transpose(0, 1), aux.transpose(0, 1)
 
@@ -90,7 +92,8 @@ def backward(
     steps, n, hs = out.shape
     es, dbl = out.element_size(), DTYPES[out.dtype]
     dgi, dgh = out.new_empty(steps, n, 3 * hs), out.new_empty(steps, n, 3 * hs)
-    dh, base, gbuf = out.new_zeros(n, hs), out.new_empty(n, hs), out.new_empty(hs)
+    threads = _KERNEL.threads(n, 3 * hs)  # each thread gathers into its own row of gbuf
+    dh, base, gbuf = out.new_zeros(n, hs), out.new_empty(n, hs), out.new_empty(threads, hs)
     mask = _time_major_mask(mask)
     m0 = None if mask is None else mask.data_ptr()
     sn, st, sj = dout.stride()
@@ -104,7 +107,7 @@ def backward(
             None if m0 is None else m0 + t * n, 1, r0 + t * n * 2 * hs * es, 2 * hs,
             c0 + t * n * hs * es, hs, prev, hs, a0 + t * n * hs * es, hs,
             gi0 + t * n * 3 * hs * es, 3 * hs, gh0 + t * n * 3 * hs * es, 3 * hs,
-            base.data_ptr(), gbuf.data_ptr(),
+            base.data_ptr(), gbuf.data_ptr(), threads,
         )  # fmt: skip
         if packed is not None:
             dh = onednn.linear_add(dgh[t], packed, base)

@@ -20,10 +20,14 @@
  *   ch), beta_c (dh o (1 - T^2)) and beta_hh (da).
  *
  * Rows are batch entries; row pointers have their own row strides (in elements); dout may have a
- * column stride. eps = 1e-5 (PyTorch's layer_norm default).
+ * column stride. eps = 1e-5 (PyTorch's layer_norm default). Rows are split over `threads`
+ * (parallel.h); each thread sums its own rows into its own slice of `sums`, reduced by the
+ * caller.
  */
 #include <math.h>
 #include <stddef.h>
+
+#include "parallel.h"
 
 #define EPS 1e-5
 /* kept out of line: inlined into the row loop, gcc 12 may no longer vectorise the gate math */
@@ -82,9 +86,10 @@ static void forward_##SUFFIX(long N, long H, const T *xa, long s_xa, const T *q,
                              const T *pi, const T *pf, const T *po, const T *hprev,             \
                              long s_hprev, const T *cprev, long s_cprev,                        \
                              const unsigned char *mask, long s_mask, T *gates, T *c, T *qh,     \
-                             T *ch, T *rstd, T *h, long s_h, long s_c) {                        \
+                             T *ch, T *rstd, T *h, long s_h, long s_c, int threads) {           \
     /* gates (N, 4H), qh (N, 4H), ch (N, H) and rstd (N, 2) of this step are contiguous;      \
      * c and h rows have strides s_c, s_h */                                                    \
+    PARALLEL_ROWS                                                                               \
     for (long n = 0; n < N; n++) {                                                              \
         T *cn = c + n * s_c, *hn = h + n * s_h, *gn = gates + n * 4 * H;                        \
         const T *cp = cprev + n * s_cprev, *hp = hprev + n * s_hprev;                           \
@@ -144,16 +149,17 @@ static void backward_##SUFFIX(long N, long H, const T *dhc, const T *dout, long 
                               long s_cprev, const T *qh, const T *ch, const T *rstd,            \
                               const T *ghh, const T *gcc, const T *bcc, const T *pi,            \
                               const T *pf, const T *po, T *da, long s_da, T *dq, T *base,       \
-                              T *sums, T *work) {                                               \
-    /* sums, shared by all rows (small enough to stay in cache): [p_i, p_f, p_o (3H) |          \
-     * gamma_hh (4H) | gamma_c (H) | beta_c (H) | beta_hh (4H)] */                              \
-    /* work: 8H scratch */                                                                      \
-    T *dh = work, *dy = work + H, *gc = work + 2 * H, *dcn = work + 3 * H;                      \
-    T *dao = work + 4 * H, *dz = dh; /* dz (4H) reuses dh..dcn once they are spent */           \
+                              T *sums, T *work, int threads) {                                  \
+    /* sums, one slice of 13H per thread (small enough to stay in cache): [p_i, p_f, p_o (3H) | \
+     * gamma_hh (4H) | gamma_c (H) | beta_c (H) | beta_hh (4H)]; work: 8H scratch per thread */ \
+    PARALLEL_ROWS                                                                               \
     for (long n = 0; n < N; n++) {                                                              \
+        T *w = work + THREAD_ID() * 8 * H, *s = sums + THREAD_ID() * 13 * H;                    \
+        T *dh = w, *dy = w + H, *gc = w + 2 * H, *dcn = w + 3 * H;                              \
+        T *dao = w + 4 * H, *dz = dh; /* dz (4H) reuses dh..dcn once they are spent */          \
         T keep = (mask == NULL || mask[n * s_mask]) ? (T)1 : (T)0;                              \
         const T *g = dout + n * s_dout, *hc = dhc + n * H;                                      \
-        T *s = sums, *dan = da + n * s_da, *dcr = dcc + n * H;                                  \
+        T *dan = da + n * s_da, *dcr = dcc + n * H;                                             \
         for (long j = 0; j < H; j++) {                                                          \
             T gh = hc[j] + g[j * c_dout];                                                       \
             dh[j] = gh * keep; base[n * H + j] = gh * ((T)1 - keep);                            \
@@ -179,13 +185,13 @@ void rnnkit_lnlstm_step_forward(int dbl, long N, long H, const void *xa, long s_
                                 const void *po, const void *hprev, long s_hprev,
                                 const void *cprev, long s_cprev, const void *mask, long s_mask,
                                 void *gates, void *c, void *qh, void *ch, void *rstd, void *h,
-                                long s_h, long s_c) {
+                                long s_h, long s_c, int threads) {
     if (dbl)
         forward_f64(N, H, xa, s_xa, q, ghh, bhh, gcc, bcc, pi, pf, po, hprev, s_hprev, cprev,
-                    s_cprev, mask, s_mask, gates, c, qh, ch, rstd, h, s_h, s_c);
+                    s_cprev, mask, s_mask, gates, c, qh, ch, rstd, h, s_h, s_c, threads);
     else
         forward_f32(N, H, xa, s_xa, q, ghh, bhh, gcc, bcc, pi, pf, po, hprev, s_hprev, cprev,
-                    s_cprev, mask, s_mask, gates, c, qh, ch, rstd, h, s_h, s_c);
+                    s_cprev, mask, s_mask, gates, c, qh, ch, rstd, h, s_h, s_c, threads);
 }
 
 void rnnkit_lnlstm_step_backward(int dbl, long N, long H, const void *dhc, const void *dout,
@@ -195,13 +201,13 @@ void rnnkit_lnlstm_step_backward(int dbl, long N, long H, const void *dhc, const
                                  const void *rstd, const void *ghh, const void *gcc,
                                  const void *bcc, const void *pi, const void *pf, const void *po,
                                  void *da, long s_da, void *dq, void *base, void *sums,
-                                 void *work) {
+                                 void *work, int threads) {
     if (dbl)
         backward_f64(N, H, dhc, dout, s_dout, c_dout, dcc, mask, s_mask, gates, c, s_c, cprev,
                      s_cprev, qh, ch, rstd, ghh, gcc, bcc, pi, pf, po, da, s_da, dq, base, sums,
-                     work);
+                     work, threads);
     else
         backward_f32(N, H, dhc, dout, s_dout, c_dout, dcc, mask, s_mask, gates, c, s_c, cprev,
                      s_cprev, qh, ch, rstd, ghh, gcc, bcc, pi, pf, po, da, s_da, dq, base, sums,
-                     work);
+                     work, threads);
 }

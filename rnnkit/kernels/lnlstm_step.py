@@ -5,6 +5,11 @@ Per step one product q = h_{t-1} W_hh^T (oneDNN with W_hh packed once per call f
 ``addmm`` otherwise) and one native call for both layer norms, the gates and the cell; backward
 one call and one product dh_{t-1} = base + dq W_hh. Equations in ``lnlstm_step.c``.
 
+The gradient of W_hh, sum_t dq_t^T h_{t-1}, is accumulated every ``CHUNK_ROWS`` rows (steps x
+batch) from a buffer reused across chunks, instead of keeping dq for all steps: at T 1024 that
+is 256 MB less memory to fault in per call, for products still large enough to run at full
+speed.
+
 Shapes: xa (N, L, 4H) = LN_ih(W_ih x) + b_ih (rows may be strided); h0, c0 (N, H);
 w_hh (4H, H); ln_hh = (gamma (4H), beta + b_hh (4H)); ln_c = (gamma (H), beta (H));
 peep (3, H) (zeros without peepholes); mask (N, L) bool or None.
@@ -19,12 +24,13 @@ from rnnkit.backends import onednn
 from rnnkit.kernels.build import DTYPES, Kernel
 
 SIGNATURES = {
-    "rnnkit_lnlstm_step_forward": ("illplppppppppplplplppppppll", None),
-    "rnnkit_lnlstm_step_backward": ("illppllpplpplplpppppppppplpppp", None),
+    "rnnkit_lnlstm_step_forward": ("illplppppppppplplplpppppplli", None),
+    "rnnkit_lnlstm_step_backward": ("illppllpplpplplpppppppppplppppi", None),
 }  # argument codes: rnnkit.kernels.build.CODES
 
 
 _KERNEL = Kernel("lnlstm_step", SIGNATURES)
+CHUNK_ROWS = 1024  #: rows (steps x batch) of dq per product into W_hh's gradient
 library = _KERNEL.library  #: the loaded kernel, or None when it cannot be built
 supported = _KERNEL.supported  #: whether tensors like ``x`` can use it (CPU float, it builds)
 
@@ -57,6 +63,7 @@ def forward(
     else:
         product = lambda h: torch.mm(h, w_hh.t())  # noqa: E731
     m = None if mask is None else mask.to(torch.uint8).contiguous()
+    threads = _KERNEL.threads(n, g4)
     fixed = _ptrs(ghh, bhh, gcc, bcc, peep[0], peep[1], peep[2])
     x0, sx = xa.data_ptr(), xa.stride(1)
     o0, c_0 = out.data_ptr(), cells.data_ptr()
@@ -70,7 +77,7 @@ def forward(
             dbl, n, hs, x0 + t * sx * es, xa.stride(0), q.data_ptr(), *fixed, hp.data_ptr(), sh,
             cp, sc, None if m is None else m.data_ptr() + t, steps, gates[t].data_ptr(),
             c_0 + t * n * hs * es, qh[t].data_ptr(), ch[t].data_ptr(), rstd[t].data_ptr(),
-            o0 + t * hs * es, steps * hs, hs,
+            o0 + t * hs * es, steps * hs, hs, threads,
         )  # fmt: skip
     return out, cells, gates, qh, ch, rstd
 
@@ -87,10 +94,15 @@ def backward(
     out, cells, gates, qh, ch, rstd = saved
     n, steps, hs = out.shape
     es, dbl = out.element_size(), DTYPES[out.dtype]
-    da, dq = out.new_empty(n, steps, 4 * hs), out.new_empty(steps, n, 4 * hs)
+    da = out.new_empty(n, steps, 4 * hs)
+    chunk = max(1, min(steps, CHUNK_ROWS // n))
+    dq, dw = out.new_empty(chunk, n, 4 * hs), out.new_zeros(4 * hs, hs)
+    h_prev = out.transpose(0, 1)  # (L, N, H): h_t; h_{t-1} of step t is h_prev[t - 1] or h0
     dh = out.new_zeros(n, hs)
     dc = out.new_zeros(n, hs) if dc_last is None else dc_last.clone().contiguous()
-    base, work, sums = out.new_empty(n, hs), out.new_empty(8 * hs), out.new_zeros(13 * hs)
+    threads = _KERNEL.threads(n, 4 * hs)  # each thread sums its rows into its own row of sums
+    base, work = out.new_empty(n, hs), out.new_empty(threads, 8 * hs)
+    sums = out.new_zeros(threads, 13 * hs)
     m = None if mask is None else mask.to(torch.uint8).contiguous()
     packed = onednn.pack(w_hh.t(), n) if onednn.available(out) else None
     sn, st, sj = dout.stride()
@@ -108,17 +120,21 @@ def backward(
             dbl, n, hs, dh.data_ptr(), d0 + t * st * es, sn, sj, dc.data_ptr(),
             None if m is None else m.data_ptr() + t, steps, gates[t].data_ptr(),
             c_0 + t * n * hs * es, hs, cp, hs, qh[t].data_ptr(), ch[t].data_ptr(),
-            rstd[t].data_ptr(), *fixed, a0 + t * 4 * hs * es, steps * 4 * hs, dq[t].data_ptr(),
-            base.data_ptr(), sums.data_ptr(), work.data_ptr(),
+            rstd[t].data_ptr(), *fixed, a0 + t * 4 * hs * es, steps * 4 * hs,
+            dq[t % chunk].data_ptr(), base.data_ptr(), sums.data_ptr(), work.data_ptr(), threads,
         )  # fmt: skip
         if packed is not None:
-            dh = onednn.linear_add(dq[t], packed, base)
+            dh = onednn.linear_add(dq[t % chunk], packed, base)
         else:
-            dh = torch.addmm(base, dq[t], w_hh)
-    prev = torch.cat([h0.unsqueeze(0), out.transpose(0, 1)[:-1]], dim=0)
+            dh = torch.addmm(base, dq[t % chunk], w_hh)
+        if t % chunk == 0:  # steps t .. t + k - 1 are in dq[:k]
+            k = min(chunk, steps - t)
+            prev = h_prev[t - 1 : t + k - 1] if t else torch.cat([h0[None], h_prev[: k - 1]])
+            dw.addmm_(dq[:k].reshape(k * n, 4 * hs).t(), prev.reshape(k * n, hs))
+    sums = sums.sum(0)
     return {
         "xa": da, "h0": dh, "c0": dc,
-        "w_hh": dq.reshape(steps * n, 4 * hs).t() @ prev.reshape(steps * n, hs),
+        "w_hh": dw,
         "gamma_hh": sums[3 * hs : 7 * hs], "beta_hh": sums[9 * hs :],
         "gamma_c": sums[7 * hs : 8 * hs], "beta_c": sums[8 * hs : 9 * hs],
         "peep": sums[: 3 * hs].view(3, hs),

@@ -19,7 +19,9 @@
  * of every row to one vector of sums [p_i, p_f, p_o (3H) | b (4H)] (small: it stays in cache).
  *
  * Rows are batch entries; row pointers have their own row strides (in elements), so slices of
- * batch-first (N, L, .) tensors are used in place; dout may have a column stride.
+ * batch-first (N, L, .) tensors are used in place; dout may have a column stride. Rows are split
+ * over `threads` (parallel.h); in the backward each thread adds its rows to its own slice of
+ * sums (7H each, reduced by the caller) and gathers strided rows into its own slice of gbuf.
  *
  * rnnkit_lstm_cell_forward is the plain LSTM's pointwise part for generation (no peepholes, no
  * mask, nothing stored): from a = the whole pre-activation (both products and biases, N x 4H),
@@ -27,6 +29,8 @@
  */
 #include <math.h>
 #include <stddef.h>
+
+#include "parallel.h"
 
 /* kept out of line: inlined into the row loop, gcc 12 no longer vectorises the gate math */
 #define ROW __attribute__((noinline))
@@ -96,7 +100,8 @@ static void forward_##SUFFIX(long N, long H, const T *gi, long s_gi, const T *gh
                              const T *pi, const T *pf, const T *po, const T *hprev,             \
                              long s_hprev, const T *cprev, long s_cprev,                        \
                              const unsigned char *mask, long s_mask, T *gates, long s_gates,    \
-                             T *c, long s_c, T *h, long s_h) {                                  \
+                             T *c, long s_c, T *h, long s_h, int threads) {                     \
+    PARALLEL_ROWS                                                                               \
     for (long n = 0; n < N; n++)                                                                \
         fwd_row_##SUFFIX(H, gi + n * s_gi, gh + n * 4 * H, pi, pf, po, hprev + n * s_hprev,     \
                          cprev + n * s_cprev, mask == NULL || mask[n * s_mask],                 \
@@ -107,18 +112,22 @@ static void backward_##SUFFIX(long N, long H, const T *dhc, const T *dout, long 
                               long c_dout, T *dcc, const unsigned char *mask, long s_mask,      \
                               const T *gates, long s_gates, const T *c, long s_c,               \
                               const T *cprev, long s_cprev, const T *pi, const T *pf,           \
-                              const T *po, T *da, long s_da, T *base, T *sums, T *gbuf) {       \
+                              const T *po, T *da, long s_da, T *base, T *sums, T *gbuf,         \
+                              int threads) {                                                    \
+    PARALLEL_ROWS                                                                               \
     for (long n = 0; n < N; n++) {                                                              \
         const T *g = dout + n * s_dout;                                                         \
+        T *s = sums + THREAD_ID() * 7 * H;                                                      \
         if (c_dout != 1) { /* strided or expanded gradient: gather the row first */             \
-            for (long j = 0; j < H; j++) gbuf[j] = g[j * c_dout];                               \
-            g = gbuf;                                                                           \
+            T *buf = gbuf + THREAD_ID() * H;                                                    \
+            for (long j = 0; j < H; j++) buf[j] = g[j * c_dout];                                \
+            g = buf;                                                                            \
         }                                                                                       \
         T keep = (mask == NULL || mask[n * s_mask]) ? (T)1 : (T)0;                              \
         bwd_row_##SUFFIX(H, dhc + n * H, g, dcc + n * H, keep, gates + n * s_gates,             \
                          c + n * s_c, cprev + n * s_cprev, pi, pf, po, da + n * s_da,           \
-                         base + n * H, sums);                                                   \
-        add_row_##SUFFIX(4 * H, da + n * s_da, sums + 3 * H);                                   \
+                         base + n * H, s);                                                      \
+        add_row_##SUFFIX(4 * H, da + n * s_da, s + 3 * H);                                      \
     }                                                                                           \
 }
 
@@ -129,13 +138,13 @@ void rnnkit_lstm_step_forward(int dbl, long N, long H, const void *gi, long s_gi
                               const void *gh, const void *pi, const void *pf, const void *po,
                               const void *hprev, long s_hprev, const void *cprev, long s_cprev,
                               const void *mask, long s_mask, void *gates, long s_gates, void *c,
-                              long s_c, void *h, long s_h) {
+                              long s_c, void *h, long s_h, int threads) {
     if (dbl)
         forward_f64(N, H, gi, s_gi, gh, pi, pf, po, hprev, s_hprev, cprev, s_cprev, mask, s_mask,
-                    gates, s_gates, c, s_c, h, s_h);
+                    gates, s_gates, c, s_c, h, s_h, threads);
     else
         forward_f32(N, H, gi, s_gi, gh, pi, pf, po, hprev, s_hprev, cprev, s_cprev, mask, s_mask,
-                    gates, s_gates, c, s_c, h, s_h);
+                    gates, s_gates, c, s_c, h, s_h, threads);
 }
 
 void rnnkit_lstm_step_backward(int dbl, long N, long H, const void *dhc, const void *dout,
@@ -143,13 +152,13 @@ void rnnkit_lstm_step_backward(int dbl, long N, long H, const void *dhc, const v
                                long s_mask, const void *gates, long s_gates, const void *c,
                                long s_c, const void *cprev, long s_cprev, const void *pi,
                                const void *pf, const void *po, void *da, long s_da, void *base,
-                               void *sums, void *gbuf) {
+                               void *sums, void *gbuf, int threads) {
     if (dbl)
         backward_f64(N, H, dhc, dout, s_dout, c_dout, dcc, mask, s_mask, gates, s_gates, c, s_c,
-                     cprev, s_cprev, pi, pf, po, da, s_da, base, sums, gbuf);
+                     cprev, s_cprev, pi, pf, po, da, s_da, base, sums, gbuf, threads);
     else
         backward_f32(N, H, dhc, dout, s_dout, c_dout, dcc, mask, s_mask, gates, s_gates, c, s_c,
-                     cprev, s_cprev, pi, pf, po, da, s_da, base, sums, gbuf);
+                     cprev, s_cprev, pi, pf, po, da, s_da, base, sums, gbuf, threads);
 }
 
 /* a (N, 4H), cprev, c, h (N, H), all contiguous */

@@ -20,8 +20,8 @@ from rnnkit.backends import onednn
 from rnnkit.kernels.build import DTYPES, Kernel
 
 SIGNATURES = {
-    "rnnkit_lstm_step_forward": ("illplppppplplplplplpl", None),
-    "rnnkit_lstm_step_backward": ("illppllpplplplplpppplppp", None),
+    "rnnkit_lstm_step_forward": ("illplppppplplplplplpli", None),
+    "rnnkit_lstm_step_backward": ("illppllpplplplplpppplpppi", None),
     "rnnkit_lstm_cell_forward": ("illpppp", None),
 }  # argument codes: rnnkit.kernels.build.CODES
 
@@ -70,6 +70,7 @@ def forward(
     gates = xp.new_empty(steps, n, g4)
     product = _hidden_product(w_hh, b_hh, n, xp)
     m = None if mask is None else mask.to(torch.uint8).contiguous()
+    threads = _KERNEL.threads(n, g4)
     pi, pf, po = (peep[k].data_ptr() for k in range(3))
     x0, o0, c_0, g0 = xp.data_ptr(), out.data_ptr(), cells.data_ptr(), gates.data_ptr()
     for t in range(steps):
@@ -82,6 +83,7 @@ def forward(
             dbl, n, hs, x0 + t * g4 * es, steps * g4, gh.data_ptr(), pi, pf, po,
             hp.data_ptr(), sh, cp, sc, None if m is None else m.data_ptr() + t, steps,
             g0 + t * n * g4 * es, g4, c_0 + t * n * hs * es, hs, o0 + t * hs * es, steps * hs,
+            threads,
         )  # fmt: skip
     return out, cells, gates
 
@@ -100,7 +102,12 @@ def backward(
     da = out.new_empty(n, steps, 4 * hs)
     dh = out.new_zeros(n, hs)
     dc = out.new_zeros(n, hs) if dc_last is None else dc_last.clone().contiguous()
-    base, gbuf, sums = out.new_empty(n, hs), out.new_empty(hs), out.new_zeros(7 * hs)
+    threads = _KERNEL.threads(n, 4 * hs)  # each thread has its own row of sums and of gbuf
+    base, gbuf, sums = (
+        out.new_empty(n, hs),
+        out.new_empty(threads, hs),
+        out.new_zeros(threads, 7 * hs),
+    )
     m = None if mask is None else mask.to(torch.uint8).contiguous()
     fast = onednn.available(out)
     packed = onednn.pack(w_hh.t(), n) if fast else None
@@ -113,10 +120,11 @@ def backward(
             dbl, n, hs, dh.data_ptr(), d0 + t * st * es, sn, sj, dc.data_ptr(),
             None if m is None else m.data_ptr() + t, steps, g0 + t * n * 4 * hs * es, 4 * hs,
             c_0 + t * n * hs * es, hs, cp, hs, pi, pf, po, a0 + t * 4 * hs * es,
-            steps * 4 * hs, base.data_ptr(), sums.data_ptr(), gbuf.data_ptr(),
+            steps * 4 * hs, base.data_ptr(), sums.data_ptr(), gbuf.data_ptr(), threads,
         )  # fmt: skip
         if packed is not None:
             dh = onednn.linear_add(da[:, t], packed, base)
         else:
             dh = torch.addmm(base, da[:, t], w_hh)
+    sums = sums.sum(0)
     return da, dh, dc, sums[: 3 * hs].view(3, hs), sums[3 * hs :]

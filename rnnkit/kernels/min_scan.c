@@ -23,6 +23,8 @@
 #include <math.h>
 #include <pthread.h>
 #include <stddef.h>
+
+#include "parallel.h"
 #include <stdlib.h>
 
 #define BLOCK 1024
