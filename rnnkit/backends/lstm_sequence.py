@@ -68,7 +68,7 @@ class LayerNormLSTMSequence(torch.autograd.Function):
                                     peep, mask)  # fmt: skip
         ctx.save_for_backward(h0, c0, w_hh, gamma_hh, bias_hh, gamma_c, beta_c, peep, mask,
                               *saved)  # fmt: skip
-        return saved[0], saved[1][-1]
+        return saved[0], saved[2][-1]
 
     @staticmethod
     def backward(ctx: Any, dout: Tensor, dc_last: Tensor | None) -> tuple[Tensor | None, ...]:

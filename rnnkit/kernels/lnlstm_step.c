@@ -7,7 +7,9 @@
  *   c_t = f c_{t-1} + i g,  o = s(a_o + p_o c_t),
  *   ch = (c_t - mean c_t) / sqrt(var c_t + eps),  h_t = o tanh(ch gamma_c + beta_c);
  * a padded step (mask 0) keeps h and c. Stored per step: [i | f | g | o], c_t, qh, ch and the two
- * reciprocal standard deviations per row.
+ * reciprocal standard deviations per row; not the gates, which the backward recomputes from xa,
+ * qh and c_{t-1} (cheaper, on the 2-core machines measured, than writing and faulting in 4H
+ * values per row and step).
  *
  * Backward (gh = dh_t + dout_t, gc = dc_t from step t + 1, keep = mask or 1):
  *   dh = gh keep,  T = tanh(ch gamma_c + beta_c),  da_o = dh T o (1 - o),
@@ -87,11 +89,11 @@ static void forward_##SUFFIX(long N, long H, const T *xa, long s_xa, const T *q,
                              long s_hprev, const T *cprev, long s_cprev,                        \
                              const unsigned char *mask, long s_mask, T *gates, T *c, T *qh,     \
                              T *ch, T *rstd, T *h, long s_h, long s_c, int threads) {           \
-    /* gates (N, 4H), qh (N, 4H), ch (N, H) and rstd (N, 2) of this step are contiguous;      \
-     * c and h rows have strides s_c, s_h */                                                    \
+    /* qh (N, 4H), ch (N, H) and rstd (N, 2) of this step are contiguous; c and h rows have     \
+     * strides s_c, s_h; gates: 4H scratch per thread */                                        \
     PARALLEL_ROWS                                                                               \
     for (long n = 0; n < N; n++) {                                                              \
-        T *cn = c + n * s_c, *hn = h + n * s_h, *gn = gates + n * 4 * H;                        \
+        T *cn = c + n * s_c, *hn = h + n * s_h, *gn = gates + THREAD_ID() * 4 * H;              \
         const T *cp = cprev + n * s_cprev, *hp = hprev + n * s_hprev;                           \
         rstd[2 * n] = normalise_##SUFFIX(4 * H, q + n * 4 * H, qh + n * 4 * H);                 \
         gates_##SUFFIX(H, xa + n * s_xa, qh + n * 4 * H, ghh, bhh, pi, pf, po, cp, gn, cn);     \
@@ -145,18 +147,21 @@ ROW static void norm_grad_##SUFFIX(long n, const T *restrict da, const T *restri
                                                                                                 \
 static void backward_##SUFFIX(long N, long H, const T *dhc, const T *dout, long s_dout,         \
                               long c_dout, T *dcc, const unsigned char *mask, long s_mask,      \
-                              const T *gates, const T *c, long s_c, const T *cprev,             \
+                              const T *xa, long s_xa, const T *c, long s_c, const T *cprev,     \
                               long s_cprev, const T *qh, const T *ch, const T *rstd,            \
-                              const T *ghh, const T *gcc, const T *bcc, const T *pi,            \
-                              const T *pf, const T *po, T *da, long s_da, T *dq, T *base,       \
-                              T *sums, T *work, int threads) {                                  \
+                              const T *ghh, const T *bhh, const T *gcc, const T *bcc,           \
+                              const T *pi, const T *pf, const T *po, T *da, long s_da, T *dq,   \
+                              T *base, T *sums, T *work, int threads) {                         \
     /* sums, one slice of 13H per thread (small enough to stay in cache): [p_i, p_f, p_o (3H) | \
-     * gamma_hh (4H) | gamma_c (H) | beta_c (H) | beta_hh (4H)]; work: 8H scratch per thread */ \
+     * gamma_hh (4H) | gamma_c (H) | beta_c (H) | beta_hh (4H)]; work: 13H scratch per thread */\
     PARALLEL_ROWS                                                                               \
     for (long n = 0; n < N; n++) {                                                              \
-        T *w = work + THREAD_ID() * 8 * H, *s = sums + THREAD_ID() * 13 * H;                    \
+        T *w = work + THREAD_ID() * 13 * H, *s = sums + THREAD_ID() * 13 * H;                   \
         T *dh = w, *dy = w + H, *gc = w + 2 * H, *dcn = w + 3 * H;                              \
         T *dao = w + 4 * H, *dz = dh; /* dz (4H) reuses dh..dcn once they are spent */          \
+        T *gn = w + 8 * H, *cn = w + 12 * H; /* the step's gates (and c_t) again */              \
+        gates_##SUFFIX(H, xa + n * s_xa, qh + n * 4 * H, ghh, bhh, pi, pf, po,                  \
+                       cprev + n * s_cprev, gn, cn);                                            \
         T keep = (mask == NULL || mask[n * s_mask]) ? (T)1 : (T)0;                              \
         const T *g = dout + n * s_dout, *hc = dhc + n * H;                                      \
         T *dan = da + n * s_da, *dcr = dcc + n * H;                                             \
@@ -164,11 +169,10 @@ static void backward_##SUFFIX(long N, long H, const T *dhc, const T *dout, long 
             T gh = hc[j] + g[j * c_dout];                                                       \
             dh[j] = gh * keep; base[n * H + j] = gh * ((T)1 - keep);                            \
         }                                                                                       \
-        cell_grad_##SUFFIX(H, dh, ch + n * H, gcc, bcc, gates + n * 4 * H, dao, dy, s + 7 * H,  \
-                           s + 8 * H);                                                          \
+        cell_grad_##SUFFIX(H, dh, ch + n * H, gcc, bcc, gn, dao, dy, s + 7 * H, s + 8 * H);     \
         denormalise_##SUFFIX(H, rstd[2 * n + 1], ch + n * H, dy, dcn);                          \
         for (long j = 0; j < H; j++) gc[j] = dcr[j]; /* dcc is overwritten in place */          \
-        gate_grad_##SUFFIX(H, keep, gc, dcn, dao, gates + n * 4 * H, c + n * s_c,               \
+        gate_grad_##SUFFIX(H, keep, gc, dcn, dao, gn, c + n * s_c,                              \
                            cprev + n * s_cprev, pi, pf, po, dan, dcr, s);                       \
         const T *qn = qh + n * 4 * H;                                                           \
         norm_grad_##SUFFIX(4 * H, dan, ghh, qn, dz, s + 3 * H, s + 9 * H);                      \
@@ -196,18 +200,18 @@ void rnnkit_lnlstm_step_forward(int dbl, long N, long H, const void *xa, long s_
 
 void rnnkit_lnlstm_step_backward(int dbl, long N, long H, const void *dhc, const void *dout,
                                  long s_dout, long c_dout, void *dcc, const void *mask,
-                                 long s_mask, const void *gates, const void *c, long s_c,
+                                 long s_mask, const void *xa, long s_xa, const void *c, long s_c,
                                  const void *cprev, long s_cprev, const void *qh, const void *ch,
-                                 const void *rstd, const void *ghh, const void *gcc,
-                                 const void *bcc, const void *pi, const void *pf, const void *po,
-                                 void *da, long s_da, void *dq, void *base, void *sums,
-                                 void *work, int threads) {
+                                 const void *rstd, const void *ghh, const void *bhh,
+                                 const void *gcc, const void *bcc, const void *pi, const void *pf,
+                                 const void *po, void *da, long s_da, void *dq, void *base,
+                                 void *sums, void *work, int threads) {
     if (dbl)
-        backward_f64(N, H, dhc, dout, s_dout, c_dout, dcc, mask, s_mask, gates, c, s_c, cprev,
-                     s_cprev, qh, ch, rstd, ghh, gcc, bcc, pi, pf, po, da, s_da, dq, base, sums,
-                     work, threads);
+        backward_f64(N, H, dhc, dout, s_dout, c_dout, dcc, mask, s_mask, xa, s_xa, c, s_c, cprev,
+                     s_cprev, qh, ch, rstd, ghh, bhh, gcc, bcc, pi, pf, po, da, s_da, dq, base,
+                     sums, work, threads);
     else
-        backward_f32(N, H, dhc, dout, s_dout, c_dout, dcc, mask, s_mask, gates, c, s_c, cprev,
-                     s_cprev, qh, ch, rstd, ghh, gcc, bcc, pi, pf, po, da, s_da, dq, base, sums,
-                     work, threads);
+        backward_f32(N, H, dhc, dout, s_dout, c_dout, dcc, mask, s_mask, xa, s_xa, c, s_c, cprev,
+                     s_cprev, qh, ch, rstd, ghh, bhh, gcc, bcc, pi, pf, po, da, s_da, dq, base,
+                     sums, work, threads);
 }

@@ -25,7 +25,7 @@ from rnnkit.kernels.build import DTYPES, Kernel
 
 SIGNATURES = {
     "rnnkit_lnlstm_step_forward": ("illplppppppppplplplpppppplli", None),
-    "rnnkit_lnlstm_step_backward": ("illppllpplpplplpppppppppplppppi", None),
+    "rnnkit_lnlstm_step_backward": ("illppllpplplplplppppppppppplppppi", None),
 }  # argument codes: rnnkit.kernels.build.CODES
 
 
@@ -43,8 +43,9 @@ def forward(
     xa: Tensor, h0: Tensor, c0: Tensor, w_hh: Tensor, ln_hh: tuple[Tensor, Tensor],
     ln_c: tuple[Tensor, Tensor], peep: Tensor, mask: Tensor | None,
 ) -> tuple[Tensor, ...]:  # fmt: skip
-    """All steps: returns h (N, L, H), and for the backward, time-major (each step's rows
-    contiguous), c (L, N, H), gates and qh (L, N, 4H), ch (L, N, H), rstd (L, N, 2)."""
+    """All steps: returns h (N, L, H), and for the backward xa as used (unit stride in its last
+    dimension) and, time-major (each step's rows contiguous), c (L, N, H), qh (L, N, 4H),
+    ch (L, N, H), rstd (L, N, 2). The gates are not kept: the backward recomputes them."""
     lib = library()
     assert lib is not None
     if xa.stride(2) != 1:
@@ -55,8 +56,7 @@ def forward(
     n, steps, g4 = xa.shape
     hs, es, dbl = g4 // 4, xa.element_size(), DTYPES[xa.dtype]
     out, cells = xa.new_empty(n, steps, hs), xa.new_empty(steps, n, hs)
-    gates, qh = xa.new_empty(steps, n, g4), xa.new_empty(steps, n, g4)
-    ch, rstd = xa.new_empty(steps, n, hs), xa.new_empty(steps, n, 2)
+    qh, ch, rstd = xa.new_empty(steps, n, g4), xa.new_empty(steps, n, hs), xa.new_empty(steps, n, 2)
     if onednn.available(xa):
         packed = onednn.pack(w_hh, n)
         product = lambda h: onednn.linear(h, packed)  # noqa: E731
@@ -64,6 +64,7 @@ def forward(
         product = lambda h: torch.mm(h, w_hh.t())  # noqa: E731
     m = None if mask is None else mask.to(torch.uint8).contiguous()
     threads = _KERNEL.threads(n, g4)
+    gates = xa.new_empty(threads, g4)  # scratch: each thread's current row
     fixed = _ptrs(ghh, bhh, gcc, bcc, peep[0], peep[1], peep[2])
     x0, sx = xa.data_ptr(), xa.stride(1)
     o0, c_0 = out.data_ptr(), cells.data_ptr()
@@ -75,11 +76,11 @@ def forward(
         q = product(hp).contiguous()
         lib.rnnkit_lnlstm_step_forward(
             dbl, n, hs, x0 + t * sx * es, xa.stride(0), q.data_ptr(), *fixed, hp.data_ptr(), sh,
-            cp, sc, None if m is None else m.data_ptr() + t, steps, gates[t].data_ptr(),
+            cp, sc, None if m is None else m.data_ptr() + t, steps, gates.data_ptr(),
             c_0 + t * n * hs * es, qh[t].data_ptr(), ch[t].data_ptr(), rstd[t].data_ptr(),
             o0 + t * hs * es, steps * hs, hs, threads,
         )  # fmt: skip
-    return out, cells, gates, qh, ch, rstd
+    return out, xa, cells, qh, ch, rstd
 
 
 def backward(
@@ -91,7 +92,7 @@ def backward(
     ``w_hh``, ``gamma_hh``, ``beta_hh`` (also b_hh's), ``gamma_c``, ``beta_c``, ``peep``."""
     lib = library()
     assert lib is not None
-    out, cells, gates, qh, ch, rstd = saved
+    out, xa, cells, qh, ch, rstd = saved
     n, steps, hs = out.shape
     es, dbl = out.element_size(), DTYPES[out.dtype]
     da = out.new_empty(n, steps, 4 * hs)
@@ -101,24 +102,26 @@ def backward(
     dh = out.new_zeros(n, hs)
     dc = out.new_zeros(n, hs) if dc_last is None else dc_last.clone().contiguous()
     threads = _KERNEL.threads(n, 4 * hs)  # each thread sums its rows into its own row of sums
-    base, work = out.new_empty(n, hs), out.new_empty(threads, 8 * hs)
+    base, work = out.new_empty(n, hs), out.new_empty(threads, 13 * hs)
     sums = out.new_zeros(threads, 13 * hs)
     m = None if mask is None else mask.to(torch.uint8).contiguous()
     packed = onednn.pack(w_hh.t(), n) if onednn.available(out) else None
     sn, st, sj = dout.stride()
     keep = (
         ln_hh[0].contiguous(),
+        ln_hh[1].contiguous(),
         ln_c[0].contiguous(),
         ln_c[1].contiguous(),
         peep.contiguous(),
     )  # referenced until the loop ends: the kernel reads their memory
-    fixed = _ptrs(*keep[:3], keep[3][0], keep[3][1], keep[3][2])  # fmt: skip
+    fixed = _ptrs(*keep[:4], keep[4][0], keep[4][1], keep[4][2])  # fmt: skip
     d0, c_0, a0 = dout.data_ptr(), cells.data_ptr(), da.data_ptr()
+    x0, sx = xa.data_ptr(), xa.stride(1)
     for t in range(steps - 1, -1, -1):
         cp = c0.data_ptr() if t == 0 else c_0 + (t - 1) * n * hs * es
         lib.rnnkit_lnlstm_step_backward(
             dbl, n, hs, dh.data_ptr(), d0 + t * st * es, sn, sj, dc.data_ptr(),
-            None if m is None else m.data_ptr() + t, steps, gates[t].data_ptr(),
+            None if m is None else m.data_ptr() + t, steps, x0 + t * sx * es, xa.stride(0),
             c_0 + t * n * hs * es, hs, cp, hs, qh[t].data_ptr(), ch[t].data_ptr(),
             rstd[t].data_ptr(), *fixed, a0 + t * 4 * hs * es, steps * 4 * hs,
             dq[t % chunk].data_ptr(), base.data_ptr(), sums.data_ptr(), work.data_ptr(), threads,
