@@ -195,15 +195,19 @@ def bilm_tagging() -> str:
 def _speed_rows(r: dict) -> list[str]:
     rows = [
         "| layer | mode | hidden | batch | T | backend | rnnkit tok/s | torch tok/s | ratio "
-        "| first call (rnnkit / torch) |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| paired ratio (range) | first call (rnnkit / torch) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for x in r["rows"]:
         first = x["first_call_s"]
+        paired = "n/a"  # results written before paired ratios were measured
+        if "paired_ratio" in x:
+            low, high = x["paired_range"]
+            paired = f"**{x['paired_ratio']:.2f}** ({low:.2f}-{high:.2f})"
         rows.append(
             f"| {x['layer']} | {x['mode']} | {x['hidden']} | {x['batch']} | {x['steps']} "
-            f"| {x['backend']} | {x['rnnkit_tok_s']} | {x['torch_tok_s']} | **{x['ratio']:.2f}** "
-            f"| {first['rnnkit']:.2f} s / {first['torch']:.2f} s |"
+            f"| {x['backend']} | {x['rnnkit_tok_s']} | {x['torch_tok_s']} | {x['ratio']:.2f} "
+            f"| {paired} | {first['rnnkit']:.2f} s / {first['torch']:.2f} s |"
         )
     return rows
 

@@ -5,9 +5,13 @@
                                                 # 1/32/64, T 128/1024): an hour or more on 2 cores
 
 For every configuration each rnnkit layer and its PyTorch baseline of the same size run
-alternately (baseline first on even repeats, rnnkit first on odd ones); the figure is the median
-over ``--repeats`` timed calls after one warm-up call. Training is forward plus
-``out.sum().backward()``; inference is a forward pass under ``torch.no_grad()`` in eval mode.
+alternately (baseline first on even repeats, rnnkit first on odd ones), after one warm-up call
+each. Two ratios are written: ``ratio``, of the median times over ``--repeats`` calls, and
+``paired_ratio``, the median over repeats of each repeat's own ratio (the baseline's call and
+rnnkit's, back to back), which cancels slow drifts in the machine's load; ``paired_range`` gives
+the smallest and largest of those per-repeat ratios. Targets are read from ``paired_ratio``.
+Training is forward plus ``out.sum().backward()``; inference is a forward pass under
+``torch.no_grad()`` in eval mode.
 Input size 256, fp32. Also measured: the first call of a freshly built layer (any set-up cost
 shows here), the memory saved for backward by one training call (the sum of the tensors autograd
 keeps, a proxy for activation memory), and the batch-1 step (``layer(x_t, state)``, 2 layers,
@@ -109,6 +113,9 @@ def compare(name: str, hidden: int, batch: int, steps: int, train: bool, repeats
         "first_call_s": {k: round(v, 3) for k, v in first.items()},
     }  # fmt: skip
     row["ratio"] = round(row["rnnkit_tok_s"] / row["torch_tok_s"], 3)
+    pairs = [b / a for a, b in zip(times["rnnkit"], times["torch"])]
+    row["paired_ratio"] = round(statistics.median(pairs), 3)
+    row["paired_range"] = [round(min(pairs), 3), round(max(pairs), 3)]
     if train:
         row["saved_mb"] = {k: round(saved_bytes(v, x) / 2**20, 1) for k, v in layers.items()}
     print(row, flush=True)
