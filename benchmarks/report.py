@@ -213,9 +213,10 @@ def _speed_rows(r: dict) -> list[str]:
 
 
 def speed() -> str:
-    """Every speed result present (speed, speed_keep, speed_grid), each with its command."""
+    """Every speed result present (speed, speed_keep, speed_min, speed_grid), each with its
+    command."""
     parts = []
-    for name in ("speed", "speed_keep", "speed_grid"):
+    for name in ("speed", "speed_keep", "speed_min", "speed_grid"):
         r = _load(name)
         if not r:
             continue
