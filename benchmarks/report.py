@@ -213,10 +213,10 @@ def _speed_rows(r: dict) -> list[str]:
 
 
 def speed() -> str:
-    """Every speed result present (speed, speed_keep, speed_min, speed_grid), each with its
+    """Every speed result present (speed, speed_keep, speed_keras, speed_min, speed_grid), with its
     command."""
     parts = []
-    for name in ("speed", "speed_keep", "speed_min", "speed_grid"):
+    for name in ("speed", "speed_keep", "speed_keras", "speed_min", "speed_grid"):
         r = _load(name)
         if not r:
             continue
@@ -225,6 +225,14 @@ def speed() -> str:
         text = [f"`{r['command']}` ({r['date']}, allocator: {allocator}):", ""]
         text += _speed_rows(r)
         text.append("")
+        keras = [x for x in r["rows"] if "keras_tok_s" in x]
+        if keras:
+            text += [f"Keras 3 ({r['keras_backend']} backend) in the same run:", "",
+                     "| layer | mode | T | Keras tok/s | rnnkit / Keras (paired) |",
+                     "|---|---|---|---|---|"]  # fmt: skip
+            text += [f"| {x['layer']} | {x['mode']} | {x['steps']} | {x['keras_tok_s']} "
+                     f"| **{x['paired_ratio_vs_keras']:.2f}** |" for x in keras]  # fmt: skip
+            text.append("")
         later = r.get("step_batch1_2x512_after_training")
         when = " (measured first in the run)" if later else ""
         text.append(

@@ -19,6 +19,11 @@ hidden 512, no grad) against calling ``torch.nn.LSTM`` step by step (measured fi
 after the training calls), and how long building each of rnnkit's native kernels takes from an empty
 cache (their first use on a new machine).
 
+When Keras 3 is installed, its ``LSTM`` and ``GRU`` layers run as a third contestant in the
+``lstm`` and ``gru`` rows (``keras_baseline.py``; ``--no-keras`` skips them): ``keras_tok_s`` and
+``paired_ratio_vs_keras`` (rnnkit over Keras, per repeat, median), with the Keras backend in the
+result file.
+
 ``--keep-freed-memory`` calls ``rnnkit.keep_freed_memory()`` first (glibc keeps freed blocks
 mapped, so repeated calls stop page-faulting their activations in); it applies to the whole
 process, baselines included.
@@ -38,6 +43,7 @@ from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import keras_baseline
 from common import timed, write_result
 
 import rnnkit
@@ -88,22 +94,28 @@ def saved_bytes(layer: nn.Module, x: torch.Tensor) -> int:
     return total
 
 
-def compare(name: str, hidden: int, batch: int, steps: int, train: bool, repeats: int) -> dict:
-    """Median tokens/s of rnnkit and the baseline, alternating, and their ratio."""
+def compare(
+    name: str, hidden: int, batch: int, steps: int, train: bool, repeats: int, keras: bool = False
+) -> dict:
+    """Median tokens/s of rnnkit and the baseline (and Keras' layer, with ``keras``), in turn,
+    and their ratios."""
     make_ours, make_base = PAIRS[name]
     torch.manual_seed(0)
     x = torch.randn(batch, steps, INPUT)
     layers = {}
-    first = {}
+    calls: dict[str, Callable[[], None]] = {}
     for key, make in (("torch", make_base), ("rnnkit", make_ours)):
         layer = make(INPUT, hidden).train(train)
-        first[key] = timed(lambda layer=layer: _call(layer, x, train))
         layers[key] = layer
-    times: dict[str, list[float]] = {"torch": [], "rnnkit": []}
-    for r in range(repeats):
-        order = ("torch", "rnnkit") if r % 2 == 0 else ("rnnkit", "torch")
-        for key in order:
-            times[key].append(timed(lambda key=key: _call(layers[key], x, train)))
+        calls[key] = lambda layer=layer: _call(layer, x, train)
+    if keras and name in keras_baseline.LAYERS:
+        calls["keras"] = keras_baseline.contestant(name, hidden, x.numpy(), train)
+    first = {key: timed(call) for key, call in calls.items()}
+    times: dict[str, list[float]] = {key: [] for key in calls}
+    keys = list(calls)
+    for r in range(repeats):  # each contestant goes first in turn
+        for key in keys[r % len(keys) :] + keys[: r % len(keys)]:
+            times[key].append(timed(calls[key]))
     tokens = batch * steps
     row = {
         "layer": name, "mode": "train" if train else "infer", "hidden": hidden, "batch": batch,
@@ -116,6 +128,10 @@ def compare(name: str, hidden: int, batch: int, steps: int, train: bool, repeats
     pairs = [b / a for a, b in zip(times["rnnkit"], times["torch"])]
     row["paired_ratio"] = round(statistics.median(pairs), 3)
     row["paired_range"] = [round(min(pairs), 3), round(max(pairs), 3)]
+    if "keras" in times:
+        row["keras_tok_s"] = round(tokens / statistics.median(times["keras"]))
+        vs_keras = [b / a for a, b in zip(times["rnnkit"], times["keras"])]
+        row["paired_ratio_vs_keras"] = round(statistics.median(vs_keras), 3)
     if train:
         row["saved_mb"] = {k: round(saved_bytes(v, x) / 2**20, 1) for k, v in layers.items()}
     print(row, flush=True)
@@ -180,7 +196,14 @@ def main() -> None:
         help="call rnnkit.keep_freed_memory() first (whole process)",
     )
     parser.add_argument("--name", default="speed", help="result file benchmarks/results/NAME.json")
+    parser.add_argument(
+        "--no-keras", action="store_true", help="skip Keras even when it is installed"
+    )
     args = parser.parse_args()
+    keras_backend = None if args.no_keras else keras_baseline.backend()
+    if keras_backend is not None and keras_backend not in keras_baseline.SUPPORTED:
+        print(f"Keras backend {keras_backend!r} is not supported; Keras skipped", flush=True)
+        keras_backend = None
     allocator = "default"
     if args.keep_freed_memory:
         allocator = "keep_freed_memory" if rnnkit.keep_freed_memory() else "default (not glibc)"
@@ -195,10 +218,12 @@ def main() -> None:
             for h in hidden:
                 for b in batch:
                     for train in (True, False):
-                        rows.append(compare(name, h, b, steps, train, args.repeats))
+                        rows.append(compare(name, h, b, steps, train, args.repeats,
+                                            keras=keras_backend is not None))  # fmt: skip
     write_result(args.name, {
         "input_size": INPUT, "repeats": args.repeats, "threads": torch.get_num_threads(),
-        "allocator": allocator, "rows": rows, "step_batch1_2x512": step,
+        "allocator": allocator, "keras_backend": keras_backend, "rows": rows,
+        "step_batch1_2x512": step,
         "step_batch1_2x512_after_training": step_latency(args.repeats),
         "native_build_s": build_seconds(),
     })  # fmt: skip
