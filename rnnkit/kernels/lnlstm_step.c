@@ -6,10 +6,10 @@
  *   i = s(a_i + p_i c_{t-1}),  f = s(a_f + p_f c_{t-1}),  g = tanh(a_g),
  *   c_t = f c_{t-1} + i g,  o = s(a_o + p_o c_t),
  *   ch = (c_t - mean c_t) / sqrt(var c_t + eps),  h_t = o tanh(ch gamma_c + beta_c);
- * a padded step (mask 0) keeps h and c. Stored per step: [i | f | g | o], c_t, qh, ch and the two
- * reciprocal standard deviations per row; not the gates, which the backward recomputes from xa,
- * qh and c_{t-1} (cheaper, on the 2-core machines measured, than writing and faulting in 4H
- * values per row and step).
+ * a padded step (mask 0) keeps h and c. Stored per step: c_t, qh, ch and the two reciprocal
+ * standard deviations per row. The gates are not stored: the backward recomputes them from xa,
+ * qh and c_{t-1} (one more gate evaluation, against writing, and with glibc's default allocator
+ * page-faulting in, 4H values per row and step).
  *
  * Backward (gh = dh_t + dout_t, gc = dc_t from step t + 1, keep = mask or 1):
  *   dh = gh keep,  T = tanh(ch gamma_c + beta_c),  da_o = dh T o (1 - o),
