@@ -4,14 +4,13 @@
     python benchmarks/speed.py                  # the full grid (hidden 256/512/1024, batch
                                                 # 1/32/64, T 128/1024): an hour or more on 2 cores
 
-For every configuration each rnnkit layer and its PyTorch baseline of the same size run
-alternately (baseline first on even repeats, rnnkit first on odd ones), after one warm-up call
-each. Two ratios are written: ``ratio``, of the median times over ``--repeats`` calls, and
-``paired_ratio``, the median over repeats of each repeat's own ratio (the baseline's call and
-rnnkit's, back to back), which cancels slow drifts in the machine's load; ``paired_range`` gives
-the smallest and largest of those per-repeat ratios. Targets are read from ``paired_ratio``.
-Training is forward plus ``out.sum().backward()``; inference is a forward pass under
-``torch.no_grad()`` in eval mode.
+For every configuration each rnnkit layer and its PyTorch baseline of the same size run in
+turn (each goes first on alternate repeats), after one warm-up call each. Two ratios are
+written: ``ratio``, of the median times over ``--repeats`` calls, and ``paired_ratio``, the
+median over repeats of each repeat's own ratio (the baseline's call and rnnkit's, back to back),
+which cancels slow drifts in the machine's load; ``paired_range`` gives the smallest and largest
+of those per-repeat ratios. Targets are read from ``paired_ratio``. Training is forward plus
+``out.sum().backward()``; inference is a forward pass under ``torch.no_grad()`` in eval mode.
 Input size 256, fp32. Also measured: the first call of a freshly built layer (any set-up cost
 shows here), the memory saved for backward by one training call (the sum of the tensors autograd
 keeps, a proxy for activation memory), and the batch-1 step (``layer(x_t, state)``, 2 layers,

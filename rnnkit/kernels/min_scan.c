@@ -24,7 +24,7 @@
 #include <pthread.h>
 #include <stddef.h>
 
-#include "parallel.h"
+#include "parallel.h" /* for rnnkit_max_threads only: this kernel splits its work itself */
 #include <stdlib.h>
 
 #define BLOCK 1024

@@ -6,9 +6,10 @@
  * woken per call. Built without OpenMP (the compiler lacks it), the pragmas vanish and every
  * loop runs on the calling thread with thread id 0.
  *
- * A kernel takes `threads` from its caller (at most rnnkit_max_threads()) and splits its batch rows
- * statically over them, so each thread always gets the same rows and the per-thread sums a
- * backward accumulates are reduced in a fixed order: results do not depend on timing.
+ * A kernel takes `threads` from its caller (at most rnnkit_max_threads()) and splits its batch
+ * rows statically over them, so each thread always gets the same rows and the per-thread sums a
+ * backward accumulates are reduced in a fixed order: results do not depend on timing. Every
+ * kernel includes this header, so every library exports rnnkit_max_threads for build.py.
  */
 #ifndef RNNKIT_PARALLEL_H
 #define RNNKIT_PARALLEL_H
