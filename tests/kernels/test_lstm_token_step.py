@@ -1,0 +1,141 @@
+"""The native generation step of plain LSTM stacks (``lstm_token_step``) equals PyTorch's.
+
+Reference: the same no-grad step with the native kernel turned off (``packed_step``, itself
+tested against the fused sequence kernel), in float64 to 1e-12 and float32 to 1e-5. Cases: a
+hidden size that leaves a short last panel, several layers of different input widths, one row
+and ``MAX_ROWS`` rows, panels forced onto 3 threads, no bias, x rows with a stride.
+"""
+
+import pytest
+import torch
+
+import rnnkit
+from rnnkit.backends import step
+from rnnkit.kernels import lstm_token_step
+from tests.harness import assert_states_close
+
+pytestmark = pytest.mark.skipif(
+    not lstm_token_step.supported(torch.zeros(1)), reason="the native kernel does not build here"
+)
+
+
+def _state(layer, rows, dtype, scale=0.5):
+    h = scale * torch.randn(layer.num_layers, rows, layer.hidden_size, dtype=dtype)
+    return h, scale * torch.randn_like(h)
+
+
+def _native_calls(monkeypatch):
+    calls = []
+    real = lstm_token_step.layer_step
+
+    def counted(*args):
+        calls.append(args[1].shape)
+        return real(*args)
+
+    monkeypatch.setattr(lstm_token_step, "layer_step", counted)
+    return calls
+
+
+def _reference(monkeypatch, layer, x, state):
+    with monkeypatch.context() as m:
+        m.setattr(step, "_native_lstm", lambda *args: False)
+        return layer(x, state)
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+@pytest.mark.parametrize(
+    ("inputs", "hidden", "layers", "rows", "threads", "bias"),
+    [
+        (7, 20, 3, 1, None, True),  # panels of 16 and 4 units
+        (5, 16, 2, lstm_token_step.MAX_ROWS, 3, True),  # one full panel per thread at most
+        (9, 37, 2, 3, 3, False),  # 3 panels on 3 threads, the last of 5 units
+        (64, 96, 2, 2, None, True),
+    ],
+)
+def test_native_step_equals_pytorch(
+    monkeypatch, dtype, inputs, hidden, layers, rows, threads, bias
+):
+    torch.manual_seed(hidden)
+    layer = rnnkit.LSTM(inputs, hidden, num_layers=layers, bias=bias).to(dtype).eval()
+    if threads is not None:
+        monkeypatch.setattr(lstm_token_step, "threads", lambda i, h: threads)
+    x = torch.randn(rows, 1, inputs, dtype=dtype)
+    state = _state(layer, rows, dtype)
+    calls = _native_calls(monkeypatch)
+    with torch.no_grad():
+        ours = layer(x, state)
+        theirs = _reference(monkeypatch, layer, x, state)
+        fresh = layer(x)  # no state: zeros
+        fresh_ref = _reference(monkeypatch, layer, x, None)
+    assert len(calls) == 2 * layers, "the native kernel did not run for every layer"
+    tol = 1e-12 if dtype == torch.float64 else 1e-5
+    assert_states_close(ours, theirs, atol=tol, rtol=tol)
+    assert_states_close(fresh, fresh_ref, atol=tol, rtol=tol)
+
+
+def test_strided_rows_and_a_long_generation(monkeypatch):
+    torch.manual_seed(1)
+    layer = rnnkit.LSTM(6, 18, num_layers=2).double().eval()
+    wide = torch.randn(2, 30, 12, dtype=torch.double)
+    xs = wide[:, :, :6]  # rows with stride 360, steps with stride 12
+    calls = _native_calls(monkeypatch)
+    with torch.no_grad():
+        state = ref_state = None
+        for t in range(xs.shape[1]):
+            out, state = layer(xs[:, t : t + 1], state)
+            ref_out, ref_state = _reference(monkeypatch, layer, xs[:, t : t + 1], ref_state)
+            assert_states_close((out, state), (ref_out, ref_state), atol=1e-11)
+        whole = layer(xs.contiguous())  # the sequence kernel over all 30 steps
+    assert len(calls) == 2 * xs.shape[1]
+    assert_states_close((out, state), (whole[0][:, -1:], whole[1]), atol=1e-11)
+
+
+def test_output_does_not_alias_the_state():
+    layer = rnnkit.LSTM(4, 8).eval()
+    with torch.no_grad():
+        out, (h, _) = layer(torch.randn(1, 1, 4))
+        kept = h.clone()
+        out.zero_()
+    torch.testing.assert_close(h, kept)
+
+
+@pytest.mark.parametrize(
+    "case",
+    ["grad", "bidirectional", "rows", "dropout_training", "peephole"],
+)
+def test_other_steps_keep_their_paths(monkeypatch, case):
+    options = {"bidirectional": True} if case == "bidirectional" else {}
+    options |= {"dropout": 0.5} if case == "dropout_training" else {}
+    options |= {"peephole": True} if case == "peephole" else {}
+    layer = rnnkit.LSTM(4, 8, num_layers=2, **options).train(case == "dropout_training")
+    rows = lstm_token_step.MAX_ROWS + 1 if case == "rows" else 2
+    calls = _native_calls(monkeypatch)
+    with torch.set_grad_enabled(case == "grad"):
+        out, _ = layer(torch.randn(rows, 1, 4))
+    assert out.shape == (rows, 1, 16 if case == "bidirectional" else 8)
+    assert calls == []
+
+
+def test_panels_follow_a_weight_update():
+    torch.manual_seed(2)
+    layer = rnnkit.LSTM(4, 20).eval()
+    x = torch.randn(1, 1, 4)
+    with torch.no_grad():
+        before = layer(x)[0]
+        layer.cells[0].weight_ih.mul_(2.0)  # in place: same storage, new version
+        after = layer(x)[0]
+        step._native_lstm, real = (lambda *a: False), step._native_lstm
+        try:
+            expected = layer(x)[0]
+        finally:
+            step._native_lstm = real
+    assert not torch.allclose(before, after)
+    torch.testing.assert_close(after, expected)
+
+
+def test_panel_order_covers_every_gate_row_once():
+    order = lstm_token_step.panel_order(20)
+    assert sorted(order.tolist()) == list(range(80))
+    # the first panel: units 0-15 of gate i, then of f (rows 20-35), g, o; then units 16-19
+    assert order[:16].tolist() == list(range(16)) and order[16:32].tolist() == list(range(20, 36))
+    assert order[64:68].tolist() == [16, 17, 18, 19]
