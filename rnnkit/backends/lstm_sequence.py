@@ -6,11 +6,13 @@ gate op of every step. These functions run the cell's equations (``rnnkit.cells.
 tanh/sigmoid, no projection) with one product per step and one native element-wise call
 (``rnnkit.kernels.lstm_step`` for peepholes, ``rnnkit.kernels.lnlstm_step`` for layer norm with
 or without peepholes), and a backward that walks the steps once; the weight gradients of the
-recurrent product are then one product over all steps, those of the input projection (and its
-layer norm) are left to autograd. Padded steps (``mask`` false) keep h and c.
+recurrent product are then one product over all steps (in chunks, for layer norm), those of the
+input projection are left to autograd. With layer norm the kernel also normalises the input
+projection, row by row, so autograd only sees the product W_ih x. Padded steps (``mask``
+false) keep h and c.
 
-Shapes: xp (N, L, 4H) = the cell's input projection; h0, c0 (N, H); w_hh (4H, H); b_hh (4H,);
-peep (3, H) -> h (N, L, H) and the final c (N, H).
+Shapes: xp (N, L, 4H) = the cell's input projection (p = W_ih x with layer norm); h0, c0
+(N, H); w_hh (4H, H); b_hh (4H,); peep (3, H) -> h (N, L, H) and the final c (N, H).
 """
 
 from __future__ import annotations
@@ -55,30 +57,34 @@ class LSTMSequence(torch.autograd.Function):
 
 
 class LayerNormLSTMSequence(torch.autograd.Function):
-    """``LayerNormLSTMSequence.apply(xa, h0, c0, w_hh, gamma_hh, bias_hh, gamma_c, beta_c,
-    peep, mask)`` -> (h (N, L, H), c_L (N, H)); bias_hh = the LN beta of W_hh h plus b_hh."""
+    """``LayerNormLSTMSequence.apply(p, h0, c0, w_hh, gamma_ih, gamma_hh, bias, gamma_c, beta_c,
+    peep, mask)`` -> (h (N, L, H), c_L (N, H)); p = W_ih x (N, L, 4H), not yet normalised (the
+    kernel normalises it row by row); bias = beta_ih + b_ih + beta_hh + b_hh."""
 
     @staticmethod
     def forward(
-        ctx: Any, xa: Tensor, h0: Tensor, c0: Tensor, w_hh: Tensor, gamma_hh: Tensor,
-        bias_hh: Tensor, gamma_c: Tensor, beta_c: Tensor, peep: Tensor, mask: Tensor | None,
+        ctx: Any, p: Tensor, h0: Tensor, c0: Tensor, w_hh: Tensor, gamma_ih: Tensor,
+        gamma_hh: Tensor, bias: Tensor, gamma_c: Tensor, beta_c: Tensor, peep: Tensor,
+        mask: Tensor | None,
     ) -> tuple[Tensor, Tensor]:  # fmt: skip
         h0, c0 = h0.contiguous(), c0.contiguous()
-        saved = lnlstm_step.forward(xa, h0, c0, w_hh, (gamma_hh, bias_hh), (gamma_c, beta_c),
-                                    peep, mask)  # fmt: skip
-        ctx.save_for_backward(h0, c0, w_hh, gamma_hh, bias_hh, gamma_c, beta_c, peep, mask,
-                              *saved)  # fmt: skip
+        saved = lnlstm_step.forward(p, h0, c0, w_hh, (gamma_ih, gamma_hh), bias,
+                                    (gamma_c, beta_c), peep, mask)  # fmt: skip
+        ctx.save_for_backward(h0, c0, w_hh, gamma_ih, gamma_hh, bias, gamma_c, beta_c, peep,
+                              mask, *saved)  # fmt: skip
         return saved[0], saved[2][-1]
 
     @staticmethod
     def backward(ctx: Any, dout: Tensor, dc_last: Tensor | None) -> tuple[Tensor | None, ...]:
-        h0, c0, w_hh, gamma_hh, bias_hh, gamma_c, beta_c, peep, mask, *saved = ctx.saved_tensors
+        h0, c0, w_hh, gamma_ih, gamma_hh, bias, gamma_c, beta_c, peep, mask, *saved = (
+            ctx.saved_tensors
+        )
         if dout is None:
             dout = torch.zeros_like(saved[0])
-        g = lnlstm_step.backward(dout, dc_last, h0, c0, w_hh, (gamma_hh, bias_hh),
+        g = lnlstm_step.backward(dout, dc_last, h0, c0, w_hh, (gamma_ih, gamma_hh), bias,
                                  (gamma_c, beta_c), peep, tuple(saved), mask)  # fmt: skip
-        return (g["xa"], g["h0"], g["c0"], g["w_hh"], g["gamma_hh"], g["beta_hh"], g["gamma_c"],
-                g["beta_c"], g["peep"], None)  # fmt: skip
+        return (g["p"], g["h0"], g["c0"], g["w_hh"], g["gamma_ih"], g["gamma_hh"], g["bias"],
+                g["gamma_c"], g["beta_c"], g["peep"], None)  # fmt: skip
 
 
 def lstm_sequence_backend(cells: Sequence[nn.Module], training: bool) -> Backend | None:
@@ -113,6 +119,15 @@ def lstm_sequence_backend(cells: Sequence[nn.Module], training: bool) -> Backend
                    "one native element-wise call per step)", "lstm")  # fmt: skip
 
 
+def _ln_bias(cell: nn.Module) -> Tensor:
+    """The one shift of a layer-norm cell's gates: beta_ih + b_ih + beta_hh + b_hh (4H,)."""
+    total = cell.layer_norm_ih_bias + cell.layer_norm_hh_bias
+    for b in (cell.bias_ih, cell.bias_hh):
+        if b is not None:
+            total = total + b
+    return total
+
+
 def run_lstm_sequence(
     cells: Sequence[nn.Module],
     x: Tensor,
@@ -144,20 +159,20 @@ def run_lstm_sequence(
             cell = cells[i]
             backwards = reverse != (j == 1)
             seq = reverse_padded(inp, lengths) if backwards else inp
-            xp = cell.project_input(seq)
-            b_hh = cell.bias_hh if cell.bias_hh is not None else xp.new_zeros(4 * hs)
+            h0, c0 = state[0][i], state[1][i]
             if cell.peephole:
                 peep = torch.stack([cell.weight_ci, cell.weight_cf, cell.weight_co])
             else:
-                peep = xp.new_zeros(3, hs)
-            h0, c0 = state[0][i], state[1][i]
-            if cell.layer_norm:
+                peep = x.new_zeros(3, hs)
+            if cell.layer_norm:  # the kernel normalises W_ih x itself, row by row
                 h, c_last = LayerNormLSTMSequence.apply(
-                    xp, h0, c0, cell.weight_hh, cell.layer_norm_hh_weight,
-                    cell.layer_norm_hh_bias + b_hh, cell.layer_norm_c_weight,
-                    cell.layer_norm_c_bias, peep, mask,
+                    F.linear(seq, cell.weight_ih), h0, c0, cell.weight_hh,
+                    cell.layer_norm_ih_weight, cell.layer_norm_hh_weight, _ln_bias(cell),
+                    cell.layer_norm_c_weight, cell.layer_norm_c_bias, peep, mask,
                 )  # fmt: skip
             else:
+                xp = cell.project_input(seq)
+                b_hh = cell.bias_hh if cell.bias_hh is not None else xp.new_zeros(4 * hs)
                 h, c_last = LSTMSequence.apply(xp, h0, c0, cell.weight_hh, b_hh, peep, mask)
             finals_h.append(h[:, -1])
             finals_c.append(c_last)
