@@ -7,8 +7,9 @@ tanh/sigmoid, no projection) with one product per step and one native element-wi
 (``rnnkit.kernels.lstm_step`` for peepholes, ``rnnkit.kernels.lnlstm_step`` for layer norm with
 or without peepholes), and a backward that walks the steps once; the weight gradients of the
 recurrent product are then one product over all steps (in chunks, for layer norm), those of the
-input projection are left to autograd. With layer norm the kernel also normalises the input
-projection, row by row, so autograd only sees the product W_ih x. Padded steps (``mask``
+input projection are left to autograd. With layer norm the input projection is inside the
+function too: the kernel normalises it row by row, and W_ih's gradient is accumulated in chunks
+like W_hh's, so the projection's gradient is never materialised whole. Padded steps (``mask``
 false) keep h and c.
 
 Shapes: xp (N, L, 4H) = the cell's input projection (p = W_ih x with layer norm); h0, c0
@@ -57,34 +58,37 @@ class LSTMSequence(torch.autograd.Function):
 
 
 class LayerNormLSTMSequence(torch.autograd.Function):
-    """``LayerNormLSTMSequence.apply(p, h0, c0, w_hh, gamma_ih, gamma_hh, bias, gamma_c, beta_c,
-    peep, mask)`` -> (h (N, L, H), c_L (N, H)); p = W_ih x (N, L, 4H), not yet normalised (the
-    kernel normalises it row by row); bias = beta_ih + b_ih + beta_hh + b_hh."""
+    """``LayerNormLSTMSequence.apply(x, w_ih, h0, c0, w_hh, gamma_ih, gamma_hh, bias, gamma_c,
+    beta_c, peep, mask)`` -> (h (N, L, H), c_L (N, H)), with x (N, L, I); bias = beta_ih + b_ih
+    + beta_hh + b_hh. The input projection p = x W_ih^T is one product here; the kernel
+    normalises it row by row, and the backward accumulates W_ih's gradient chunk by chunk."""
 
     @staticmethod
     def forward(
-        ctx: Any, p: Tensor, h0: Tensor, c0: Tensor, w_hh: Tensor, gamma_ih: Tensor,
-        gamma_hh: Tensor, bias: Tensor, gamma_c: Tensor, beta_c: Tensor, peep: Tensor,
-        mask: Tensor | None,
+        ctx: Any, x: Tensor, w_ih: Tensor, h0: Tensor, c0: Tensor, w_hh: Tensor,
+        gamma_ih: Tensor, gamma_hh: Tensor, bias: Tensor, gamma_c: Tensor, beta_c: Tensor,
+        peep: Tensor, mask: Tensor | None,
     ) -> tuple[Tensor, Tensor]:  # fmt: skip
         h0, c0 = h0.contiguous(), c0.contiguous()
+        p = F.linear(x, w_ih)
         saved = lnlstm_step.forward(p, h0, c0, w_hh, (gamma_ih, gamma_hh), bias,
                                     (gamma_c, beta_c), peep, mask)  # fmt: skip
-        ctx.save_for_backward(h0, c0, w_hh, gamma_ih, gamma_hh, bias, gamma_c, beta_c, peep,
-                              mask, *saved)  # fmt: skip
+        ctx.save_for_backward(x, w_ih, h0, c0, w_hh, gamma_ih, gamma_hh, bias, gamma_c, beta_c,
+                              peep, mask, *saved)  # fmt: skip
         return saved[0], saved[2][-1]
 
     @staticmethod
     def backward(ctx: Any, dout: Tensor, dc_last: Tensor | None) -> tuple[Tensor | None, ...]:
-        h0, c0, w_hh, gamma_ih, gamma_hh, bias, gamma_c, beta_c, peep, mask, *saved = (
+        x, w_ih, h0, c0, w_hh, gamma_ih, gamma_hh, bias, gamma_c, beta_c, peep, mask, *saved = (
             ctx.saved_tensors
         )
         if dout is None:
             dout = torch.zeros_like(saved[0])
         g = lnlstm_step.backward(dout, dc_last, h0, c0, w_hh, (gamma_ih, gamma_hh), bias,
-                                 (gamma_c, beta_c), peep, tuple(saved), mask)  # fmt: skip
-        return (g["p"], g["h0"], g["c0"], g["w_hh"], g["gamma_ih"], g["gamma_hh"], g["bias"],
-                g["gamma_c"], g["beta_c"], g["peep"], None)  # fmt: skip
+                                 (gamma_c, beta_c), peep, tuple(saved), mask, x, w_ih,
+                                 ctx.needs_input_grad[0])  # fmt: skip
+        return (g["x"], g["w_ih"], g["h0"], g["c0"], g["w_hh"], g["gamma_ih"], g["gamma_hh"],
+                g["bias"], g["gamma_c"], g["beta_c"], g["peep"], None)  # fmt: skip
 
 
 def lstm_sequence_backend(cells: Sequence[nn.Module], training: bool) -> Backend | None:
@@ -166,7 +170,7 @@ def run_lstm_sequence(
                 peep = x.new_zeros(3, hs)
             if cell.layer_norm:  # the kernel normalises W_ih x itself, row by row
                 h, c_last = LayerNormLSTMSequence.apply(
-                    F.linear(seq, cell.weight_ih), h0, c0, cell.weight_hh,
+                    seq, cell.weight_ih, h0, c0, cell.weight_hh,
                     cell.layer_norm_ih_weight, cell.layer_norm_hh_weight, _ln_bias(cell),
                     cell.layer_norm_c_weight, cell.layer_norm_c_bias, peep, mask,
                 )  # fmt: skip

@@ -8,14 +8,15 @@ The input's layer norm is done here, row by row, rather than by ``F.layer_norm``
 that saves a pass over (N, L, 4H) each way and one tensor of that size (the normalised input),
 which at T 1024 is 256 MB to allocate and fault in. Equations in ``lnlstm_step.c``.
 
-The gradient of W_hh, sum_t dq_t^T h_{t-1}, is accumulated every ``CHUNK_ROWS`` rows (steps x
-batch) from a buffer reused across chunks, instead of keeping dq for all steps: at T 1024 that
-is 256 MB less memory to fault in per call, for products still large enough to run at full
-speed.
+The gradients of W_hh, sum_t dq_t^T h_{t-1}, and of W_ih, sum_t dp_t^T x_t (and x's,
+dp_t W_ih), are accumulated every ``CHUNK_ROWS`` rows (steps x batch) from buffers reused
+across chunks, instead of keeping dq and dp for all steps: at T 1024 that is 512 MB less memory
+to fault in per call, for products still large enough to run at full speed.
 
-Shapes: p (N, L, 4H) = W_ih x (rows may be strided); h0, c0 (N, H); w_hh (4H, H);
-gains = (gamma_ih (4H), gamma_hh (4H)); bias (4H) = beta_ih + b_ih + beta_hh + b_hh;
-ln_c = (gamma (H), beta (H)); peep (3, H) (zeros without peepholes); mask (N, L) bool or None.
+Shapes: x (N, L, I); w_ih (4H, I); p (N, L, 4H) = x W_ih^T (rows may be strided);
+h0, c0 (N, H); w_hh (4H, H); gains = (gamma_ih (4H), gamma_hh (4H)); bias (4H) = beta_ih +
+b_ih + beta_hh + b_hh; ln_c = (gamma (H), beta (H)); peep (3, H) (zeros without peepholes);
+mask (N, L) bool or None.
 """
 
 from __future__ import annotations
@@ -91,18 +92,21 @@ def forward(
 def backward(
     dout: Tensor, dc_last: Tensor | None, h0: Tensor, c0: Tensor, w_hh: Tensor,
     gains: tuple[Tensor, Tensor], bias: Tensor, ln_c: tuple[Tensor, Tensor], peep: Tensor,
-    saved: tuple[Tensor, ...], mask: Tensor | None,
-) -> dict[str, Tensor]:  # fmt: skip
-    """Walk the steps backwards; returns the gradients ``p`` (N, L, 4H), ``h0``, ``c0``,
-    ``w_hh``, ``gamma_ih``, ``gamma_hh``, ``bias``, ``gamma_c``, ``beta_c``, ``peep``."""
+    saved: tuple[Tensor, ...], mask: Tensor | None, x: Tensor, w_ih: Tensor, need_dx: bool,
+) -> dict[str, Tensor | None]:  # fmt: skip
+    """Walk the steps backwards; returns the gradients ``x`` (N, L, I; None unless
+    ``need_dx``), ``w_ih``, ``h0``, ``c0``, ``w_hh``, ``gamma_ih``, ``gamma_hh``, ``bias``,
+    ``gamma_c``, ``beta_c``, ``peep``. p's gradient dp is never whole: like dq it goes to a
+    buffer of ``CHUNK_ROWS`` rows, from which W_ih's gradient (and x's) is accumulated."""
     lib = library()
     assert lib is not None
     out, p, cells, qh, ch, stats = saved
     n, steps, hs = out.shape
     es, dbl = out.element_size(), DTYPES[out.dtype]
-    dp = out.new_empty(n, steps, 4 * hs)
     chunk = max(1, min(steps, CHUNK_ROWS // n))
-    dq, dw = out.new_empty(chunk, n, 4 * hs), out.new_zeros(4 * hs, hs)
+    dq, dp = out.new_empty(chunk, n, 4 * hs), out.new_empty(chunk, n, 4 * hs)
+    dw_hh, dw_ih = out.new_zeros(4 * hs, hs), out.new_zeros(w_ih.shape)
+    dx = x.new_empty(x.shape) if need_dx else None
     h_prev = out.transpose(0, 1)  # (L, N, H): h_t; h_{t-1} of step t is h_prev[t - 1] or h0
     dh = out.new_zeros(n, hs)
     dc = out.new_zeros(n, hs) if dc_last is None else dc_last.clone().contiguous()
@@ -116,7 +120,7 @@ def backward(
             ln_c[1].contiguous(), peep.contiguous())  # fmt: skip
     # (kept referenced until the loop ends: the kernel reads their memory)
     fixed = _ptrs(*keep[:5], keep[5][0], keep[5][1], keep[5][2])
-    d0, c_0, a0 = dout.data_ptr(), cells.data_ptr(), dp.data_ptr()
+    d0, c_0 = dout.data_ptr(), cells.data_ptr()
     x0, sx = p.data_ptr(), p.stride(1)
     for t in range(steps - 1, -1, -1):
         cp = c0.data_ptr() if t == 0 else c_0 + (t - 1) * n * hs * es
@@ -124,21 +128,25 @@ def backward(
             dbl, n, hs, dh.data_ptr(), d0 + t * st * es, sn, sj, dc.data_ptr(),
             None if m is None else m.data_ptr() + t, steps, x0 + t * sx * es, p.stride(0),
             c_0 + t * n * hs * es, hs, cp, hs, qh[t].data_ptr(), ch[t].data_ptr(),
-            stats[t].data_ptr(), *fixed, a0 + t * 4 * hs * es, steps * 4 * hs,
+            stats[t].data_ptr(), *fixed, dp[t % chunk].data_ptr(), 4 * hs,
             dq[t % chunk].data_ptr(), base.data_ptr(), sums.data_ptr(), work.data_ptr(), threads,
         )  # fmt: skip
         if packed is not None:
             dh = onednn.linear_add(dq[t % chunk], packed, base)
         else:
             dh = torch.addmm(base, dq[t % chunk], w_hh)
-        if t % chunk == 0:  # steps t .. t + k - 1 are in dq[:k]
+        if t % chunk == 0:  # steps t .. t + k - 1 are in dq[:k] and dp[:k]
             k = min(chunk, steps - t)
             prev = h_prev[t - 1 : t + k - 1] if t else torch.cat([h0[None], h_prev[: k - 1]])
-            dw.addmm_(dq[:k].reshape(k * n, 4 * hs).t(), prev.reshape(k * n, hs))
+            dw_hh.addmm_(dq[:k].reshape(k * n, 4 * hs).t(), prev.reshape(k * n, hs))
+            dp_k = dp[:k].reshape(k * n, 4 * hs)
+            dw_ih.addmm_(dp_k.t(), x[:, t : t + k].transpose(0, 1).reshape(k * n, -1))
+            if dx is not None:
+                dx[:, t : t + k] = (dp_k @ w_ih).view(k, n, -1).transpose(0, 1)
     sums = sums.sum(0)
     return {
-        "p": dp, "h0": dh, "c0": dc,
-        "w_hh": dw,
+        "x": dx, "w_ih": dw_ih, "h0": dh, "c0": dc,
+        "w_hh": dw_hh,
         "gamma_ih": sums[13 * hs :], "gamma_hh": sums[3 * hs : 7 * hs],
         "bias": sums[9 * hs : 13 * hs],
         "gamma_c": sums[7 * hs : 8 * hs], "beta_c": sums[8 * hs : 9 * hs],

@@ -104,3 +104,38 @@ def test_layer_norm_lstm_float32():
     with rnnkit.backends.force("generic"):
         ref = layer(x)
     assert_states_close(out, ref, atol=1e-5)
+
+
+def test_layer_norm_lstm_without_an_input_gradient(monkeypatch):
+    """x not requiring grad (a first layer over fixed features): no dx is computed, and W_ih's
+    gradient, accumulated chunk by chunk (chunks of 2 steps over 7 here), is unchanged."""
+    from rnnkit.kernels import lnlstm_step
+
+    monkeypatch.setattr(lnlstm_step, "CHUNK_ROWS", 6)  # 2 steps of 3 rows
+    torch.manual_seed(8)
+    layer = rnnkit.LSTM(4, 6, layer_norm=True).double()
+    x = torch.randn(3, 7, 4, dtype=torch.double)
+    grads = []
+    for mode in ("sequence", "generic"):
+        with rnnkit.backends.force(mode) if mode == "generic" else torch.enable_grad():
+            out, (_, c) = layer(x)
+        grads.append(torch.autograd.grad((out.sin().sum() + c.sum()), list(layer.parameters())))
+    for a, b in zip(*grads):
+        assert_states_close(a, b, atol=1e-10)
+
+
+def test_gradcheck_of_the_layer_norm_function(monkeypatch):
+    from rnnkit.backends.lstm_sequence import LayerNormLSTMSequence
+    from rnnkit.kernels import lnlstm_step
+
+    monkeypatch.setattr(lnlstm_step, "CHUNK_ROWS", 4)  # 2 steps of 2 rows, over 5 steps
+    torch.manual_seed(9)
+
+    def t(*shape, scale=1.0):
+        return (scale * torch.randn(*shape, dtype=torch.double)).requires_grad_(True)
+
+    hs = 3
+    args = (t(2, 5, 4), t(4 * hs, 4), t(2, hs), t(2, hs), t(4 * hs, hs), t(4 * hs),
+            t(4 * hs), t(4 * hs), t(hs), t(hs), t(3, hs))  # fmt: skip
+    mask = torch.tensor([[True] * 5, [True, True, True, False, False]])
+    assert torch.autograd.gradcheck(lambda *a: LayerNormLSTMSequence.apply(*a, mask), args)
