@@ -245,6 +245,13 @@ def speed() -> str:
                 f"The same after the training calls: rnnkit {later['rnnkit_ms_per_token']} ms, "
                 f"torch {later['torch_ms_per_token']} ms ({later['speedup']}x)."
             )
+        gru = r.get("step_batch1_2x512_gru")
+        if gru:
+            text.append(
+                f"The GRU's step (after the training calls): rnnkit {gru['rnnkit_ms_per_token']} "
+                f"ms, torch.nn.GRU called step by step {gru['torch_ms_per_token']} ms "
+                f"({gru['speedup']}x)."
+            )
         if r.get("native_build_s"):
             built = ", ".join(f"{k} {v} s" for k, v in r["native_build_s"].items())
             text.append(f"Building the native kernels from an empty cache: {built}.")

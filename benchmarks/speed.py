@@ -15,8 +15,9 @@ Input size 256, fp32. Also measured: the first call of a freshly built layer (an
 shows here), the memory saved for backward by one training call (the sum of the tensors autograd
 keeps, a proxy for activation memory), and the batch-1 step (``layer(x_t, state)``, 2 layers,
 hidden 512, no grad) against calling ``torch.nn.LSTM`` step by step (measured first, and again
-after the training calls), and how long building each of rnnkit's native kernels takes from an empty
-cache (their first use on a new machine).
+after the training calls; the GRU's against ``torch.nn.GRU`` once, at the end), and how long
+building each of rnnkit's native kernels takes from an empty cache (their first use on a new
+machine).
 
 When Keras 3 is installed, its ``LSTM`` and ``GRU`` layers run as a third contestant in the
 ``lstm`` and ``gru`` rows (``keras_baseline.py``; ``--no-keras`` skips them): ``keras_tok_s`` and
@@ -137,11 +138,13 @@ def compare(
     return row
 
 
-def step_latency(repeats: int, tokens: int = 200) -> dict:
-    """ms per token of a batch-1, 2-layer, hidden-512 step loop, rnnkit vs nn.LSTM."""
+def step_latency(repeats: int, tokens: int = 200, kind: str = "lstm") -> dict:
+    """ms per token of a batch-1, 2-layer, hidden-512 step loop, rnnkit vs PyTorch's layer of
+    the same ``kind`` (``lstm`` or ``gru``) called step by step."""
     torch.manual_seed(0)
-    ours = rnnkit.LSTM(INPUT, 512, num_layers=2).eval()
-    base = nn.LSTM(INPUT, 512, num_layers=2, batch_first=True).eval()
+    ours = {"lstm": rnnkit.LSTM, "gru": rnnkit.GRU}[kind](INPUT, 512, num_layers=2).eval()
+    base = {"lstm": nn.LSTM, "gru": nn.GRU}[kind](INPUT, 512, num_layers=2, batch_first=True)
+    base = base.eval()
     xs = torch.randn(tokens, 1, 1, INPUT)
 
     def loop(layer: nn.Module) -> None:
@@ -159,7 +162,7 @@ def step_latency(repeats: int, tokens: int = 200) -> dict:
     ms = {k: round(1000 * statistics.median(v) / tokens, 3) for k, v in times.items()}
     row = {"rnnkit_ms_per_token": ms["rnnkit"], "torch_ms_per_token": ms["torch"],
            "speedup": round(ms["torch"] / ms["rnnkit"], 2)}  # fmt: skip
-    print("step", row, flush=True)
+    print("step", kind, row, flush=True)
     return row
 
 
@@ -224,6 +227,7 @@ def main() -> None:
         "allocator": allocator, "keras_backend": keras_backend, "rows": rows,
         "step_batch1_2x512": step,
         "step_batch1_2x512_after_training": step_latency(args.repeats),
+        "step_batch1_2x512_gru": step_latency(args.repeats, kind="gru"),
         "native_build_s": build_seconds(),
     })  # fmt: skip
 

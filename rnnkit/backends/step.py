@@ -6,10 +6,10 @@ dominates a single step. ``torch.lstm_cell`` / ``gru_cell`` / ``rnn_tanh_cell`` 
 ``rnn_relu_cell`` compute the same equations from the same parameters with two matrix products
 per cell and no set-up. Without gradients (generation under ``torch.no_grad()``) the step runs
 ``rnnkit.backends.packed_step`` instead: one product per cell with weights packed once and cached,
-so a step costs about what reading the weights costs. A plain unidirectional LSTM stack on CPU
-with at most ``lstm_token_step.MAX_ROWS`` rows goes further: one native call per layer
-(``rnnkit.kernels.lstm_token_step``) does the product and the pointwise part, and the layer
-writes its new state in place of PyTorch's concatenations and stacking.
+so a step costs about what reading the weights costs. A plain one-directional LSTM or GRU stack
+on CPU with at most ``token_step.MAX_ROWS`` rows goes further: one native call per layer
+(``rnnkit.kernels.token_step``) does the products and the pointwise part, and the layer writes
+its new state in place of PyTorch's concatenations and stacking.
 
 Shapes: x (N, 1, H_in); state (K*D, N, H) or its (h, c) pair, layer-major and direction-minor
 like the cells -> output (N, 1, D*H), the new state in the same layout.
@@ -24,7 +24,7 @@ from torch import Tensor, nn
 from torch.nn import functional as F
 
 from rnnkit.backends.packed_step import packed_step
-from rnnkit.kernels import lstm_token_step
+from rnnkit.kernels import token_step
 from rnnkit.layers import state as st
 
 CELL_OPS = {
@@ -54,8 +54,8 @@ def run_fused_step(
     op = CELL_OPS[kernel]
     parts = st.as_tuple(state)  # type: ignore[arg-type]
     directions = 2 if bidirectional else 1
-    if _native_lstm(kernel, cells, x, directions, dropout and training):
-        return _native_lstm_step(cells, x, parts, num_layers)
+    if _native(kernel, cells, x, directions, dropout and training):
+        return _native_step(kernel, cells, x, parts, num_layers)
     new: list[list[Tensor]] = [[] for _ in parts]
     inp = x[:, 0]
     pack = not torch.is_grad_enabled()
@@ -84,30 +84,33 @@ def run_fused_step(
     return inp.unsqueeze(1), st.from_tuple([torch.stack(p) for p in new])
 
 
-def _native_lstm(
+def _native(
     kernel: str, cells: Sequence[nn.Module], x: Tensor, directions: int, dropout: float
 ) -> bool:
-    """Whether ``_native_lstm_step`` runs this step: no grad, plain LSTM, one direction, no
+    """Whether ``_native_step`` runs this step: no grad, plain LSTM or GRU, one direction, no
     dropout between layers, CPU float rows of the weights' dtype, at most MAX_ROWS of them."""
     return (
-        kernel == "lstm"
+        kernel in token_step.GATES
         and directions == 1
         and not dropout
         and not torch.is_grad_enabled()
-        and x.shape[0] <= lstm_token_step.MAX_ROWS
+        and x.shape[0] <= token_step.MAX_ROWS
         and x.dtype == cells[0].weight_ih.dtype
-        and lstm_token_step.supported(x)
+        and token_step.supported(x)
     )
 
 
-def _native_lstm_step(
-    cells: Sequence[nn.Module], x: Tensor, state: tuple[Tensor, ...], num_layers: int
-) -> tuple[Tensor, st.LayerState]:
-    """The stack's step, one native call per layer, each writing its (h, c) into the new state."""
-    h0, c0 = (t.contiguous() for t in state)
-    h1, c1 = torch.empty_like(h0), torch.empty_like(c0)
+def _native_step(
+    kernel: str, cells: Sequence[nn.Module], x: Tensor, state: tuple[Tensor, ...],
+    num_layers: int,
+) -> tuple[Tensor, st.LayerState]:  # fmt: skip
+    """The stack's step, one native call per layer, each writing its h (and c) into the new
+    state."""
+    old = [t.contiguous() for t in state]
+    new = [torch.empty_like(t) for t in old]
     inp = x[:, 0] if x.stride(2) == 1 else x[:, 0].contiguous()
     for k in range(num_layers):
-        lstm_token_step.layer_step(cells[k], inp, h0[k], c0[k], h1[k], c1[k])
-        inp = h1[k]
-    return inp.clone().unsqueeze(1), (h1, c1)
+        cs = (old[1][k], new[1][k]) if kernel == "lstm" else (None, None)
+        token_step.layer_step(kernel, cells[k], inp, old[0][k], new[0][k], *cs)
+        inp = new[0][k]
+    return inp.clone().unsqueeze(1), st.from_tuple(new)

@@ -16,12 +16,12 @@ CASES = [
 
 
 def _cache(layer, x):
-    """The attribute a no-grad step caches its packed weights under: plain unidirectional LSTM
-    stacks on CPU run ``lstm_token_step`` (when it builds), the rest ``packed_step``."""
-    from rnnkit.kernels import lstm_token_step
+    """The attribute a no-grad step caches its packed weights under: plain one-directional LSTM
+    and GRU stacks on CPU run ``token_step`` (when it builds), the rest ``packed_step``."""
+    from rnnkit.kernels import token_step
 
-    native = isinstance(layer, rnnkit.LSTM) and not layer.bidirectional
-    native = native and lstm_token_step.supported(x)
+    native = isinstance(layer, (rnnkit.LSTM, rnnkit.GRU)) and not layer.bidirectional
+    native = native and token_step.supported(x)
     return "_token_step_pack" if native else "_packed_step"
 
 

@@ -1,4 +1,4 @@
-"""The native generation step of plain LSTM stacks (``lstm_token_step``) equals PyTorch's.
+"""The native generation step of plain LSTM and GRU stacks (``token_step``) equals PyTorch's.
 
 Reference: the same no-grad step with the native kernel turned off (``packed_step``, itself
 tested against the fused sequence kernel), in float64 to 1e-12 and float32 to 1e-5. Cases: a
@@ -11,56 +11,63 @@ import torch
 
 import rnnkit
 from rnnkit.backends import step
-from rnnkit.kernels import lstm_token_step
+from rnnkit.kernels import token_step
 from tests.harness import assert_states_close
 
 pytestmark = pytest.mark.skipif(
-    not lstm_token_step.supported(torch.zeros(1)), reason="the native kernel does not build here"
+    not token_step.supported(torch.zeros(1)), reason="the native kernel does not build here"
 )
+LAYERS = {"lstm": rnnkit.LSTM, "gru": rnnkit.GRU}
 
 
-def _state(layer, rows, dtype, scale=0.5):
+def _state(kind, layer, rows, dtype, scale=0.5):
     h = scale * torch.randn(layer.num_layers, rows, layer.hidden_size, dtype=dtype)
-    return h, scale * torch.randn_like(h)
+    return (h, scale * torch.randn_like(h)) if kind == "lstm" else h
 
 
 def _native_calls(monkeypatch):
     calls = []
-    real = lstm_token_step.layer_step
+    real = token_step.layer_step
 
     def counted(*args):
-        calls.append(args[1].shape)
+        calls.append(args[2].shape)
         return real(*args)
 
-    monkeypatch.setattr(lstm_token_step, "layer_step", counted)
+    monkeypatch.setattr(token_step, "layer_step", counted)
     return calls
 
 
 def _reference(monkeypatch, layer, x, state):
     with monkeypatch.context() as m:
-        m.setattr(step, "_native_lstm", lambda *args: False)
+        m.setattr(step, "_native", lambda *args: False)
         return layer(x, state)
 
 
+@pytest.mark.parametrize("kind", list(LAYERS))
 @pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
 @pytest.mark.parametrize(
     ("inputs", "hidden", "layers", "rows", "threads", "bias"),
     [
         (7, 20, 3, 1, None, True),  # panels of 16 and 4 units
-        (5, 16, 2, lstm_token_step.MAX_ROWS, 3, True),  # one full panel per thread at most
+        (5, 16, 2, token_step.MAX_ROWS, 3, True),  # one full panel per thread at most
         (9, 37, 2, 3, 3, False),  # 3 panels on 3 threads, the last of 5 units
         (64, 96, 2, 2, None, True),
     ],
 )
 def test_native_step_equals_pytorch(
-    monkeypatch, dtype, inputs, hidden, layers, rows, threads, bias
+    monkeypatch, kind, dtype, inputs, hidden, layers, rows, threads, bias
 ):
     torch.manual_seed(hidden)
-    layer = rnnkit.LSTM(inputs, hidden, num_layers=layers, bias=bias).to(dtype).eval()
+    layer = LAYERS[kind](inputs, hidden, num_layers=layers, bias=bias).to(dtype).eval()
+    if bias:  # biases away from PyTorch's small uniform init, so a misplaced one shows
+        with torch.no_grad():
+            for cell in layer.cells:
+                cell.bias_ih.add_(torch.randn_like(cell.bias_ih))
+                cell.bias_hh.add_(torch.randn_like(cell.bias_hh))
     if threads is not None:
-        monkeypatch.setattr(lstm_token_step, "threads", lambda i, h: threads)
+        monkeypatch.setattr(token_step, "threads", lambda i, h, g: threads)
     x = torch.randn(rows, 1, inputs, dtype=dtype)
-    state = _state(layer, rows, dtype)
+    state = _state(kind, layer, rows, dtype)
     calls = _native_calls(monkeypatch)
     with torch.no_grad():
         ours = layer(x, state)
@@ -73,9 +80,10 @@ def test_native_step_equals_pytorch(
     assert_states_close(fresh, fresh_ref, atol=tol, rtol=tol)
 
 
-def test_strided_rows_and_a_long_generation(monkeypatch):
+@pytest.mark.parametrize("kind", list(LAYERS))
+def test_strided_rows_and_a_long_generation(monkeypatch, kind):
     torch.manual_seed(1)
-    layer = rnnkit.LSTM(6, 18, num_layers=2).double().eval()
+    layer = LAYERS[kind](6, 18, num_layers=2).double().eval()
     wide = torch.randn(2, 30, 12, dtype=torch.double)
     xs = wide[:, :, :6]  # rows with stride 360, steps with stride 12
     calls = _native_calls(monkeypatch)
@@ -90,10 +98,12 @@ def test_strided_rows_and_a_long_generation(monkeypatch):
     assert_states_close((out, state), (whole[0][:, -1:], whole[1]), atol=1e-11)
 
 
-def test_output_does_not_alias_the_state():
-    layer = rnnkit.LSTM(4, 8).eval()
+@pytest.mark.parametrize("kind", list(LAYERS))
+def test_output_does_not_alias_the_state(kind):
+    layer = LAYERS[kind](4, 8).eval()
     with torch.no_grad():
-        out, (h, _) = layer(torch.randn(1, 1, 4))
+        out, state = layer(torch.randn(1, 1, 4))
+        h = state[0] if kind == "lstm" else state
         kept = h.clone()
         out.zero_()
     torch.testing.assert_close(h, kept)
@@ -101,14 +111,16 @@ def test_output_does_not_alias_the_state():
 
 @pytest.mark.parametrize(
     "case",
-    ["grad", "bidirectional", "rows", "dropout_training", "peephole"],
+    ["grad", "bidirectional", "rows", "dropout_training", "peephole", "reset_before", "elman"],
 )
 def test_other_steps_keep_their_paths(monkeypatch, case):
     options = {"bidirectional": True} if case == "bidirectional" else {}
     options |= {"dropout": 0.5} if case == "dropout_training" else {}
     options |= {"peephole": True} if case == "peephole" else {}
-    layer = rnnkit.LSTM(4, 8, num_layers=2, **options).train(case == "dropout_training")
-    rows = lstm_token_step.MAX_ROWS + 1 if case == "rows" else 2
+    make = {"reset_before": rnnkit.GRU, "elman": rnnkit.RNN}.get(case, rnnkit.LSTM)
+    options |= {"reset_after": False} if case == "reset_before" else {}
+    layer = make(4, 8, num_layers=2, **options).train(case == "dropout_training")
+    rows = token_step.MAX_ROWS + 1 if case == "rows" else 2
     calls = _native_calls(monkeypatch)
     with torch.set_grad_enabled(case == "grad"):
         out, _ = layer(torch.randn(rows, 1, 4))
@@ -116,26 +128,25 @@ def test_other_steps_keep_their_paths(monkeypatch, case):
     assert calls == []
 
 
-def test_panels_follow_a_weight_update():
+@pytest.mark.parametrize("kind", list(LAYERS))
+def test_panels_follow_a_weight_update(monkeypatch, kind):
     torch.manual_seed(2)
-    layer = rnnkit.LSTM(4, 20).eval()
+    layer = LAYERS[kind](4, 20).eval()
     x = torch.randn(1, 1, 4)
     with torch.no_grad():
         before = layer(x)[0]
         layer.cells[0].weight_ih.mul_(2.0)  # in place: same storage, new version
         after = layer(x)[0]
-        step._native_lstm, real = (lambda *a: False), step._native_lstm
-        try:
-            expected = layer(x)[0]
-        finally:
-            step._native_lstm = real
+        expected = _reference(monkeypatch, layer, x, None)[0]
     assert not torch.allclose(before, after)
     torch.testing.assert_close(after, expected)
 
 
 def test_panel_order_covers_every_gate_row_once():
-    order = lstm_token_step.panel_order(20)
+    order = token_step.panel_order(20, 4)
     assert sorted(order.tolist()) == list(range(80))
     # the first panel: units 0-15 of gate i, then of f (rows 20-35), g, o; then units 16-19
     assert order[:16].tolist() == list(range(16)) and order[16:32].tolist() == list(range(20, 36))
     assert order[64:68].tolist() == [16, 17, 18, 19]
+    gru = token_step.panel_order(20, 3)
+    assert sorted(gru.tolist()) == list(range(60)) and gru[48:52].tolist() == [16, 17, 18, 19]

@@ -1,0 +1,113 @@
+"""Generation steps of plain LSTM and GRU stacks in native code (``token_step.c``): per layer,
+one call does the products with the packed weights and the pointwise part, for a few rows.
+
+The batch-1 step is bound by reading the weights; through PyTorch it also pays for about ten
+operator calls per layer (concatenation, products, pointwise, stacking the state), as much again
+as the products. Here a layer is one call, with the weights laid out once into panels of
+``UNITS`` hidden units (each panel a contiguous (I + H, G u) block holding all G gates of its
+units; see the C source), cached on the cell and rebuilt whenever a parameter changes (keyed by
+each parameter's storage pointer and version counter, and the dtype).
+
+    LSTM: a = [x_t | h_{t-1}] [W_ih | W_hh]^T + b_ih + b_hh;  i, f, g, o = split(a)
+          c_t = s(f) c_{t-1} + s(i) tanh(g);  h_t = s(o) tanh(c_t)
+    GRU:  r = s(W_ir x_t + W_hr h_{t-1} + b_r),  z = s(W_iz x_t + W_hz h_{t-1} + b_z),
+          n = tanh(W_in x_t + b_in + r (W_hn h_{t-1} + b_hn)),  h_t = (1 - z) n + z h_{t-1}
+
+Shapes: x (N, I) (rows may be strided), h_{t-1} (and c_{t-1}) (N, H) -> h_t (and c_t) (N, H);
+N is at most ``MAX_ROWS`` (larger batches are products, which oneDNN does better).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+from rnnkit.kernels.build import DTYPES, Kernel
+
+SIGNATURES = {"rnnkit_token_step": ("iilllppplppppi", None)}  # codes: build.CODES
+GATES = {"lstm": 4, "gru": 3}  #: the kernels this step runs, and their gate blocks
+UNITS = 16  #: hidden units per panel (as in the C source)
+MAX_ROWS = 8  #: the most rows a step takes here
+#: a layer with fewer weights than this runs on one thread (a team costs more than it saves)
+MIN_PARALLEL_WEIGHTS = 1 << 16
+
+_KERNEL = Kernel("token_step", SIGNATURES)
+library = _KERNEL.library  #: the loaded kernel, or None when it cannot be built
+supported = _KERNEL.supported  #: whether tensors like ``x`` can use it (CPU float, it builds)
+
+
+def panel_order(hidden: int, gates: int) -> Tensor:
+    """Row indices of ``gates`` blocks of ``hidden`` rows in panel order: for each panel of
+    units [j0, j0 + u), gate 0 of those units, then gate 1, ..."""
+    order = []
+    for j0 in range(0, hidden, UNITS):
+        units = torch.arange(j0, min(j0 + UNITS, hidden))
+        order.extend(units + q * hidden for q in range(gates))
+    return torch.cat(order)
+
+
+def _bias(cell: nn.Module, kernel: str) -> Tensor:
+    """The step's biases as 4 blocks of H, gate-major: the LSTM's b_ih + b_hh; the GRU's
+    b_ir + b_hr, b_iz + b_hz, b_in, b_hn (zeros where the cell has no bias)."""
+    hidden = cell.weight_hh.shape[1]
+    like = cell.weight_ih
+    b_ih = cell.bias_ih if cell.bias_ih is not None else like.new_zeros(GATES[kernel] * hidden)
+    b_hh = cell.bias_hh if cell.bias_hh is not None else like.new_zeros(GATES[kernel] * hidden)
+    if kernel == "lstm":
+        return b_ih + b_hh
+    rz = slice(0, 2 * hidden)
+    return torch.cat([b_ih[rz] + b_hh[rz], b_ih[2 * hidden :], b_hh[2 * hidden :]])
+
+
+def pack(cell: nn.Module, kernel: str) -> tuple[Tensor, Tensor]:
+    """The cell's weights as panels (flat, (I + H) * G H values) and its biases in panel order
+    (4H,), built on first use and after any change to a parameter."""
+    params = (cell.weight_ih, cell.weight_hh, cell.bias_ih, cell.bias_hh)
+    key = (kernel, *((p.data_ptr(), p._version, p.dtype) if p is not None else None
+                     for p in params))  # fmt: skip
+    cached = cell.__dict__.get("_token_step_pack")
+    if cached is not None and cached[0] == key:
+        return cached[1]  # type: ignore[no-any-return]
+    gates, hidden = GATES[kernel], cell.weight_hh.shape[1]
+    with torch.no_grad():
+        order = panel_order(hidden, gates).to(cell.weight_ih.device)
+        joined = torch.cat([cell.weight_ih, cell.weight_hh], dim=1)[order]  # (G H, I + H)
+        panels = [
+            joined[gates * j0 : gates * min(j0 + UNITS, hidden)].t().contiguous().view(-1)
+            for j0 in range(0, hidden, UNITS)
+        ]  # each (I + H, G u), row-major
+        weights = torch.cat(panels)
+        bias = _bias(cell, kernel)[panel_order(hidden, 4).to(order.device)].contiguous()
+    cell.__dict__["_token_step_pack"] = (key, (weights, bias))
+    return weights, bias
+
+
+def threads(input_size: int, hidden: int, gates: int = 4) -> int:
+    """Threads for one layer's step: PyTorch's team when the layer's weights are large enough,
+    at most one per panel."""
+    lib = library()
+    if lib is None or gates * hidden * (input_size + hidden) < MIN_PARALLEL_WEIGHTS:
+        return 1
+    panels = -(-hidden // UNITS)
+    return max(1, min(int(lib.rnnkit_max_threads()), panels))
+
+
+def layer_step(
+    kernel: str, cell: nn.Module, x: Tensor, h_prev: Tensor, h: Tensor,
+    c_prev: Tensor | None = None, c: Tensor | None = None,
+) -> None:  # fmt: skip
+    """Write the step's h_t (and the LSTM's c_t) into ``h`` (and ``c``), contiguous (N, H).
+    x (N, I) has unit column stride; h_prev, c_prev are contiguous (N, H). Needs
+    ``supported(x)``, N <= ``MAX_ROWS``, and ``cell`` a plain cell of ``kernel`` in x's dtype."""
+    lib = library()
+    assert lib is not None and x.shape[0] <= MAX_ROWS and x.stride(1) == 1
+    assert (kernel == "lstm") == (c is not None and c_prev is not None)
+    weights, bias = pack(cell, kernel)
+    n, width = x.shape
+    hidden = h.shape[1]
+    lib.rnnkit_token_step(
+        DTYPES[x.dtype], GATES[kernel], n, width, hidden, weights.data_ptr(), bias.data_ptr(),
+        x.data_ptr(), x.stride(0), h_prev.data_ptr(),
+        None if c_prev is None else c_prev.data_ptr(), h.data_ptr(),
+        None if c is None else c.data_ptr(), threads(width, hidden, GATES[kernel]),
+    )  # fmt: skip
