@@ -54,7 +54,7 @@ def run_fused_step(
     op = CELL_OPS[kernel]
     parts = st.as_tuple(state)  # type: ignore[arg-type]
     directions = 2 if bidirectional else 1
-    if _native(kernel, cells, x, directions, dropout and training):
+    if _native(kernel, cells, x, parts, directions, dropout and training):
         return _native_step(kernel, cells, x, parts, num_layers)
     new: list[list[Tensor]] = [[] for _ in parts]
     inp = x[:, 0]
@@ -85,17 +85,21 @@ def run_fused_step(
 
 
 def _native(
-    kernel: str, cells: Sequence[nn.Module], x: Tensor, directions: int, dropout: float
-) -> bool:
+    kernel: str, cells: Sequence[nn.Module], x: Tensor, state: tuple[Tensor, ...],
+    directions: int, dropout: float,
+) -> bool:  # fmt: skip
     """Whether ``_native_step`` runs this step: no grad, plain LSTM or GRU, one direction, no
-    dropout between layers, CPU float rows of the weights' dtype, at most MAX_ROWS of them."""
+    dropout between layers, at most MAX_ROWS rows of CPU floats, with weights and state of x's
+    dtype on the CPU (anything else keeps PyTorch's path, and its errors)."""
+    weight = cells[0].weight_ih
     return (
         kernel in token_step.GATES
         and directions == 1
         and not dropout
         and not torch.is_grad_enabled()
         and x.shape[0] <= token_step.MAX_ROWS
-        and x.dtype == cells[0].weight_ih.dtype
+        and (weight.dtype, weight.device) == (x.dtype, x.device)
+        and all((t.dtype, t.device) == (x.dtype, x.device) for t in state)
         and token_step.supported(x)
     )
 

@@ -150,3 +150,12 @@ def test_panel_order_covers_every_gate_row_once():
     assert order[64:68].tolist() == [16, 17, 18, 19]
     gru = token_step.panel_order(20, 3)
     assert sorted(gru.tolist()) == list(range(60)) and gru[48:52].tolist() == [16, 17, 18, 19]
+
+
+def test_a_state_of_another_dtype_keeps_pytorchs_path_and_its_error(monkeypatch):
+    layer = rnnkit.LSTM(4, 8).eval()
+    calls = _native_calls(monkeypatch)
+    state = _state("lstm", layer, 1, torch.float64)
+    with torch.no_grad(), pytest.raises(RuntimeError):
+        layer(torch.randn(1, 1, 4), state)
+    assert calls == []
