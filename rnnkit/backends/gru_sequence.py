@@ -88,11 +88,10 @@ class GRUSequence(torch.autograd.Function):
         reset_after = ctx.reset_after
         n, steps, hs = out.shape
         if ctx.native:
-            dgi, dh, dgh = gru_step.backward(dout, h0, w_hh, out, rz_all, cand_all, aux_all, mask)
-            flat = dgh.reshape(steps * n, 3 * hs)  # time-major rows
-            prev_tm = torch.cat([h0.unsqueeze(0), out.transpose(0, 1)[:-1]], dim=0)
-            dw_hh = flat.t() @ prev_tm.reshape(steps * n, hs)
-            return dgi, dh, dw_hh, flat.sum(0), None, None
+            dgi, dh, dw_hh, db_hh = gru_step.backward(
+                dout, h0, w_hh, out, rz_all, cand_all, aux_all, mask
+            )
+            return dgi, dh, dw_hh, db_hh, None, None
         prev_all = torch.cat([h0.unsqueeze(1), out[:, :-1]], dim=1)
         dgi = dout.new_empty(n, steps, 3 * hs)
         dgh = dout.new_zeros(n, steps, 3 * hs)

@@ -58,11 +58,14 @@ def test_the_layer_uses_it_when_training_on_cpu():
 
 
 @pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
-def test_native_steps_equal_the_pytorch_ops(monkeypatch, dtype):
-    """The native element-wise kernel against the PyTorch-op path, masks and strides included."""
+@pytest.mark.parametrize("chunk_rows", [1024, 6])
+def test_native_steps_equal_the_pytorch_ops(monkeypatch, dtype, chunk_rows):
+    """The native element-wise kernel against the PyTorch-op path, masks and strides included;
+    W_hh's gradient in one chunk, or in chunks of 2 steps over 6 (3 rows each)."""
     from rnnkit.kernels import gru_step
 
     assert gru_step.supported(torch.empty(0, dtype=dtype))  # a compiler is there (CI has one)
+    monkeypatch.setattr(gru_step, "CHUNK_ROWS", chunk_rows)
     torch.manual_seed(3)
     xp = torch.randn(3, 6, 15, dtype=dtype, requires_grad=True)
     h0 = torch.randn(3, 5, dtype=dtype, requires_grad=True)
