@@ -9,11 +9,11 @@ autograd and computes the weight gradients step by step. This function runs the 
 
 and its backward walks the steps once, keeping per step only the matrix product
 dh_{t-1} = dgh_t W_hh and a few element-wise ops; the gradients of W_hh and b_hh are then one
-large matrix product over all steps, and those of the input projection are left to autograd
-(one product per layer). Padded steps (``mask`` false) keep the state unchanged. With
-``reset_after=True`` on CPU the element-wise part of each step runs as one native call
-(``rnnkit.kernels.gru_step``) when a C compiler is available; the PyTorch ops below are the
-fallback and the reference.
+large matrix product over all steps (on the native path, products over chunks of steps), and
+those of the input projection are left to autograd (one product per layer). Padded steps
+(``mask`` false) keep the state unchanged. With ``reset_after=True`` on CPU the element-wise
+part of each step runs as one native call (``rnnkit.kernels.gru_step``) when a C compiler is
+available; the PyTorch ops below are the fallback and the reference.
 
 Shapes: xp (N, L, 3H) = W_ih x + b_ih; h0 (N, H); w_hh (3H, H); b_hh (3H,); mask (N, L) bool
 or None -> h (N, L, H), the state after each step (equal to the previous one on padded steps).
