@@ -37,10 +37,16 @@ ACTIVATIONS = {"rnn_tanh": torch.tanh, "rnn_relu": torch.relu}
 Product = Callable[[Tensor], Tensor]
 
 
-def _key(cell: nn.Module, kernel: str, fast: bool) -> tuple:
+def parameter_versions(cell: nn.Module) -> tuple:
+    """What a cache of the cell's packed weights is keyed by: each parameter's storage pointer
+    and version counter (in-place updates bump it), and the dtype."""
     params = (cell.weight_ih, cell.weight_hh, cell.bias_ih, cell.bias_hh)
     versions = tuple((p.data_ptr(), p._version) if p is not None else None for p in params)
-    return kernel, fast, cell.weight_ih.dtype, versions
+    return cell.weight_ih.dtype, versions
+
+
+def _key(cell: nn.Module, kernel: str, fast: bool) -> tuple:
+    return kernel, fast, *parameter_versions(cell)
 
 
 def _summed(*biases: Tensor | None) -> Tensor | None:

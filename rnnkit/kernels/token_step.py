@@ -22,14 +22,13 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from rnnkit.backends.packed_step import parameter_versions
 from rnnkit.kernels.build import DTYPES, Kernel
 
 SIGNATURES = {"rnnkit_token_step": ("iilllppplppppi", None)}  # codes: build.CODES
 GATES = {"lstm": 4, "gru": 3}  #: the kernels this step runs, and their gate blocks
 UNITS = 16  #: hidden units per panel (as in the C source)
 MAX_ROWS = 8  #: the most rows a step takes here
-#: a layer with fewer weights than this runs on one thread (a team costs more than it saves)
-MIN_PARALLEL_WEIGHTS = 1 << 16
 
 _KERNEL = Kernel("token_step", SIGNATURES)
 library = _KERNEL.library  #: the loaded kernel, or None when it cannot be built
@@ -62,9 +61,7 @@ def _bias(cell: nn.Module, kernel: str) -> Tensor:
 def pack(cell: nn.Module, kernel: str) -> tuple[Tensor, Tensor]:
     """The cell's weights as panels (flat, (I + H) * G H values) and its biases in panel order
     (4H,), built on first use and after any change to a parameter."""
-    params = (cell.weight_ih, cell.weight_hh, cell.bias_ih, cell.bias_hh)
-    key = (kernel, *((p.data_ptr(), p._version, p.dtype) if p is not None else None
-                     for p in params))  # fmt: skip
+    key = (kernel, *parameter_versions(cell))
     cached = cell.__dict__.get("_token_step_pack")
     if cached is not None and cached[0] == key:
         return cached[1]  # type: ignore[no-any-return]
@@ -83,13 +80,9 @@ def pack(cell: nn.Module, kernel: str) -> tuple[Tensor, Tensor]:
 
 
 def threads(input_size: int, hidden: int, gates: int = 4) -> int:
-    """Threads for one layer's step: PyTorch's team when the layer's weights are large enough,
-    at most one per panel."""
-    lib = library()
-    if lib is None or gates * hidden * (input_size + hidden) < MIN_PARALLEL_WEIGHTS:
-        return 1
-    panels = -(-hidden // UNITS)
-    return max(1, min(int(lib.rnnkit_max_threads()), panels))
+    """Threads for one layer's step: ``Kernel.threads`` with panels as the units split over
+    threads, each of ``gates * (input_size + hidden) * UNITS`` weights."""
+    return _KERNEL.threads(-(-hidden // UNITS), gates * (input_size + hidden) * UNITS)
 
 
 def layer_step(
