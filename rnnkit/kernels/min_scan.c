@@ -13,21 +13,22 @@
  * and writes dP directly, recomputing the gates from P instead of storing them, plus each batch
  * row's sum over time of dP (the bias gradient, summed over rows by the caller). Adding the bias
  * here spares PyTorch a pass that broadcasts it into the product's output.
- * Work is split over (batch row, block of hidden units) pairs across POSIX threads; within a
- * block the loop over hidden units is contiguous and vectorised by the compiler.
+ * Work is split over (batch row, block of hidden units) pairs across PyTorch's OpenMP threads
+ * (parallel.h); blocks are narrow enough that every thread gets one even for a single row, and
+ * within a block the loop over hidden units is contiguous and vectorised by the compiler.
  *
  * Layouts (batch-first): P (N, L, G*H), beta (G*H) or NULL, h0 (N, H), out (N, L, H),
  * dP (N, L, G*H), dbeta (N, G*H) or NULL, dh0 (N, H), all contiguous; dout (N, L, H) with
  * any strides (sn, st, sj), so an expanded gradient needs no copy.
  */
 #include <math.h>
-#include <pthread.h>
 #include <stddef.h>
-
-#include "parallel.h" /* for rnnkit_max_threads only: this kernel splits its work itself */
 #include <stdlib.h>
 
-#define BLOCK 1024
+#include "parallel.h"
+
+#define BLOCK 1024 /* the widest block of hidden units (the backward's buffers on the stack) */
+#define LANES 16   /* blocks are a multiple of this many units wide (one AVX-512 float vector) */
 
 typedef struct {
     int kind;              /* 2: minGRU, 3: minLSTM */
@@ -36,7 +37,7 @@ typedef struct {
     const void *p, *beta, *h0, *out, *dout;
     long sn, st, sj;       /* strides of dout */
     void *res, *dp, *dbeta, *dh0;
-    long first, last;      /* work items [first, last) */
+    long width;            /* hidden units per block (the last block may be narrower) */
 } job_t;
 
 /* One time step over hidden units [0, w) of one batch row; every pointer is already offset to
@@ -154,50 +155,41 @@ static void backward_##SUFFIX(const job_t *jb, long row, long j0, long j1) {    
 DEFINE_KERNELS(float, expf, f32)
 DEFINE_KERNELS(double, exp, f64)
 
-static void *run_items(void *arg) {
-    const job_t *jb = (const job_t *)arg;
-    const long blocks = (jb->hidden + BLOCK - 1) / BLOCK;
-    for (long item = jb->first; item < jb->last; item++) {
-        long row = item / blocks, j0 = (item % blocks) * BLOCK;
-        long j1 = j0 + BLOCK < jb->hidden ? j0 + BLOCK : jb->hidden;
-        int backward = jb->dout != NULL;
-        if (jb->dbl) {
-            if (backward) backward_f64(jb, row, j0, j1); else forward_f64(jb, row, j0, j1);
-        } else {
-            if (backward) backward_f32(jb, row, j0, j1); else forward_f32(jb, row, j0, j1);
-        }
+static void run_item(const job_t *jb, long item) {
+    const long blocks = (jb->hidden + jb->width - 1) / jb->width;
+    const long row = item / blocks, j0 = (item % blocks) * jb->width;
+    const long j1 = j0 + jb->width < jb->hidden ? j0 + jb->width : jb->hidden;
+    const int backward = jb->dout != NULL;
+    if (jb->dbl) {
+        if (backward) backward_f64(jb, row, j0, j1); else forward_f64(jb, row, j0, j1);
+    } else {
+        if (backward) backward_f32(jb, row, j0, j1); else forward_f32(jb, row, j0, j1);
     }
-    return NULL;
 }
 
-#define MAX_THREADS 64
+/* The block width: at most BLOCK units, and narrow enough that the n rows give every thread
+ * at least one (row, block) item, in multiples of LANES units. */
+static long block_width(long n, long hidden, int threads) {
+    long blocks = (hidden + BLOCK - 1) / BLOCK;
+    if (n * blocks < threads) blocks = (threads + n - 1) / n;
+    long width = (hidden + blocks - 1) / blocks;
+    width = (width + LANES - 1) / LANES * LANES;
+    return width < BLOCK ? width : BLOCK;
+}
 
-static int run(job_t base, int threads) {
-    const long items = base.n * ((base.hidden + BLOCK - 1) / BLOCK);
+static int run(job_t jb, int threads) {
     void *zeros = NULL;
-    if (base.beta == NULL) { /* no bias: add zeros */
-        zeros = calloc((size_t)(base.kind * base.hidden), base.dbl ? sizeof(double) : sizeof(float));
+    if (jb.beta == NULL) { /* no bias: add zeros */
+        zeros = calloc((size_t)(jb.kind * jb.hidden), jb.dbl ? sizeof(double) : sizeof(float));
         if (zeros == NULL) return 1;
-        base.beta = zeros;
+        jb.beta = zeros;
     }
-    if (threads > MAX_THREADS) threads = MAX_THREADS;
-    if (threads > items) threads = (int)items;
     if (threads < 1) threads = 1;
-    job_t jobs[MAX_THREADS];
-    pthread_t ids[MAX_THREADS];
-    int started[MAX_THREADS] = {0};
-    for (int k = 0; k < threads; k++) {
-        jobs[k] = base;
-        jobs[k].first = items * k / threads;
-        jobs[k].last = items * (k + 1) / threads;
-    }
-    for (int k = 1; k < threads; k++)
-        started[k] = pthread_create(&ids[k], NULL, run_items, &jobs[k]) == 0;
-    run_items(&jobs[0]);
-    for (int k = 1; k < threads; k++) {
-        if (started[k]) pthread_join(ids[k], NULL);
-        else run_items(&jobs[k]); /* could not start a thread: do its share here */
-    }
+    jb.width = block_width(jb.n, jb.hidden, threads);
+    const long items = jb.n * ((jb.hidden + jb.width - 1) / jb.width);
+    if (threads > items) threads = (int)items;
+    PARALLEL_ROWS
+    for (long item = 0; item < items; item++) run_item(&jb, item);
     free(zeros);
     return 0;
 }
@@ -205,7 +197,7 @@ static int run(job_t base, int threads) {
 int rnnkit_min_forward(int kind, int dbl, long n, long len, long hidden, const void *p,
                        const void *beta, const void *h0, void *out, int threads) {
     job_t jb = {kind, dbl, n, len, hidden, p, beta, h0, NULL, NULL, 0, 0, 0,
-                out, NULL, NULL, NULL, 0, 0};
+                out, NULL, NULL, NULL, 0};
     return run(jb, threads);
 }
 
@@ -214,8 +206,6 @@ int rnnkit_min_backward(int kind, int dbl, long n, long len, long hidden, const 
                         long sn, long st, long sj, void *dp, void *dbeta, void *dh0,
                         int threads) {
     job_t jb = {kind, dbl, n, len, hidden, p, beta, h0, out, dout, sn, st, sj,
-                NULL, dp, dbeta, dh0, 0, 0};
+                NULL, dp, dbeta, dh0, 0};
     return run(jb, threads);
 }
-
-int rnnkit_abi_version(void) { return 2; }

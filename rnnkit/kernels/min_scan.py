@@ -11,9 +11,20 @@ The bias is added inside the kernel (PyTorch's ``addmm`` would spend a pass broa
 the product) and its gradient summed there; the output gradient may have any strides (the
 expanded gradient of ``out.sum()`` is read in place, not copied).
 
+``min_layer`` runs a whole layer from x: the product (oneDNN with W packed once per call, where
+available) and the recurrence alternate over groups of batch rows (``chunk_rows``: about
+``CHUNK_BYTES`` of P each), so each group's P is scanned while much of it is still in the cache,
+and the backward never holds dP for more than one group: it scans a group's gradient into one
+reused buffer and at once adds dP_g^T x_g to W's gradient (and writes dP_g W into x's). Training
+keeps each group's P for the backward; inference drops it after the group. Groups stay under
+glibc's 32 MiB ceiling for blocks it serves from the heap, so after the first call they are
+reused instead of being mapped and page-faulted afresh, as one (N, L, G*H) block would be every
+call (at hidden 512, batch 32, T 1024 that block is 128 MiB). Rows are independent, so grouping
+changes the order of nothing but W's gradient sum.
+
 Shapes: P = x W^T (N, L, G*H) with G = 2 (minGRU: [k | p]) or 3 (minLSTM: [f | i | p]); bias
-(G*H) or None; h0 (N, H) -> h (N, L, H). CPU tensors of float32 or float64 only;
-``supported`` says whether a call can use the kernel.
+(G*H) or None; h0 (N, H) -> h (N, L, H); x (N, L, I), W (G*H, I). CPU tensors of float32 or
+float64 only; ``supported`` says whether a call can use the kernel.
 """
 
 from __future__ import annotations
@@ -24,9 +35,12 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from rnnkit.kernels.build import DTYPES, Kernel
+from rnnkit.backends import onednn
+from rnnkit.kernels.build import DTYPES, MIN_PARALLEL_VALUES, Kernel
 
 KINDS = {"gru": 2, "lstm": 3}
+#: about how many bytes of P (or dP) one group of batch rows spans in ``min_layer``
+CHUNK_BYTES = 16 << 20
 SIGNATURES = {
     "rnnkit_min_forward": ("iilllppppi", ctypes.c_int),
     "rnnkit_min_backward": ("iilllppppplllpppi", ctypes.c_int),
@@ -42,42 +56,67 @@ def _ptr(t: Tensor | None) -> int | None:
     return None if t is None else t.data_ptr()
 
 
+def _require_library() -> None:
+    if library() is None:
+        raise RuntimeError("min_scan: the native kernel is unavailable; check supported()")
+
+
+def _threads(values: int) -> int:
+    """PyTorch's thread count (the OpenMP team the kernel joins), or 1 for a scan over fewer
+    than ``MIN_PARALLEL_VALUES`` values."""
+    lib = library()
+    if lib is None or values < MIN_PARALLEL_VALUES:
+        return 1
+    return max(1, int(lib.rnnkit_max_threads()))
+
+
+def _forward(kind: str, p: Tensor, bias: Tensor | None, h0: Tensor, out: Tensor) -> None:
+    """The recurrence over P (n, L, G*H) into out (n, L, H); all contiguous."""
+    n, length, hidden = out.shape
+    code = library().rnnkit_min_forward(  # type: ignore[union-attr]
+        KINDS[kind], DTYPES[p.dtype], n, length, hidden, p.data_ptr(), _ptr(bias),
+        h0.data_ptr(), out.data_ptr(), _threads(out.numel()),
+    )  # fmt: skip
+    if code != 0:
+        raise MemoryError("min_scan: the native kernel could not allocate memory")
+
+
+def _backward(kind: str, p: Tensor, bias: Tensor | None, h0: Tensor, out: Tensor, dout: Tensor,
+              dp: Tensor, dbias: Tensor | None, dh0: Tensor) -> None:  # fmt: skip
+    """dP (n, L, G*H), each row's bias gradient dbias (n, G*H) and dh0 (n, H) from dout (n, L, H)
+    of any strides; the other tensors contiguous."""
+    n, length, hidden = out.shape
+    code = library().rnnkit_min_backward(  # type: ignore[union-attr]
+        KINDS[kind], DTYPES[p.dtype], n, length, hidden, p.data_ptr(), _ptr(bias),
+        h0.data_ptr(), out.data_ptr(), dout.data_ptr(), *dout.stride(), dp.data_ptr(),
+        _ptr(dbias), dh0.data_ptr(), _threads(out.numel()),
+    )  # fmt: skip
+    if code != 0:
+        raise MemoryError("min_scan: the native kernel could not allocate memory")
+
+
 class MinScan(torch.autograd.Function):
     """``MinScan.apply(P, bias, h0, kind)``: all h_t; see the module docstring."""
 
     @staticmethod
     def forward(ctx: Any, projection: Tensor, bias: Tensor | None, h0: Tensor, kind: str) -> Tensor:
-        lib = library()
-        if lib is None:
-            raise RuntimeError("MinScan: the native kernel is unavailable; check supported()")
+        _require_library()
         p, h0 = projection.contiguous(), h0.to(projection.dtype).contiguous()
         bias = None if bias is None else bias.to(p.dtype).contiguous()
         n, length, width = p.shape
-        hidden = width // KINDS[kind]
-        out = p.new_empty(n, length, hidden)
-        code = lib.rnnkit_min_forward(KINDS[kind], DTYPES[p.dtype], n, length, hidden,
-                                      p.data_ptr(), _ptr(bias), h0.data_ptr(), out.data_ptr(),
-                                      torch.get_num_threads())  # fmt: skip
-        if code != 0:
-            raise MemoryError("MinScan: the native kernel could not allocate memory")
+        out = p.new_empty(n, length, width // KINDS[kind])
+        _forward(kind, p, bias, h0, out)
         ctx.save_for_backward(p, bias, h0, out)
         ctx.kind = kind
         return out
 
     @staticmethod
     def backward(ctx: Any, dout: Tensor) -> tuple[Tensor, Tensor | None, Tensor, None]:
-        lib = library()
         p, bias, h0, out = ctx.saved_tensors
-        n, length, hidden = out.shape
+        n = p.shape[0]
         dp, dh0 = torch.empty_like(p), torch.empty_like(h0)
         dbias = None if bias is None else p.new_empty(n, p.shape[2])
-        code = lib.rnnkit_min_backward(  # type: ignore[union-attr]
-            KINDS[ctx.kind], DTYPES[p.dtype], n, length, hidden, p.data_ptr(), _ptr(bias),
-            h0.data_ptr(), out.data_ptr(), dout.data_ptr(), *dout.stride(), dp.data_ptr(),
-            _ptr(dbias), dh0.data_ptr(), torch.get_num_threads(),
-        )  # fmt: skip
-        if code != 0:
-            raise MemoryError("MinScan: the native kernel could not allocate memory")
+        _backward(ctx.kind, p, bias, h0, out, dout, dp, dbias, dh0)
         return dp, None if dbias is None else dbias.sum(0), dh0, None
 
 
@@ -92,3 +131,103 @@ def min_scan(projection: Tensor, bias: Tensor | None, h0: Tensor, kind: str) -> 
             f"got {tuple(projection.shape)} and {tuple(h0.shape)}"
         )
     return MinScan.apply(projection, bias, h0, kind)  # type: ignore[no-any-return]
+
+
+def chunk_rows(n: int, length: int, width: int, itemsize: int) -> int:
+    """How many batch rows ``min_layer`` takes at a time: about ``CHUNK_BYTES`` of P."""
+    return max(1, min(n, CHUNK_BYTES // max(1, length * width * itemsize)))
+
+
+def _groups(n: int, rows: int) -> list[slice]:
+    return [slice(first, min(n, first + rows)) for first in range(0, n, rows)]
+
+
+class _Projection:
+    """x_g W^T for one group of rows at a time, W packed once for oneDNN where ``onednn``
+    can run (faster than MKL's ``mm`` here), else ``torch.mm``."""
+
+    def __init__(self, weight: Tensor, rows: int) -> None:
+        self.weight = weight
+        self.packed = onednn.pack(weight, rows) if onednn.available(weight) else None
+
+    def __call__(self, x: Tensor) -> Tensor:
+        """x (n, L, I) -> (n, L, G*H), a new contiguous tensor."""
+        flat = x.reshape(-1, x.shape[-1])
+        y = flat @ self.weight.t() if self.packed is None else onednn.linear(flat, self.packed)
+        return y.view(*x.shape[:-1], self.weight.shape[0])
+
+
+def _layer_forward(x: Tensor, weight: Tensor, bias: Tensor | None, h0: Tensor, kind: str,
+                   keep: bool) -> tuple[Tensor, list[Tensor]]:  # fmt: skip
+    """All h_t (N, L, H), and each group's P (n_g, L, G*H) when ``keep`` (for the backward)."""
+    n, length, _ = x.shape
+    width = weight.shape[0]
+    out = x.new_empty(n, length, width // KINDS[kind])
+    rows = chunk_rows(n, length, width, x.element_size())
+    project, kept = _Projection(weight, rows * length), []
+    for group in _groups(n, rows):
+        p = project(x[group])
+        _forward(kind, p, bias, h0[group], out[group])
+        if keep:
+            kept.append(p)
+    return out, kept
+
+
+class MinLayer(torch.autograd.Function):
+    """``MinLayer.apply(x, W, bias, h0, kind)``: all h_t of one layer; see the module docstring."""
+
+    @staticmethod
+    def forward(ctx: Any, x: Tensor, weight: Tensor, bias: Tensor | None, h0: Tensor,
+                kind: str) -> Tensor:  # fmt: skip
+        out, parts = _layer_forward(x, weight, bias, h0, kind, keep=True)
+        ctx.save_for_backward(x, weight, bias, h0, out, *parts)
+        ctx.kind = kind
+        return out
+
+    @staticmethod
+    def backward(ctx: Any, dout: Tensor) -> tuple[Tensor | None, ...]:
+        x, weight, bias, h0, out, *parts = ctx.saved_tensors
+        need_x, need_w, need_b, _, _ = ctx.needs_input_grad
+        n, length, width = x.shape[0], x.shape[1], weight.shape[0]
+        rows = chunk_rows(n, length, width, x.element_size())
+        dp = x.new_empty(rows, length, width)
+        dh0 = torch.empty_like(h0)
+        dbias = dp.new_empty(n, width) if bias is not None and need_b else None
+        dx = torch.empty_like(x) if need_x else None
+        dw = torch.zeros_like(weight) if need_w else None
+        for group, p in zip(_groups(n, rows), parts):
+            part = dp[: group.stop - group.start]
+            _backward(ctx.kind, p, bias, h0[group], out[group], dout[group], part,
+                      None if dbias is None else dbias[group], dh0[group])  # fmt: skip
+            flat = part.view(-1, width)
+            if dw is not None:
+                dw.addmm_(flat.t(), x[group].reshape(-1, x.shape[-1]))
+            if dx is not None:
+                torch.mm(flat, weight, out=dx[group].view(-1, x.shape[-1]))
+        return dx, dw, None if dbias is None else dbias.sum(0), dh0, None
+
+
+def min_layer(x: Tensor, weight: Tensor, bias: Tensor | None, h0: Tensor, kind: str) -> Tensor:
+    """All h_t (N, L, H) of a minGRU (``kind="gru"``) or minLSTM (``"lstm"``) layer from its
+    input x (N, L, I), projection weight W (G*H, I), bias (G*H) or None and h0 (N, H): the
+    product and the recurrence in groups of batch rows (see the module docstring). Computes
+    under fp32/fp64 whatever autocast says; differentiable when grad mode is on."""
+    if kind not in KINDS:
+        raise ValueError(f"min_layer: kind must be one of {sorted(KINDS)}, got {kind!r}")
+    hidden = h0.shape[-1]
+    if x.dim() != 3 or weight.shape != (KINDS[kind] * hidden, x.shape[-1]):
+        raise ValueError(
+            f"min_layer: expected x (N, L, I) and W ({KINDS[kind]}*H, I) with H = {hidden} from "
+            f"h0, got x {tuple(x.shape)} and W {tuple(weight.shape)}"
+        )
+    if weight.dtype != x.dtype:
+        raise ValueError(f"min_layer: x is {x.dtype} but W is {weight.dtype}")
+    _require_library()
+    x, weight, h0 = x.contiguous(), weight.contiguous(), h0.to(x.dtype).contiguous()
+    bias = None if bias is None else bias.to(x.dtype).contiguous()
+    with torch.autocast("cpu", enabled=False):
+        if torch.is_grad_enabled() and any(
+            t is not None and t.requires_grad for t in (x, weight, bias, h0)
+        ):
+            return MinLayer.apply(x, weight, bias, h0, kind)  # type: ignore[no-any-return]
+        return _layer_forward(x, weight, bias, h0, kind, keep=False)[0]

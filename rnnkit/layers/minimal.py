@@ -14,9 +14,10 @@ Both are h_t = a_t h_{t-1} + b_t with a_t, b_t computed from all inputs at once;
 then runs as the log-space parallel scan (``scan="log"``, the default off CPU), as one fused
 multiply-add per step with a hand-written backward (``scan="sequential"``; see
 ``rnnkit.layers.scan``), or as a native kernel that computes gates and recurrence in one pass over
-memory each way (``scan="native"``, the CPU default whenever a C compiler is available; see
-``rnnkit.kernels.min_scan``). A single step (generation: x
-of shape (N, 1, I) with the state) applies the recurrence directly. All give the same numbers
+memory each way, alternating with the input product over groups of batch rows
+(``scan="native"``, the CPU default whenever a C compiler is available; see
+``rnnkit.kernels.min_scan.min_layer``). A single step (generation: x of shape (N, 1, I) with
+the state) applies the recurrence directly. All give the same numbers
 (tested).
 
 The layers take ``rnnkit.GRU``'s arguments (``num_layers``, ``bidirectional``, ``dropout``,
@@ -32,7 +33,7 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
-from rnnkit.backends import Backend, onednn
+from rnnkit.backends import Backend
 from rnnkit.backends.sequence import reverse_padded
 from rnnkit.kernels import min_scan
 from rnnkit.layers import state as st
@@ -154,8 +155,7 @@ class MinRecurrent(SequenceLayer):
                     f"C compiler; got {x.device} {x.dtype} (use scan='sequential' or 'log')"
                 )
             start = h0 if h0 is not None else x.new_zeros(x.shape[0], self.hidden_size)
-            projection = onednn.project(x, self.linear.weight)
-            out = min_scan.min_scan(projection, self.linear.bias, start, self.kind)
+            out = min_scan.min_layer(x, self.linear.weight, self.linear.bias, start, self.kind)
         else:
             start = h0 if h0 is not None else x.new_zeros(x.shape[0], self.hidden_size)
             a, b = self.coefficients(x.transpose(0, 1))

@@ -63,6 +63,96 @@ def test_float32_matches_float64():
     torch.testing.assert_close(out.double(), ref, atol=1e-5, rtol=1e-5)
 
 
+def _layer_reference(x, weight, bias, h0, kind):
+    """min_layer's equations: the product, then the reference recurrence."""
+    return _reference(x @ weight.t(), bias, h0, kind)
+
+
+@pytest.fixture
+def small_groups(monkeypatch):
+    """Groups of two batch rows (the last one shorter) in min_layer."""
+    monkeypatch.setattr(min_scan, "chunk_rows", lambda n, length, width, itemsize: 2)
+
+
+@pytest.mark.parametrize("kind", ["gru", "lstm"])
+@pytest.mark.parametrize("with_bias", [True, False])
+def test_layer_in_row_groups_equals_the_equations_with_gradients(kind, with_bias, small_groups):
+    n, length, size, hidden = 5, 7, 4, 6  # groups of rows 2, 2, 1
+    width = min_scan.KINDS[kind] * hidden
+    x = torch.randn(n, length, size, dtype=torch.double, requires_grad=True)
+    weight = torch.randn(width, size, dtype=torch.double, requires_grad=True)
+    bias = torch.randn(width, dtype=torch.double, requires_grad=True) if with_bias else None
+    h0 = torch.randn(n, hidden, dtype=torch.double, requires_grad=True)
+    ours = min_scan.min_layer(x, weight, bias, h0, kind)
+    theirs = _layer_reference(x, weight, bias, h0, kind)
+    assert_states_close(ours, theirs, atol=1e-12)
+    scale = torch.randn_like(ours)
+    inputs = [t for t in (x, weight, bias, h0) if t is not None]
+    for a, b in zip(torch.autograd.grad((ours * scale).sum(), inputs),
+                    torch.autograd.grad((theirs * scale).sum(), inputs)):  # fmt: skip
+        assert_states_close(a, b, atol=1e-11)
+    with torch.no_grad():  # inference: one reused buffer for the groups' products
+        assert_states_close(min_scan.min_layer(x, weight, bias, h0, kind), theirs, atol=1e-12)
+
+
+@pytest.mark.parametrize("kind", ["gru", "lstm"])
+def test_layer_gradcheck_over_row_groups(kind, small_groups):
+    width = min_scan.KINDS[kind] * 3
+    x = torch.randn(3, 4, 2, dtype=torch.double, requires_grad=True)
+    weight = torch.randn(width, 2, dtype=torch.double, requires_grad=True)
+    bias = torch.randn(width, dtype=torch.double, requires_grad=True)
+    h0 = torch.randn(3, 3, dtype=torch.double, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda *t: min_scan.min_layer(*t, kind), (x, weight, bias, h0))
+
+
+def test_layer_float32_strided_input_frozen_input_and_autocast():
+    x = torch.randn(40, 3, 8).transpose(0, 1)  # (3, 40, 8), not contiguous, no gradient
+    weight = torch.randn(32, 8, requires_grad=True)
+    bias, h0 = torch.randn(32, requires_grad=True), torch.zeros(3, 16)
+    out = min_scan.min_layer(x, weight, bias, h0, "gru")
+    ref = _layer_reference(x.double(), weight.double(), bias.double(), h0.double(), "gru")
+    torch.testing.assert_close(out.double(), ref, atol=1e-5, rtol=1e-5)
+    dw, db = torch.autograd.grad(out.sum(), (weight, bias))  # x needs no gradient
+    rw, rb = torch.autograd.grad(ref.sum(), (weight, bias))
+    torch.testing.assert_close(dw, rw, atol=1e-4, rtol=1e-4)
+    torch.testing.assert_close(db, rb, atol=1e-4, rtol=1e-4)
+    with torch.autocast("cpu", dtype=torch.bfloat16):  # the layer computes in float32 anyway
+        under = min_scan.min_layer(x, weight, bias, h0, "gru")
+    assert under.dtype == torch.float32
+    torch.testing.assert_close(under, out)
+
+
+def test_layer_errors_name_the_expected_shapes_and_dtypes():
+    with pytest.raises(ValueError, match=r"W \(2\*H, I\) with H = 4"):
+        min_scan.min_layer(torch.randn(2, 3, 5), torch.randn(8, 6), None, torch.zeros(2, 4), "gru")
+    with pytest.raises(ValueError, match=r"x is torch\.float32 but W is torch\.float64"):
+        min_scan.min_layer(torch.randn(2, 3, 5), torch.randn(8, 5, dtype=torch.double), None,
+                           torch.zeros(2, 4), "gru")  # fmt: skip
+    with pytest.raises(ValueError, match="kind must be one of"):
+        min_scan.min_layer(torch.randn(2, 3, 5), torch.randn(8, 5), None, torch.zeros(2, 4), "rnn")
+
+
+@pytest.mark.parametrize("threads", [1, 3])
+def test_one_row_splits_its_hidden_units_over_threads(threads, monkeypatch):
+    monkeypatch.setattr(min_scan, "_threads", lambda values: threads)  # 3: blocks 208, 208, 184
+    p = torch.randn(1, 20, 2 * 600, dtype=torch.double, requires_grad=True)
+    bias = torch.randn(1200, dtype=torch.double, requires_grad=True)
+    h0 = torch.randn(1, 600, dtype=torch.double, requires_grad=True)
+    ours, theirs = min_scan.min_scan(p, bias, h0, "gru"), _reference(p, bias, h0, "gru")
+    assert_states_close(ours, theirs, atol=1e-12)
+    scale = torch.randn_like(ours)
+    for a, b in zip(torch.autograd.grad((ours * scale).sum(), (p, bias, h0)),
+                    torch.autograd.grad((theirs * scale).sum(), (p, bias, h0))):  # fmt: skip
+        assert_states_close(a, b, atol=1e-11)
+
+
+def test_row_groups_span_about_chunk_bytes():
+    per_row = 1024 * 1024 * 4  # L 1024, G*H 1024, float32: 4 MiB per batch row
+    assert min_scan.chunk_rows(32, 1024, 1024, 4) == min_scan.CHUNK_BYTES // per_row
+    assert min_scan.chunk_rows(3, 1024, 1024, 4) == 3  # never more rows than the batch
+    assert min_scan.chunk_rows(8, 4096, 4096, 8) == 1  # at least one row
+
+
 def test_shape_errors_name_the_expected_shape():
     with pytest.raises(ValueError, match=r"\(N, L, 2\*H\)"):
         min_scan.min_scan(torch.randn(2, 3, 7), None, torch.randn(2, 4), "gru")
