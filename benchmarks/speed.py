@@ -6,7 +6,9 @@
 
 For every configuration each rnnkit layer and its PyTorch baseline of the same size run in
 turn (each goes first on alternate repeats), after one warm-up call each. Two ratios are
-written: ``ratio``, of the median times over ``--repeats`` calls, and ``paired_ratio``, the
+written: ``ratio``, of the median times over the rounds (``--repeats``, and more for short
+calls until rnnkit's add up to ``--min-seconds``, at most ``MAX_ROUNDS``; ``rounds`` in each
+row), and ``paired_ratio``, the
 median over repeats of each repeat's own ratio (the baseline's call and rnnkit's, back to back),
 which cancels slow drifts in the machine's load; ``paired_range`` gives the smallest and largest
 of those per-repeat ratios. Targets are read from ``paired_ratio``. Training is forward plus
@@ -49,6 +51,8 @@ from common import timed, write_result
 import rnnkit
 
 INPUT = 256
+#: the most rounds ``--min-seconds`` adds for short calls
+MAX_ROUNDS = 101
 
 #: name -> (rnnkit layer factory, baseline factory); both take (input, hidden)
 PAIRS: dict[str, tuple[Callable[[int, int], nn.Module], Callable[[int, int], nn.Module]]] = {
@@ -95,10 +99,18 @@ def saved_bytes(layer: nn.Module, x: torch.Tensor) -> int:
 
 
 def compare(
-    name: str, hidden: int, batch: int, steps: int, train: bool, repeats: int, keras: bool = False
+    name: str,
+    hidden: int,
+    batch: int,
+    steps: int,
+    train: bool,
+    repeats: int,
+    keras: bool = False,
+    min_seconds: float = 0.0,
 ) -> dict:
     """Median tokens/s of rnnkit and the baseline (and Keras' layer, with ``keras``), in turn,
-    and their ratios."""
+    and their ratios: ``repeats`` rounds, and more (up to ``MAX_ROUNDS``) until rnnkit's calls
+    add up to ``min_seconds``, so short calls get enough rounds for a stable median."""
     make_ours, make_base = PAIRS[name]
     torch.manual_seed(0)
     x = torch.randn(batch, steps, INPUT)
@@ -113,16 +125,18 @@ def compare(
     first = {key: timed(call) for key, call in calls.items()}
     times: dict[str, list[float]] = {key: [] for key in calls}
     keys = list(calls)
-    for r in range(repeats):  # each contestant goes first in turn
-        for key in keys[r % len(keys) :] + keys[: r % len(keys)]:
+    r = 0
+    while r < repeats or (sum(times["rnnkit"]) < min_seconds and r < MAX_ROUNDS):
+        for key in keys[r % len(keys) :] + keys[: r % len(keys)]:  # each goes first in turn
             times[key].append(timed(calls[key]))
+        r += 1
     tokens = batch * steps
     row = {
         "layer": name, "mode": "train" if train else "infer", "hidden": hidden, "batch": batch,
         "steps": steps, "backend": layers["rnnkit"].backend.name,
         "rnnkit_tok_s": round(tokens / statistics.median(times["rnnkit"])),
         "torch_tok_s": round(tokens / statistics.median(times["torch"])),
-        "first_call_s": {k: round(v, 3) for k, v in first.items()},
+        "first_call_s": {k: round(v, 3) for k, v in first.items()}, "rounds": r,
     }  # fmt: skip
     row["ratio"] = round(row["rnnkit_tok_s"] / row["torch_tok_s"], 3)
     pairs = [b / a for a, b in zip(times["rnnkit"], times["torch"])]
@@ -197,6 +211,12 @@ def main() -> None:
         action="store_true",
         help="call rnnkit.keep_freed_memory() first (whole process)",
     )
+    parser.add_argument(
+        "--min-seconds",
+        type=float,
+        default=2.0,
+        help="add rounds beyond --repeats until rnnkit's calls take this long (short calls)",
+    )
     parser.add_argument("--name", default="speed", help="result file benchmarks/results/NAME.json")
     parser.add_argument(
         "--no-keras", action="store_true", help="skip Keras even when it is installed"
@@ -221,9 +241,11 @@ def main() -> None:
                 for b in batch:
                     for train in (True, False):
                         rows.append(compare(name, h, b, steps, train, args.repeats,
-                                            keras=keras_backend is not None))  # fmt: skip
+                                            keras=keras_backend is not None,
+                                            min_seconds=args.min_seconds))  # fmt: skip
     write_result(args.name, {
-        "input_size": INPUT, "repeats": args.repeats, "threads": torch.get_num_threads(),
+        "input_size": INPUT, "repeats": args.repeats, "min_seconds": args.min_seconds,
+        "threads": torch.get_num_threads(),
         "allocator": allocator, "keras_backend": keras_backend, "rows": rows,
         "step_batch1_2x512": step,
         "step_batch1_2x512_after_training": step_latency(args.repeats),
