@@ -8,8 +8,10 @@ tanh/sigmoid, no projection) with one product per step and one native element-wi
 or without peepholes), and a backward that walks the steps once; the weight gradients of the
 recurrent product are then one product over all steps (in chunks, for layer norm), those of the
 input projection are left to autograd. With layer norm the input projection is inside the
-function too: the kernel normalises it row by row, and W_ih's gradient is accumulated in chunks
-like W_hh's, so the projection's gradient is never materialised whole. Padded steps (``mask``
+function too (through oneDNN where it runs, about 2.5% of a training call faster than MKL's
+product at hidden 512, T 128 in an ad-hoc paired timing): the kernel normalises it row by
+row, and W_ih's gradient is accumulated in chunks like W_hh's, so the projection's gradient is
+never materialised whole. Padded steps (``mask``
 false) keep h and c.
 
 Shapes: xp (N, L, 4H) = the cell's input projection (p = W_ih x with layer norm); h0, c0
@@ -25,6 +27,7 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
+from rnnkit.backends import onednn
 from rnnkit.backends.select import Backend, forced
 from rnnkit.backends.sequence import reverse_padded, step_mask
 from rnnkit.kernels import lnlstm_step, lstm_step
@@ -70,7 +73,7 @@ class LayerNormLSTMSequence(torch.autograd.Function):
         peep: Tensor, mask: Tensor | None,
     ) -> tuple[Tensor, Tensor]:  # fmt: skip
         h0, c0 = h0.contiguous(), c0.contiguous()
-        p = F.linear(x, w_ih)
+        p = onednn.project(x, w_ih)  # oneDNN's product where it runs (faster than MKL's here)
         saved = lnlstm_step.forward(p, h0, c0, w_hh, (gamma_ih, gamma_hh), bias,
                                     (gamma_c, beta_c), peep, mask)  # fmt: skip
         ctx.save_for_backward(x, w_ih, h0, c0, w_hh, gamma_ih, gamma_hh, bias, gamma_c, beta_c,
