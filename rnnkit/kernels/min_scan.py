@@ -181,15 +181,14 @@ class MinLayer(torch.autograd.Function):
                 kind: str) -> Tensor:  # fmt: skip
         out, parts = _layer_forward(x, weight, bias, h0, kind, keep=True)
         ctx.save_for_backward(x, weight, bias, h0, out, *parts)
-        ctx.kind = kind
+        ctx.kind, ctx.rows = kind, parts[0].shape[0] if parts else 1  # the backward's groups
         return out
 
     @staticmethod
     def backward(ctx: Any, dout: Tensor) -> tuple[Tensor | None, ...]:
         x, weight, bias, h0, out, *parts = ctx.saved_tensors
         need_x, need_w, need_b, _, _ = ctx.needs_input_grad
-        n, length, width = x.shape[0], x.shape[1], weight.shape[0]
-        rows = chunk_rows(n, length, width, x.element_size())
+        n, length, width, rows = x.shape[0], x.shape[1], weight.shape[0], ctx.rows
         dp = x.new_empty(rows, length, width)
         dh0 = torch.empty_like(h0)
         dbias = dp.new_empty(n, width) if bias is not None and need_b else None
