@@ -34,15 +34,17 @@ from rnnkit.backends import onednn
 from rnnkit.kernels import lstm_step
 
 ACTIVATIONS = {"rnn_tanh": torch.tanh, "rnn_relu": torch.relu}
+PARAMETERS = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
 Product = Callable[[Tensor], Tensor]
 
 
 def parameter_versions(cell: nn.Module) -> tuple:
     """What a cache of the cell's packed weights is keyed by: each parameter's storage pointer
     and version counter (in-place updates bump it), and the dtype."""
-    params = (cell.weight_ih, cell.weight_hh, cell.bias_ih, cell.bias_hh)
+    registered = cell._parameters  # faster than four trips through Module.__getattr__
+    params = [registered[n] if n in registered else getattr(cell, n) for n in PARAMETERS]
     versions = tuple((p.data_ptr(), p._version) if p is not None else None for p in params)
-    return cell.weight_ih.dtype, versions
+    return params[0].dtype, versions
 
 
 def _key(cell: nn.Module, kernel: str, fast: bool) -> tuple:

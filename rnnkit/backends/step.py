@@ -7,9 +7,9 @@ dominates a single step. ``torch.lstm_cell`` / ``gru_cell`` / ``rnn_tanh_cell`` 
 per cell and no set-up. Without gradients (generation under ``torch.no_grad()``) the step runs
 ``rnnkit.backends.packed_step`` instead: one product per cell with weights packed once and cached,
 so a step costs about what reading the weights costs. A plain one-directional LSTM or GRU stack
-on CPU with at most ``token_step.MAX_ROWS`` rows goes further: one native call per layer
-(``rnnkit.kernels.token_step``) does the products and the pointwise part, and the layer writes
-its new state in place of PyTorch's concatenations and stacking.
+on CPU with at most ``token_step.MAX_ROWS`` rows goes further: one native call for the stack
+(``rnnkit.kernels.token_step``) does every layer's products and pointwise part, writing the new
+state and the output in place of PyTorch's concatenations and stacking.
 
 Shapes: x (N, 1, H_in); state (K*D, N, H) or its (h, c) pair, layer-major and direction-minor
 like the cells -> output (N, 1, D*H), the new state in the same layout.
@@ -108,13 +108,12 @@ def _native_step(
     kernel: str, cells: Sequence[nn.Module], x: Tensor, state: tuple[Tensor, ...],
     num_layers: int,
 ) -> tuple[Tensor, st.LayerState]:  # fmt: skip
-    """The stack's step, one native call per layer, each writing its h (and c) into the new
-    state."""
+    """The stack's step in one native call, writing every layer's h (and c) into the new state
+    and the last layer's h into the output."""
     old = [t.contiguous() for t in state]
     new = [torch.empty_like(t) for t in old]
-    inp = x[:, 0] if x.stride(2) == 1 else x[:, 0].contiguous()
-    for k in range(num_layers):
-        cs = (old[1][k], new[1][k]) if kernel == "lstm" else (None, None)
-        token_step.layer_step(kernel, cells[k], inp, old[0][k], new[0][k], *cs)
-        inp = new[0][k]
-    return inp.clone().unsqueeze(1), st.from_tuple(new)
+    out = x.new_empty(x.shape[0], 1, old[0].shape[2])
+    cs = (old[1], new[1]) if kernel == "lstm" else (None, None)
+    inp = x if x.stride(2) == 1 else x.contiguous()
+    token_step.stack_step(kernel, cells[:num_layers], inp, old[0], new[0], out, *cs)
+    return out, st.from_tuple(new)

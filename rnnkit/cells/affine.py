@@ -8,6 +8,7 @@ so that ``torch.nn.RNN`` / ``GRU`` / ``LSTM`` parameters load unchanged.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import torch
@@ -103,8 +104,7 @@ class AffineCell(RecurrentCell):
 
     def overrides_math(self, base: type) -> bool:
         """True if a subclass replaced the equations of ``base`` (then no fused kernel applies)."""
-        names = ("forward", "step", "project_input", "project_hidden")
-        return any(getattr(type(self), n) is not getattr(base, n) for n in names)
+        return _overrides_math(type(self), base)
 
     def get_config(self) -> dict[str, Any]:
         return {
@@ -115,3 +115,11 @@ class AffineCell(RecurrentCell):
             "recurrent_initializer": self.recurrent_initializer,
             "bias_initializer": self.bias_initializer,
         }
+
+
+@functools.cache
+def _overrides_math(cls: type, base: type) -> bool:
+    """Whether ``cls`` replaced any of ``base``'s equations (asked on every call of a layer,
+    so answered once per class)."""
+    names = ("forward", "step", "project_input", "project_hidden")
+    return any(getattr(cls, n) is not getattr(base, n) for n in names)

@@ -42,6 +42,7 @@ LIBS = ["-lm"]
 MIN_PARALLEL_VALUES = 8192
 _loaded: dict[str, ctypes.CDLL | None] = {}
 _lock = threading.Lock()
+_MISSING = object()
 
 
 class NativeKernelWarning(UserWarning):
@@ -116,6 +117,9 @@ def load(name: str, signatures: dict[str, tuple[str, type | None]]) -> ctypes.CD
     ``signatures`` maps each exported function to its argument codes (``CODES``: ``"ilp"`` is
     int, long, pointer) and its ctypes return type (None for void), set once when loaded.
     """
+    loaded = _loaded.get(name, _MISSING)  # asked per call of a step: no lock once loaded
+    if loaded is not _MISSING:
+        return loaded  # type: ignore[return-value]
     with _lock:
         if name in _loaded:
             return _loaded[name]

@@ -1,5 +1,5 @@
-/* One no-grad step of a plain LSTM or GRU layer for a few rows (generation: batch 1 to 8),
- * product and pointwise part in one call, for rnnkit.backends.step on CPU.
+/* One no-grad step of a plain LSTM or GRU stack for a few rows (generation: batch 1 to 8),
+ * products and pointwise parts of every layer in one call, for rnnkit.backends.step on CPU.
  *
  * With x_t (N rows of I), h_{t-1} (N rows of H) and the layer's weights W_ih, W_hh:
  *   LSTM (gates i, f, g, o; b = b_ih + b_hh):
@@ -22,7 +22,10 @@
  * Biases, 4u values per panel in the same order: LSTM b_i, b_f, b_g, b_o (each b_ih + b_hh);
  * GRU b_ir + b_hr, b_iz + b_hz, b_in, b_hn.
  *
- * x rows have stride s_x; h_{t-1}, h_t (and the LSTM's c_{t-1}, c_t) are contiguous (N, H).
+ * A stack of K layers: w and b are arrays of K pointers (each layer's panels and biases); layer
+ * 0 reads x_t (rows of I with stride s_x), layer k > 0 the new h of layer k - 1 (I = H);
+ * h_{t-1}, h_t (and the LSTM's c_{t-1}, c_t) are contiguous (K, N, H), and out (N, H) receives
+ * the last layer's h_t (the layer's output, apart from its state).
  */
 #include <math.h>
 #include <stddef.h>
@@ -87,33 +90,52 @@ gru_panel_##SUFFIX(long N, long I, long H, long u, long j0, const T *restrict w,
     }                                                                                           \
 }                                                                                               \
                                                                                                 \
-/* gates: 4 (LSTM, c and cprev used) or 3 (GRU, c and cprev ignored) */                         \
-static void step_##SUFFIX(int gates, long N, long I, long H, const T *w, const T *b,           \
-                          const T *x, long s_x, const T *hprev, const T *cprev, T *h, T *c,     \
-                          int threads) {                                                        \
-    long panels = (H + UNITS - 1) / UNITS;                                                      \
-    _Pragma("omp parallel for schedule(static) num_threads(threads) if(threads > 1)")           \
-    for (long p = 0; p < panels; p++) {                                                         \
-        long j0 = p * UNITS, u = H - j0 < UNITS ? H - j0 : UNITS;                               \
-        const T *wp = w + j0 * gates * (I + H), *bp = b + 4 * j0;                               \
-        /* the common case first, with a trip count the compiler knows */                      \
-        if (gates == 4 && u == UNITS)                                                           \
-            lstm_panel_##SUFFIX(N, I, H, UNITS, j0, wp, bp, x, s_x, hprev, cprev, h, c);        \
-        else if (gates == 4)                                                                    \
-            lstm_panel_##SUFFIX(N, I, H, u, j0, wp, bp, x, s_x, hprev, cprev, h, c);            \
-        else if (u == UNITS)                                                                    \
-            gru_panel_##SUFFIX(N, I, H, UNITS, j0, wp, bp, x, s_x, hprev, h);                   \
-        else                                                                                    \
-            gru_panel_##SUFFIX(N, I, H, u, j0, wp, bp, x, s_x, hprev, h);                       \
+/* units [j0, j0 + UNITS) of one layer: the common case first, with a trip count the compiler  \
+ * knows */                                                                                    \
+static void panel_##SUFFIX(int gates, long N, long I, long H, long p, const T *w, const T *b,   \
+                           const T *x, long s_x, const T *hprev, const T *cprev, T *h, T *c) {  \
+    long j0 = p * UNITS, u = H - j0 < UNITS ? H - j0 : UNITS;                                   \
+    const T *wp = w + j0 * gates * (I + H), *bp = b + 4 * j0;                                   \
+    if (gates == 4 && u == UNITS)                                                               \
+        lstm_panel_##SUFFIX(N, I, H, UNITS, j0, wp, bp, x, s_x, hprev, cprev, h, c);            \
+    else if (gates == 4)                                                                        \
+        lstm_panel_##SUFFIX(N, I, H, u, j0, wp, bp, x, s_x, hprev, cprev, h, c);                \
+    else if (u == UNITS)                                                                        \
+        gru_panel_##SUFFIX(N, I, H, UNITS, j0, wp, bp, x, s_x, hprev, h);                       \
+    else                                                                                        \
+        gru_panel_##SUFFIX(N, I, H, u, j0, wp, bp, x, s_x, hprev, h);                           \
+}                                                                                               \
+                                                                                                \
+/* gates: 4 (LSTM, c and cprev used) or 3 (GRU, c and cprev ignored). Layer k reads x (k = 0)  \
+ * or layer k - 1's new h; the threads stay in one team over all layers, a barrier after each \
+ * (the end of its `omp for`), and the last layer's h is also copied to out. */                 \
+static void stack_##SUFFIX(int gates, long layers, long N, long I, long H, const T *const *w,   \
+                           const T *const *b, const T *x, long s_x, const T *hprev,             \
+                           const T *cprev, T *h, T *c, T *out, int threads) {                   \
+    const long panels = (H + UNITS - 1) / UNITS, size = N * H;                                  \
+    _Pragma("omp parallel num_threads(threads) if(threads > 1)")                                \
+    for (long k = 0; k < layers; k++) {                                                         \
+        const T *in = k == 0 ? x : h + (k - 1) * size;                                          \
+        const long width = k == 0 ? I : H, stride = k == 0 ? s_x : H;                           \
+        const T *cp = gates == 4 ? cprev + k * size : NULL;                                     \
+        T *ck = gates == 4 ? c + k * size : NULL;                                               \
+        _Pragma("omp for schedule(static)")                                                     \
+        for (long p = 0; p < panels; p++)                                                       \
+            panel_##SUFFIX(gates, N, width, H, p, w[k], b[k], in, stride, hprev + k * size,     \
+                           cp, h + k * size, ck);                                               \
     }                                                                                           \
+    const T *last = h + (layers - 1) * size;                                                    \
+    for (long q = 0; q < size; q++) out[q] = last[q];                                           \
 }
 
 DEFINE_KERNELS(float, expf, tanhf, f32)
 DEFINE_KERNELS(double, exp, tanh, f64)
 
-void rnnkit_token_step(int dbl, int gates, long N, long I, long H, const void *w, const void *b,
-                       const void *x, long s_x, const void *hprev, const void *cprev, void *h,
-                       void *c, int threads) {
-    if (dbl) step_f64(gates, N, I, H, w, b, x, s_x, hprev, cprev, h, c, threads);
-    else step_f32(gates, N, I, H, w, b, x, s_x, hprev, cprev, h, c, threads);
+void rnnkit_token_stack(int dbl, int gates, long layers, long N, long I, long H,
+                        const void *w, const void *b, const void *x, long s_x, const void *hprev,
+                        const void *cprev, void *h, void *c, void *out, int threads) {
+    if (dbl)
+        stack_f64(gates, layers, N, I, H, w, b, x, s_x, hprev, cprev, h, c, out, threads);
+    else
+        stack_f32(gates, layers, N, I, H, w, b, x, s_x, hprev, cprev, h, c, out, threads);
 }

@@ -23,6 +23,7 @@ from torch import Tensor
 from rnnkit.backends import Backend, choose, run_fused
 from rnnkit.backends.gru_sequence import run_gru_sequence, sequence_backend, use_gru_cpu
 from rnnkit.backends.lstm_sequence import lstm_sequence_backend, run_lstm_sequence
+from rnnkit.backends.select import forced
 from rnnkit.backends.step import run_fused_step, supports_step
 from rnnkit.cells import AffineCell, ElmanCell, GRUCell, LSTMCell, RecurrentCell
 from rnnkit.layers import state as st
@@ -168,6 +169,24 @@ class RecurrentStack(SequenceLayer):
     # -------------------------------------------------------------- running
     @property
     def backend(self) -> Backend:
+        """The path the next call takes, and why. It follows from the cells' configuration
+        (fixed at construction), the mode, ``rnnkit.backends.force`` and the parameters' device;
+        it is cached per mode and forced path, and dropped when the parameters move or change
+        type (``_apply``): choosing costs several microseconds, a tenth of a generation step's
+        overhead."""
+        key = (self.training, forced())
+        cached = self.__dict__.get("_backend")
+        if cached is not None and cached[0] == key:
+            return cached[1]  # type: ignore[no-any-return]
+        backend = self._choose_backend()
+        self.__dict__["_backend"] = (key, backend)
+        return backend
+
+    def _apply(self, fn: Any, recurse: bool = True) -> RecurrentStack:
+        self.__dict__.pop("_backend", None)  # .to(), .cuda(), .double() ... may change it
+        return super()._apply(fn, recurse)  # type: ignore[no-any-return]
+
+    def _choose_backend(self) -> Backend:
         backend = choose(self.cells, self.training)
         if backend.name == "generic":
             return (

@@ -120,6 +120,40 @@ def test_falling_off_fused_path_warns_once_with_reason():
         layer(x)  # no second warning
 
 
+def test_backend_follows_the_mode_and_a_forced_path_once_cached():
+    layer = rnnkit.LSTM(3, 4, recurrent_dropout=0.2)  # masks while training: generic
+    x = torch.randn(2, 3, 3)
+    assert layer.backend.name == "generic"
+    layer.eval()
+    assert layer.backend.name == "fused"
+    layer(x)
+    with rnnkit.backends.force("generic"):
+        assert layer.backend.name == "generic" and "forced" in layer.backend.reason
+    assert layer.train().backend.name == "generic" and layer.eval().backend.name == "fused"
+
+
+def test_moving_the_parameters_drops_the_cached_backend(monkeypatch):
+    layer = rnnkit.GRU(3, 4)
+    first = layer.backend
+    calls = []
+    real = type(layer)._choose_backend
+    monkeypatch.setattr(type(layer), "_choose_backend", lambda self: calls.append(1) or real(self))
+    assert layer.backend is first and calls == []  # cached
+    layer.double()  # through Module._apply, as .to(device) and .cuda() are
+    assert layer.backend == first and calls == [1]
+
+
+@pytest.mark.filterwarnings("ignore::rnnkit.FusedPathWarning")
+def test_the_dropout_fallback_warns_when_training_starts_after_eval_calls():
+    layer = rnnkit.LSTM(3, 4, recurrent_dropout=0.2).eval()
+    x = torch.randn(2, 3, 3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", rnnkit.FusedPathWarning)
+        layer(x)  # fused in eval mode: nothing to say
+    with pytest.warns(rnnkit.FusedPathWarning, match="recurrent_dropout"):
+        layer.train()(x)
+
+
 def test_fused_path_does_not_warn():
     with warnings.catch_warnings():
         warnings.simplefilter("error", rnnkit.FusedPathWarning)
