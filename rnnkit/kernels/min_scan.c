@@ -6,6 +6,7 @@
  *
  *   minGRU  (G = 2, q = [k | p]):      z = s(k),  a = 1 - z,  b = z g(p)
  *   minLSTM (G = 3, q = [f | i | p]):  a = s(f) / (s(f) + s(i)),  b = (1 - a) g(p)
+ *           (computed so that it stays finite when both sigmoids underflow: lstm_gates)
  *
  * where s is the logistic sigmoid and g(p) = p + 1/2 for p >= 0, s(p) below. The forward
  * kernel computes a, b and h in one pass over P; the backward kernel walks time backwards with
@@ -27,6 +28,42 @@
 
 #include "parallel.h"
 
+/* gcc's -march=native keeps to 256-bit vectors on many AVX-512 CPUs; these loops are long and
+ * branch-free, and 512-bit ones ran the scans 20-25% faster on an AVX-512 Xeon (ad-hoc timing).
+ * Where the CPU has no 512-bit vectors the preference changes nothing. */
+#pragma GCC target("prefer-vector-width=512")
+
+/* The exponential for the float kernels, inline so the loops over hidden units vectorise without
+ * calls into libm's vector library: e^x = 2^n e^r with n = round(x / ln 2) and
+ * r = x - n ln 2 in [-ln 2 / 2, ln 2 / 2] (ln 2 split in two so n ln 2 is exact), e^r by its
+ * Taylor series to r^7 (relative error below 6e-9, under a float's half ulp), 2^n built in the
+ * exponent bits. x is clamped to [-87, 88], so e^x stays a finite normal float: the gates
+ * saturate instead of producing inf or 0/0. The double kernels use libm's exp, clamped to
+ * [-708, 708] likewise (exp_f64). */
+static inline float exp_f32(float x) {
+    x = fminf(fmaxf(x, -87.0f), 88.0f);
+    const float n = __builtin_roundf(x * 1.44269504088896341f);
+    const float r = x - n * 0.693145751953125f - n * 1.42860682030941723e-6f;
+    float p = 1.0f / 5040;
+    p = p * r + 1.0f / 720;
+    p = p * r + 1.0f / 120;
+    p = p * r + 1.0f / 24;
+    p = p * r + 1.0f / 6;
+    p = p * r + 0.5f;
+    p = p * r + 1.0f;
+    p = p * r + 1.0f;
+    union { int i; float f; } scale;
+    scale.i = ((int)n + 127) << 23;
+    return p * scale.f;
+}
+
+static inline double exp_f64(double x) { return exp(fmax(fmin(x, 708.0), -708.0)); }
+
+/* Steps ahead whose P rows are prefetched. A step's row of P is G*H values, 4 KiB for minGRU
+ * at H 512: each step starts a new page, where the hardware's streaming prefetch stops, so the
+ * scans waited on memory once per step (an ad-hoc timing on cold P: the forward 20 -> 13 ms and
+ * the backward 25 -> 22 ms for 4 rows of 1024 steps, 8 times). */
+#define PF 4
 #define BLOCK 1024 /* the widest block of hidden units (the backward's buffers on the stack) */
 #define LANES 16   /* blocks are a multiple of this many units wide (one AVX-512 float vector) */
 
@@ -49,6 +86,19 @@ static inline T act_##SUFFIX(T x) { return x >= 0 ? x + (T)0.5 : sig_##SUFFIX(x)
 static inline T dact_##SUFFIX(T x) {                                                            \
     T s = sig_##SUFFIX(x); return x >= 0 ? (T)1 : s * ((T)1 - s); }                             \
                                                                                                 \
+/* minLSTM's a = f / (f + i) and 1 - a from kf, ki (f = s(kf), i = s(ki)), scaled by e^-m with  \
+ * m = max(0, -kf, -ki): e0 = e^-m, ef = e^(-kf - m), ei = e^(-ki - m), all at most 1 and one   \
+ * of them 1, so a = (e0 + ei) / (2 e0 + ef + ei) divides by a number in [1, 4] however far    \
+ * the gates saturate (the plain ratio is 0/0 once both sigmoids underflow); also             \
+ * 1 - f = ef / (e0 + ef) and 1 - i = ei / (e0 + ei). */                                        \
+static inline void lstm_gates_##SUFFIX(T kf, T ki, T *e0, T *ef, T *ei, T *a, T *ab) {         \
+    T m = -kf > -ki ? -kf : -ki;                                                                \
+    m = m > 0 ? m : 0;                                                                          \
+    *e0 = EXP(-m); *ef = EXP(-kf - m); *ei = EXP(-ki - m);                                      \
+    T r = (T)1 / ((T)2 * *e0 + *ef + *ei);                                                      \
+    *a = (*e0 + *ei) * r; *ab = (*e0 + *ef) * r;                                                \
+}                                                                                               \
+                                                                                                \
 static void gru_fwd_##SUFFIX(long w, const T *restrict qk, const T *restrict qp,                \
                              const T *restrict bk, const T *restrict bp,                        \
                              const T *restrict prev, T *restrict h) {                           \
@@ -63,9 +113,9 @@ static void lstm_fwd_##SUFFIX(long w, const T *restrict qf, const T *restrict qi
                               const T *restrict bi, const T *restrict bp,                       \
                               const T *restrict prev, T *restrict h) {                          \
     for (long u = 0; u < w; u++) {                                                              \
-        T f = sig_##SUFFIX(qf[u] + bf[u]), i = sig_##SUFFIX(qi[u] + bi[u]);                     \
-        T a = f / (f + i);                                                                      \
-        h[u] = a * prev[u] + ((T)1 - a) * act_##SUFFIX(qp[u] + bp[u]);                          \
+        T e0, ef, ei, a, ab;                                                                    \
+        lstm_gates_##SUFFIX(qf[u] + bf[u], qi[u] + bi[u], &e0, &ef, &ei, &a, &ab);              \
+        h[u] = a * prev[u] + ab * act_##SUFFIX(qp[u] + bp[u]);                                  \
     }                                                                                           \
 }                                                                                               \
                                                                                                 \
@@ -93,14 +143,20 @@ static void lstm_bwd_##SUFFIX(long w, const T *restrict qf, const T *restrict qi
                               T *restrict sp) {                                                 \
     for (long u = 0; u < w; u++) {                                                              \
         T g = dout[u] + carry[u], xp = qp[u] + bp[u];                                           \
-        T f = sig_##SUFFIX(qf[u] + bf[u]), i = sig_##SUFFIX(qi[u] + bi[u]);                     \
-        T s = f + i, a = f / s, c = act_##SUFFIX(xp);                                           \
-        T da = g * (prev[u] - c) / (s * s); /* through a and through b = (1 - a) c */           \
-        T gf = da * i * f * ((T)1 - f), gi = -da * f * i * ((T)1 - i);                          \
-        T gp = g * ((T)1 - a) * dact_##SUFFIX(xp);                                              \
+        T e0, ef, ei, a, ab, c = act_##SUFFIX(xp);                                              \
+        lstm_gates_##SUFFIX(qf[u] + bf[u], qi[u] + bi[u], &e0, &ef, &ei, &a, &ab);              \
+        T d = g * (prev[u] - c) * a * ab; /* through a and through b = (1 - a) c */             \
+        T gf = d * ef / (e0 + ef), gi = -d * ei / (e0 + ei); /* (1 - f), (1 - i) */            \
+        T gp = g * ab * dact_##SUFFIX(xp);                                                      \
         df[u] = gf; di[u] = gi; dp[u] = gp; sf[u] += gf; si[u] += gi; sp[u] += gp;              \
         carry[u] = a * g;                                                                       \
     }                                                                                           \
+}                                                                                               \
+                                                                                                \
+/* the w values of each of the G gate blocks of one row of P, into the cache */                \
+static inline void prefetch_##SUFFIX(const T *q, long G, long H, long w) {                      \
+    for (long k = 0; k < G; k++)                                                                \
+        for (long u = 0; u < w; u += 64 / sizeof(T)) __builtin_prefetch(q + k * H + u, 0, 3);   \
 }                                                                                               \
                                                                                                 \
 static void forward_##SUFFIX(const job_t *jb, long row, long j0, long j1) {                     \
@@ -112,6 +168,7 @@ static void forward_##SUFFIX(const job_t *jb, long row, long j0, long j1) {     
     for (long t = 0; t < L; t++) {                                                              \
         const T *q = P + t * G * H;                                                             \
         T *h = out + t * H;                                                                     \
+        if (t + PF < L) prefetch_##SUFFIX(q + PF * G * H, G, H, w);                             \
         if (G == 2) gru_fwd_##SUFFIX(w, q, q + H, B, B + H, prev, h);                           \
         else lstm_fwd_##SUFFIX(w, q, q + H, q + 2 * H, B, B + H, B + 2 * H, prev, h);           \
         prev = h;                                                                               \
@@ -131,9 +188,14 @@ static void backward_##SUFFIX(const job_t *jb, long row, long j0, long j1) {    
     for (long u = 0; u < w; u++) carry[u] = acc[0][u] = acc[1][u] = acc[2][u] = 0;              \
     for (long t = L - 1; t >= 0; t--) {                                                         \
         const T *q = P + t * G * H, *prev = t > 0 ? out + (t - 1) * H : h0;                     \
+        if (t - PF >= 0) prefetch_##SUFFIX(q - PF * G * H, G, H, w);                            \
         const T *gt = dout + t * st, *gv = gt;                                                  \
         T *d = dP + t * G * H;                                                                  \
-        if (sj != 1) { /* strided or expanded gradient: gather the block first */               \
+        if (sj == 0) { /* expanded along H (as from out.sum()): one value */                    \
+            const T v = gt[0];                                                                  \
+            for (long u = 0; u < w; u++) gbuf[u] = v;                                           \
+            gv = gbuf;                                                                          \
+        } else if (sj != 1) { /* strided gradient: gather the block first */                     \
             for (long u = 0; u < w; u++) gbuf[u] = gt[u * sj];                                  \
             gv = gbuf;                                                                          \
         }                                                                                       \
@@ -152,8 +214,8 @@ static void backward_##SUFFIX(const job_t *jb, long row, long j0, long j1) {    
     }                                                                                           \
 }
 
-DEFINE_KERNELS(float, expf, f32)
-DEFINE_KERNELS(double, exp, f64)
+DEFINE_KERNELS(float, exp_f32, f32)
+DEFINE_KERNELS(double, exp_f64, f64)
 
 static void run_item(const job_t *jb, long item) {
     const long blocks = (jb->hidden + jb->width - 1) / jb->width;

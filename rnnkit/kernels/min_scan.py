@@ -15,12 +15,12 @@ expanded gradient of ``out.sum()`` is read in place, not copied).
 available) and the recurrence alternate over groups of batch rows (``chunk_rows``: about
 ``CHUNK_BYTES`` of P each), so each group's P is scanned while much of it is still in the cache,
 and the backward never holds dP for more than one group: it scans a group's gradient into one
-reused buffer and at once adds dP_g^T x_g to W's gradient (and writes dP_g W into x's). Training
-keeps each group's P for the backward; inference drops it after the group. Groups stay under
-glibc's 32 MiB ceiling for blocks it serves from the heap, so after the first call they are
-reused instead of being mapped and page-faulted afresh, as one (N, L, G*H) block would be every
-call (at hidden 512, batch 32, T 1024 that block is 128 MiB). Rows are independent, so grouping
-changes the order of nothing but W's gradient sum.
+reused buffer and at once adds x_g^T dP_g to W's gradient, held transposed (and writes dP_g W
+into x's). Training keeps each group's P for the backward; inference drops it after the group.
+Groups stay under glibc's 32 MiB ceiling for blocks it serves from the heap, so after the first
+call they are reused instead of being mapped and page-faulted afresh, as one (N, L, G*H) block
+would be every call (at hidden 512, batch 32, T 1024 that block is 128 MiB). Rows are
+independent, so grouping changes the order of nothing but W's gradient sum.
 
 Shapes: P = x W^T (N, L, G*H) with G = 2 (minGRU: [k | p]) or 3 (minLSTM: [f | i | p]); bias
 (G*H) or None; h0 (N, H) -> h (N, L, H); x (N, L, I), W (G*H, I). CPU tensors of float32 or
@@ -193,16 +193,19 @@ class MinLayer(torch.autograd.Function):
         dh0 = torch.empty_like(h0)
         dbias = dp.new_empty(n, width) if bias is not None and need_b else None
         dx = torch.empty_like(x) if need_x else None
-        dw = torch.zeros_like(weight) if need_w else None
+        # W's gradient is summed transposed, x_g^T dP_g: MKL runs that layout about 8% faster
+        # than dP_g^T x_g here (ad-hoc timing at I 256, 2H 1024, 4096 rows a group)
+        dwt = weight.new_zeros(weight.shape[1], width) if need_w else None
         for group, p in zip(_groups(n, rows), parts):
             part = dp[: group.stop - group.start]
             _backward(ctx.kind, p, bias, h0[group], out[group], dout[group], part,
                       None if dbias is None else dbias[group], dh0[group])  # fmt: skip
             flat = part.view(-1, width)
-            if dw is not None:
-                dw.addmm_(flat.t(), x[group].reshape(-1, x.shape[-1]))
+            if dwt is not None:
+                dwt.addmm_(x[group].reshape(-1, x.shape[-1]).t(), flat)
             if dx is not None:
                 torch.mm(flat, weight, out=dx[group].view(-1, x.shape[-1]))
+        dw = None if dwt is None else dwt.t().contiguous()
         return dx, dw, None if dbias is None else dbias.sum(0), dh0, None
 
 

@@ -124,9 +124,10 @@ class MinRecurrent(SequenceLayer):
         if self.kind == "gru":
             z = torch.sigmoid(parts[0])
             return 1 - z, z * g(parts[1])
-        f, i = torch.sigmoid(parts[0]), torch.sigmoid(parts[1])
-        forget = f / (f + i)
-        return forget, (1 - forget) * g(parts[2])
+        # f / (f + i) = s(-log(i / f)), from softplus: the plain ratio is 0/0 once both sigmoids
+        # underflow (pre-activations below about -104 in float32)
+        diff = F.softplus(-parts[0]) - F.softplus(-parts[1])  # log(i / f)
+        return torch.sigmoid(-diff), torch.sigmoid(diff) * g(parts[2])
 
     def log_coefficients(self, x: Tensor) -> tuple[Tensor, Tensor]:
         """log a_t and log b_t of h_t = a_t h_{t-1} + b_t: x (N, L, I) -> two (N, L, H)."""

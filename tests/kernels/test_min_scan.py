@@ -56,11 +56,34 @@ def test_gradcheck_and_an_expanded_output_gradient(kind):
     assert_states_close(expanded, dense, atol=1e-14)
 
 
-def test_float32_matches_float64():
-    p, bias, h0 = torch.randn(4, 50, 64), torch.randn(64), torch.randn(4, 32)
-    out = min_scan.min_scan(p, bias, h0, "gru")
-    ref = min_scan.min_scan(p.double(), bias.double(), h0.double(), "gru")
+@pytest.mark.parametrize("kind", ["gru", "lstm"])
+def test_float32_matches_float64_over_the_whole_range_of_the_gates(kind):
+    # the float kernel has its own exp: pre-activations from -100 to 100 (both saturations,
+    # float's exp overflowing beyond 88) and around 0, forward and backward
+    torch.manual_seed(0)
+    width = min_scan.KINDS[kind] * 32
+    p = torch.cat([200 * torch.rand(4, 25, width) - 100, 3 * torch.randn(4, 25, width)], dim=1)
+    bias, h0 = torch.randn(width), torch.randn(4, 32)
+    ref_inputs = [t.double().requires_grad_() for t in (p, bias, h0)]
+    inputs = [t.clone().requires_grad_() for t in (p, bias, h0)]
+    out = min_scan.min_scan(*inputs, kind)
+    ref = min_scan.min_scan(*ref_inputs, kind)
     torch.testing.assert_close(out.double(), ref, atol=1e-5, rtol=1e-5)
+    scale = torch.randn(4, 50, 32, dtype=torch.double)
+    ours = torch.autograd.grad((out * scale.float()).sum(), inputs)
+    theirs = torch.autograd.grad((ref * scale).sum(), ref_inputs)
+    for a, b in zip(ours, theirs):
+        torch.testing.assert_close(a.double(), b, atol=1e-4, rtol=1e-4)
+
+
+@pytest.mark.parametrize("kind", ["gru", "lstm"])
+def test_a_strided_output_gradient_is_read_in_place(kind):
+    p = torch.randn(2, 6, min_scan.KINDS[kind] * 3, dtype=torch.double, requires_grad=True)
+    h0 = torch.randn(2, 3, dtype=torch.double)
+    strided = torch.randn(2, 3, 6, dtype=torch.double).transpose(1, 2)  # column stride 6
+    ours = torch.autograd.grad(min_scan.min_scan(p, None, h0, kind), p, strided)[0]
+    dense = torch.autograd.grad(min_scan.min_scan(p, None, h0, kind), p, strided.contiguous())[0]
+    assert_states_close(ours, dense, atol=1e-14)
 
 
 def _layer_reference(x, weight, bias, h0, kind):

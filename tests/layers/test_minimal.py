@@ -113,6 +113,30 @@ def test_long_sequences_stay_accurate_in_float32(scan):
     torch.testing.assert_close(out32.double(), out64, atol=1e-3, rtol=1e-3)
 
 
+@pytest.mark.parametrize("scan", ["log", "sequential", "native"])
+def test_min_lstm_stays_finite_when_both_gates_saturate(scan):
+    # f and i pre-activations far below zero (both sigmoids underflow in float32, where
+    # f / (f + i) is 0/0), and far apart in sign: every path, sequence and step, stays finite
+    # and agrees with float64
+    torch.manual_seed(0)
+    layer = MinLSTM(3, 4, scan=scan)
+    with torch.no_grad():  # pre-activations of units 0-2: f, i both low; f low, i high; f high
+        linear = layer.stack.layers[0].linear  # rows [f | i | h~], 4 units each
+        linear.weight.mul_(20.0)
+        linear.bias[[0, 4, 1, 5, 2, 6]] = torch.tensor([-200.0, -200, -200, 200, 200, -200])
+    x = torch.randn(2, 6, 3)
+    out32, _ = layer(x)
+    step32, _ = layer(x[:, :1])
+    wide = MinLSTM(3, 4, scan=scan).double()
+    wide.load_state_dict(layer.state_dict())
+    out64, _ = wide(x.double())
+    q = x.double() @ wide.stack.layers[0].linear.weight.T + wide.stack.layers[0].linear.bias
+    assert ((q[..., 0] < -110) & (q[..., 4] < -110)).all(), "unit 0's gates are not saturated"
+    assert torch.isfinite(out32).all() and torch.isfinite(step32).all()
+    torch.testing.assert_close(out32.double(), out64, atol=1e-4, rtol=1e-4)
+    torch.testing.assert_close(step32.double(), out64[:, :1], atol=1e-4, rtol=1e-4)
+
+
 def test_save_load_and_make_layer(tmp_path):
     layer = make_layer("mingru", 6, 8, num_layers=2, bidirectional=True)
     assert isinstance(layer, MinGRU) and layer.output_size == 16
