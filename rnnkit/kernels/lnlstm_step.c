@@ -33,6 +33,7 @@
 #include <math.h>
 #include <stddef.h>
 
+#include "fastmath.h"
 #include "parallel.h"
 
 #define EPS 1e-5
@@ -197,8 +198,8 @@ static void backward_##SUFFIX(long N, long H, const T *dhc, const T *dout, long 
     }                                                                                           \
 }
 
-DEFINE_KERNELS(float, expf, tanhf, sqrtf, f32)
-DEFINE_KERNELS(double, exp, tanh, sqrt, f64)
+DEFINE_KERNELS(float, exp_f32, tanh_f32, sqrtf, f32)
+DEFINE_KERNELS(double, exp_f64, tanh_f64, sqrt, f64)
 
 void rnnkit_lnlstm_step_forward(int dbl, long N, long H, const void *p, long s_p, const void *q,
                                 const void *gih, const void *ghh, const void *bias,

@@ -30,6 +30,7 @@
 #include <math.h>
 #include <stddef.h>
 
+#include "fastmath.h"
 #include "parallel.h"
 
 /* kept out of line: inlined into the row loop, gcc 12 no longer vectorises the gate math */
@@ -131,8 +132,8 @@ static void backward_##SUFFIX(long N, long H, const T *dhc, const T *dout, long 
     }                                                                                           \
 }
 
-DEFINE_KERNELS(float, expf, tanhf, f32)
-DEFINE_KERNELS(double, exp, tanh, f64)
+DEFINE_KERNELS(float, exp_f32, tanh_f32, f32)
+DEFINE_KERNELS(double, exp_f64, tanh_f64, f64)
 
 void rnnkit_lstm_step_forward(int dbl, long N, long H, const void *gi, long s_gi,
                               const void *gh, const void *pi, const void *pf, const void *po,

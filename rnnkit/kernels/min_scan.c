@@ -26,38 +26,8 @@
 #include <stddef.h>
 #include <stdlib.h>
 
+#include "fastmath.h"
 #include "parallel.h"
-
-/* gcc's -march=native keeps to 256-bit vectors on many AVX-512 CPUs; these loops are long and
- * branch-free, and 512-bit ones ran the scans 20-25% faster on an AVX-512 Xeon (ad-hoc timing).
- * Where the CPU has no 512-bit vectors the preference changes nothing. */
-#pragma GCC target("prefer-vector-width=512")
-
-/* The exponential for the float kernels, inline so the loops over hidden units vectorise without
- * calls into libm's vector library: e^x = 2^n e^r with n = round(x / ln 2) and
- * r = x - n ln 2 in [-ln 2 / 2, ln 2 / 2] (ln 2 split in two so n ln 2 is exact), e^r by its
- * Taylor series to r^7 (relative error below 6e-9, under a float's half ulp), 2^n built in the
- * exponent bits. x is clamped to [-87, 88], so e^x stays a finite normal float: the gates
- * saturate instead of producing inf or 0/0. The double kernels use libm's exp, clamped to
- * [-708, 708] likewise (exp_f64). */
-static inline float exp_f32(float x) {
-    x = fminf(fmaxf(x, -87.0f), 88.0f);
-    const float n = __builtin_roundf(x * 1.44269504088896341f);
-    const float r = x - n * 0.693145751953125f - n * 1.42860682030941723e-6f;
-    float p = 1.0f / 5040;
-    p = p * r + 1.0f / 720;
-    p = p * r + 1.0f / 120;
-    p = p * r + 1.0f / 24;
-    p = p * r + 1.0f / 6;
-    p = p * r + 0.5f;
-    p = p * r + 1.0f;
-    p = p * r + 1.0f;
-    union { int i; float f; } scale;
-    scale.i = ((int)n + 127) << 23;
-    return p * scale.f;
-}
-
-static inline double exp_f64(double x) { return exp(fmax(fmin(x, 708.0), -708.0)); }
 
 /* Steps ahead whose P rows are prefetched. A step's row of P is G*H values, 4 KiB for minGRU
  * at H 512: each step starts a new page, where the hardware's streaming prefetch stops, so the

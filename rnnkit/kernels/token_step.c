@@ -30,6 +30,7 @@
 #include <math.h>
 #include <stddef.h>
 
+#include "fastmath.h"
 #include "parallel.h"
 
 #define UNITS 16
@@ -128,8 +129,8 @@ static void stack_##SUFFIX(int gates, long layers, long N, long I, long H, const
     for (long q = 0; q < size; q++) out[q] = last[q];                                           \
 }
 
-DEFINE_KERNELS(float, expf, tanhf, f32)
-DEFINE_KERNELS(double, exp, tanh, f64)
+DEFINE_KERNELS(float, exp_f32, tanh_f32, f32)
+DEFINE_KERNELS(double, exp_f64, tanh_f64, f64)
 
 void rnnkit_token_stack(int dbl, int gates, long layers, long N, long I, long H,
                         const void *w, const void *b, const void *x, long s_x, const void *hprev,
