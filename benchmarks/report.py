@@ -222,7 +222,8 @@ def speed() -> str:
             continue
         step = r["step_batch1_2x512"]
         allocator = r.get("allocator", "default")
-        text = [f"`{r['command']}` ({r['date']}, allocator: {allocator}):", ""]
+        cpu = r.get("machine", {}).get("cpu", "unknown CPU")
+        text = [f"`{r['command']}` ({r['date']}, {cpu}, allocator: {allocator}):", ""]
         text += _speed_rows(r)
         text.append("")
         keras = [x for x in r["rows"] if "keras_tok_s" in x]
