@@ -63,28 +63,36 @@ def linear_add(x: Tensor, packed: Tensor, other: Tensor) -> Tensor:
 
 
 class Linear(torch.autograd.Function):
-    """``Linear.apply(x, weight)`` = x W^T with oneDNN going forward (W packed per call) and
-    PyTorch's products going backward: dx = dy W, dW = dy^T x. x (..., K), W (M, K)."""
+    """``Linear.apply(x, weight, bias)`` = x W^T + b with oneDNN going forward (W packed per
+    call, the bias added in the product) and PyTorch's products going backward: dx = dy W,
+    dW = (x^T dy)^T (MKL runs that layout faster than dy^T x here), db = dy summed over rows.
+    x (..., K), W (M, K), b (M,) or None."""
 
     @staticmethod
-    def forward(ctx: Any, x: Tensor, weight: Tensor) -> Tensor:
+    def forward(ctx: Any, x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
         flat = x.reshape(-1, x.shape[-1])
         ctx.save_for_backward(x, weight)
-        out = linear(flat, pack(weight, flat.shape[0]))
+        out = linear(flat, pack(weight, flat.shape[0]), bias)
         return out.view(*x.shape[:-1], weight.shape[0])
 
     @staticmethod
-    def backward(ctx: Any, dy: Tensor) -> tuple[Tensor | None, Tensor | None]:
+    def backward(ctx: Any, dy: Tensor) -> tuple[Tensor | None, ...]:
         x, weight = ctx.saved_tensors
         flat_dy = dy.reshape(-1, dy.shape[-1])
-        dx = (flat_dy @ weight).view(x.shape) if ctx.needs_input_grad[0] else None
-        dw = flat_dy.t() @ x.reshape(-1, x.shape[-1]) if ctx.needs_input_grad[1] else None
-        return dx, dw
+        need_x, need_w, need_b = ctx.needs_input_grad
+        dx = (flat_dy @ weight).view(x.shape) if need_x else None
+        dw = (x.reshape(-1, x.shape[-1]).t() @ flat_dy).t().contiguous() if need_w else None
+        db = flat_dy.sum(0) if need_b else None
+        return dx, dw, db
 
 
-def project(x: Tensor, weight: Tensor) -> Tensor:
-    """x W^T for a whole sequence, differentiable: oneDNN forward where ``available``, else
-    ``F.linear``. x (N, L, K), W (M, K) -> (N, L, M)."""
-    if available(x) and x.numel() and not torch.is_autocast_enabled():
-        return Linear.apply(x, weight)  # type: ignore[no-any-return]
-    return torch.nn.functional.linear(x, weight)
+def project(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """x W^T + b for a whole sequence, differentiable: oneDNN forward where ``available`` (and
+    the bias, if any, of W's dtype), else ``F.linear``. x (N, L, K), W (M, K), b (M,) or None
+    -> (N, L, M)."""
+    if (
+        available(x) and x.numel() and not torch.is_autocast_enabled()
+        and weight.dtype == x.dtype and (bias is None or bias.dtype == x.dtype)
+    ):  # fmt: skip
+        return Linear.apply(x, weight, bias)  # type: ignore[no-any-return]
+    return torch.nn.functional.linear(x, weight, bias)

@@ -23,15 +23,18 @@ def test_linear_and_linear_add_equal_addmm(n, k, m):
     torch.testing.assert_close(onednn.linear(torch.randn(2 * n + 1, k), packed).shape[0], 2 * n + 1)
 
 
-def test_project_is_differentiable_and_equals_f_linear():
-    x = torch.randn(4, 6, 8, requires_grad=True)
+@pytest.mark.parametrize("with_bias", [False, True])
+def test_project_is_differentiable_and_equals_f_linear(with_bias):
+    x = torch.randn(6, 4, 8).transpose(0, 1).requires_grad_()  # a time-major view, as GRUs pass
     w = torch.randn(10, 8, requires_grad=True)
-    ours = onednn.project(x, w)
-    theirs = F.linear(x, w)
+    b = torch.randn(10, requires_grad=True) if with_bias else None
+    inputs = (x, w, b) if with_bias else (x, w)
+    ours = onednn.project(x, w, b)
+    theirs = F.linear(x, w, b)
     torch.testing.assert_close(ours, theirs)
     weight = torch.randn_like(ours)
-    for a, b in zip(torch.autograd.grad((ours * weight).sum(), (x, w)),
-                    torch.autograd.grad((theirs * weight).sum(), (x, w))):  # fmt: skip
+    for a, b in zip(torch.autograd.grad((ours * weight).sum(), inputs),
+                    torch.autograd.grad((theirs * weight).sum(), inputs)):  # fmt: skip
         torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-5)
 
 
