@@ -83,9 +83,8 @@ def pack(cell: nn.Module, kernel: str) -> tuple[Tensor, Tensor]:
         ]  # each (I + H, G u), row-major
         weights = torch.cat(panels)
         bias = _bias(cell, kernel)[panel_order(hidden, 4).to(order.device)].contiguous()
-    packed = (weights, bias)  # the very tuple later calls return (``_plan`` keys on its id)
-    cell.__dict__["_token_step_pack"] = (key, packed)
-    return packed
+    cell.__dict__["_token_step_pack"] = (key, (weights, bias))
+    return weights, bias
 
 
 def threads(input_size: int, hidden: int, gates: int = 4) -> int:
@@ -119,17 +118,18 @@ def stack_step(
 def _plan(kernel: str, cells: Sequence[nn.Module], width: int) -> tuple[int, int, int]:
     """Addresses of two arrays of pointers, to each layer's panels and to its biases (``pack``),
     and the threads for a stack whose first layer takes ``width`` inputs; cached on the first
-    cell while every layer's pack and PyTorch's thread count stay the same."""
-    packs = [pack(cell, kernel) for cell in cells]
-    key = (tuple(map(id, packs)), width, torch.get_num_threads())
+    cell while every layer's parameters (their storage and version counters) and PyTorch's
+    thread count stay the same."""
+    key = (kernel, width, torch.get_num_threads(), *map(parameter_versions, cells))
     cached = cells[0].__dict__.get("_token_stack_plan")
     if cached is None or cached[0] != key:
+        packs = [pack(cell, kernel) for cell in cells]
         array = ctypes.c_void_p * len(packs)
         weights = array(*(w.data_ptr() for w, _ in packs))
         biases = array(*(b.data_ptr() for _, b in packs))
         hidden = cells[0].weight_hh.shape[1]
         count = threads(min(width, hidden), hidden, GATES[kernel])
-        # the packs are kept with their addresses, so neither the ids nor the pointers dangle
+        # the packs are kept with their addresses, so the pointers cannot dangle
         plan = (ctypes.addressof(weights), ctypes.addressof(biases), count)
         cached = (key, plan, weights, biases, packs)
         cells[0].__dict__["_token_stack_plan"] = cached

@@ -24,7 +24,7 @@ from rnnkit.backends import Backend, choose, run_fused
 from rnnkit.backends.gru_sequence import run_gru_sequence, sequence_backend, use_gru_cpu
 from rnnkit.backends.lstm_sequence import lstm_sequence_backend, run_lstm_sequence
 from rnnkit.backends.select import forced
-from rnnkit.backends.step import run_fused_step, supports_step
+from rnnkit.backends.step import layer_step, run_fused_step, supports_step
 from rnnkit.cells import AffineCell, ElmanCell, GRUCell, LSTMCell, RecurrentCell
 from rnnkit.layers import state as st
 from rnnkit.layers.base import SequenceLayer
@@ -206,6 +206,19 @@ class RecurrentStack(SequenceLayer):
         dtype: torch.dtype | None = None,
     ) -> st.LayerState:
         return self.stack.init_state(batch_size, device, dtype)
+
+    def forward(
+        self,
+        x: Tensor,
+        state: st.LayerState | None = None,
+        lengths: Tensor | None = None,
+        mask: Tensor | None = None,
+    ) -> tuple[Tensor, st.LayerState]:
+        if lengths is None and mask is None:  # a generation step takes a shorter way
+            step = layer_step(self, x, state)
+            if step is not None:
+                return step
+        return super().forward(x, state, lengths, mask)
 
     def _run(
         self, x: Tensor, state: st.LayerState | None, lengths: Tensor | None

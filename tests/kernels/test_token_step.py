@@ -188,3 +188,52 @@ def test_the_stack_follows_a_change_of_thread_count(monkeypatch):
         torch.set_num_threads(before)
     assert seen == [2, 1]  # 16 panels of 20,480 weights: one per thread
     assert_states_close(out1, out2, atol=1e-6, rtol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "case",
+    ["grad", "stateful", "bidirectional", "time_major", "two_steps", "list_state", "wide_state",
+     "other_dtype", "projection", "rows"],
+)  # fmt: skip
+def test_the_short_way_declines_what_it_does_not_cover(case):
+    options = {
+        "stateful": {"stateful": True}, "bidirectional": {"bidirectional": True},
+        "time_major": {"batch_first": False}, "projection": {"proj_size": 3},
+    }.get(case, {})  # fmt: skip
+    layer = rnnkit.LSTM(4, 8, num_layers=2, **options).eval()
+    rows = token_step.MAX_ROWS + 1 if case == "rows" else 2
+    x = torch.randn(rows, 2 if case == "two_steps" else 1, 4)
+    state = _state("lstm", layer, rows, torch.float32)
+    if case == "list_state":
+        state = list(state)
+    elif case == "wide_state":
+        state = tuple(torch.cat([t, t], dim=-1) for t in state)
+    elif case == "other_dtype":
+        state = tuple(t.double() for t in state)
+    with torch.set_grad_enabled(case == "grad"):
+        assert step.layer_step(layer, x, state) is None
+        assert step.layer_step(layer, x, None) is None or case in (
+            "list_state", "wide_state", "other_dtype"
+        )
+
+
+def test_a_wrong_state_still_gets_the_general_paths_error():
+    layer = rnnkit.LSTM(4, 8, num_layers=2).eval()
+    h = torch.zeros(2, 1, 9)
+    with torch.no_grad(), pytest.raises(ValueError, match=r"expected state of shape"):
+        layer(torch.randn(1, 1, 4), (h, h))
+    with torch.no_grad(), pytest.raises(ValueError, match=r"expected input of shape"):
+        layer(torch.randn(1, 1, 5))
+
+
+@pytest.mark.parametrize("kind", list(LAYERS))
+def test_the_short_way_equals_the_general_path(monkeypatch, kind):
+    torch.manual_seed(4)
+    layer = LAYERS[kind](5, 12, num_layers=3).eval()
+    x, state = torch.randn(2, 1, 5), _state(kind, layer, 2, torch.float32)
+    with torch.no_grad():
+        short = step.layer_step(layer, x, state)
+        assert short is not None
+        monkeypatch.setattr(rnnkit.layers.rnn, "layer_step", lambda *args: None)
+        general = layer(x, state)
+    assert_states_close(short, general, atol=0, rtol=0)
