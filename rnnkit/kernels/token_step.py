@@ -107,11 +107,11 @@ def stack_step(
     assert lib is not None and x.shape[0] <= MAX_ROWS and x.stride(-1) == 1
     assert (kernel == "lstm") == (c is not None and c_prev is not None)
     layers, n, hidden = h.shape
-    weights, biases, threads = _plan(kernel, cells, x.shape[-1])
+    weights, biases, count = _plan(kernel, cells, x.shape[-1])
     lib.rnnkit_token_stack(
         DTYPES[x.dtype], GATES[kernel], layers, n, x.shape[-1], hidden, weights, biases,
         x.data_ptr(), x.stride(0), h_prev.data_ptr(), None if c_prev is None else c_prev.data_ptr(),
-        h.data_ptr(), None if c is None else c.data_ptr(), out.data_ptr(), threads,
+        h.data_ptr(), None if c is None else c.data_ptr(), out.data_ptr(), count,
     )  # fmt: skip
 
 
