@@ -9,12 +9,14 @@ autograd and computes the weight gradients step by step. This function runs the 
 
 and its backward walks the steps once, keeping per step only the matrix product
 dh_{t-1} = dgh_t W_hh and a few element-wise ops; the gradients of W_hh and b_hh are then one
-large matrix product over all steps (on the native path, products over chunks of steps). The
-input projection (one product per layer) runs through oneDNN with its bias fused where it can
-(``onednn.project``), and its gradients through that function's backward. Padded steps
-(``mask`` false) keep the state unchanged. With ``reset_after=True`` on CPU the element-wise
-part of each step runs as one native call (``rnnkit.kernels.gru_step``) when a C compiler is
-available; the PyTorch ops below are the fallback and the reference.
+large matrix product over all steps. Padded steps (``mask`` false) keep the state unchanged.
+
+Two functions: ``GRUSequence`` takes the input projection xp (computed by the caller through
+``onednn.project``) and runs every step with PyTorch ops: the reference, the form for
+``reset_after=False``, and the fallback without a C compiler. ``GRULayer`` (``reset_after=True``
+on CPU, used whenever the native kernel builds) takes x itself: one native call per step for
+the element-wise part, and the input projection and its gradients computed in blocks of steps
+(``rnnkit.kernels.gru_step``), so no whole-sequence projection or gradient is ever allocated.
 
 Shapes: xp (N, L, 3H) = W_ih x + b_ih; h0 (N, H); w_hh (3H, H); b_hh (3H,); mask (N, L) bool
 or None -> h (N, L, H), the state after each step (equal to the previous one on padded steps).
@@ -53,12 +55,6 @@ class GRUSequence(torch.autograd.Function):
         reset_after: bool = True,
     ) -> Tensor:
         ctx.reset_after = reset_after
-        ctx.native = reset_after and gru_step.supported(xp)
-        if ctx.native:
-            h0 = h0.contiguous()
-            out, rz_all, cand_all, aux_all = gru_step.forward(xp, h0, w_hh, b_hh, mask)
-            ctx.save_for_backward(h0, w_hh, out, rz_all, cand_all, aux_all, mask)
-            return out
         n, steps, g = xp.shape
         hs = g // 3
         rz_all = xp.new_empty(n, steps, 2 * hs)
@@ -89,11 +85,6 @@ class GRUSequence(torch.autograd.Function):
         h0, w_hh, out, rz_all, cand_all, aux_all, mask = ctx.saved_tensors
         reset_after = ctx.reset_after
         n, steps, hs = out.shape
-        if ctx.native:
-            dgi, dh, dw_hh, db_hh = gru_step.backward(
-                dout, h0, w_hh, out, rz_all, cand_all, aux_all, mask
-            )
-            return dgi, dh, dw_hh, db_hh, None, None
         prev_all = torch.cat([h0.unsqueeze(1), out[:, :-1]], dim=1)
         dgi = dout.new_empty(n, steps, 3 * hs)
         dgh = dout.new_zeros(n, steps, 3 * hs)
@@ -130,6 +121,63 @@ class GRUSequence(torch.autograd.Function):
             dw_hh = torch.cat([flat[:, : 2 * hs].t() @ prev_flat,
                                flat[:, 2 * hs :].t() @ aux_all.reshape(n * steps, hs)])  # fmt: skip
         return dgi, dh, dw_hh, flat.sum(0), None, None
+
+
+class GRULayer(torch.autograd.Function):
+    """``GRULayer.apply(x, w_ih, b_ih, h0, w_hh, b_hh, mask)``: one GRU layer
+    (``reset_after=True``) from its input x (N, L, I), the input projection included, on the
+    native kernel (``rnnkit.kernels.gru_step``, which see for the blocks of steps it works in).
+    Returns h (N, L, H), a batch-first view of time-major storage. b_ih may be None."""
+
+    @staticmethod
+    def forward(
+        ctx: Any,
+        x: Tensor,
+        w_ih: Tensor,
+        b_ih: Tensor | None,
+        h0: Tensor,
+        w_hh: Tensor,
+        b_hh: Tensor,
+        mask: Tensor | None,
+    ) -> Tensor:
+        h0 = h0.contiguous()
+        out, saved = gru_step.forward(x, w_ih, b_ih, h0, w_hh, b_hh, mask)
+        ctx.save_for_backward(x, w_ih, h0, w_hh, out, mask, *saved)
+        ctx.has_bias = b_ih is not None
+        return out.transpose(0, 1)
+
+    @staticmethod
+    def backward(ctx: Any, dout: Tensor) -> tuple[Tensor | None, ...]:
+        x, w_ih, h0, w_hh, out, mask, *saved = ctx.saved_tensors
+        need_x, need_w, need_b = ctx.needs_input_grad[:3]
+        x_tm = x.transpose(0, 1)
+        dx = x.new_empty(x_tm.shape) if need_x else None  # time-major, returned batch-first
+        dwt = w_ih.new_zeros(w_ih.shape[1], w_ih.shape[0]) if need_w else None  # (I, 3H)
+        db = w_ih.new_zeros(w_ih.shape[0]) if need_b and ctx.has_bias else None
+
+        def sink(t0: int, t1: int, dgi: Tensor) -> None:
+            flat = dgi.reshape(-1, dgi.shape[-1])
+            if dwt is not None:  # summed as x^T dgi: MKL runs that layout faster (onednn.Linear)
+                dwt.addmm_(x_tm[t0:t1].reshape(flat.shape[0], -1).t(), flat)
+            if db is not None:
+                db.add_(flat.sum(0))
+            if dx is not None:
+                torch.mm(flat, w_ih, out=dx[t0:t1].view(flat.shape[0], -1))
+
+        dh, dw_hh, db_hh = gru_step.backward(dout, h0, w_hh, out, saved, mask, sink)
+        dw = None if dwt is None else dwt.t().contiguous()
+        return (None if dx is None else dx.transpose(0, 1)), dw, db, dh, dw_hh, db_hh, None
+
+
+def native_layer(cell: nn.Module, x: Tensor) -> bool:
+    """Whether ``GRULayer`` can run ``cell`` on x: ``reset_after=True``, the kernel builds for
+    x's dtype, the weights share it, and CPU autocast is off (it would compute in bfloat16)."""
+    return (
+        cell.reset_after
+        and gru_step.supported(x)
+        and cell.weight_ih.dtype == cell.weight_hh.dtype == x.dtype
+        and not torch.is_autocast_enabled("cpu")
+    )
 
 
 def sequence_backend(cells: Sequence[nn.Module], training: bool) -> Backend | None:
@@ -187,13 +235,15 @@ def run_gru_sequence(
             cell = cells[k * directions + j]
             backwards = reverse != (j == 1)
             seq = reverse_padded(inp, lengths) if backwards else inp
-            # time-major storage seen batch-first: each step's rows lie side by side
-            xp = onednn.project(seq.transpose(0, 1), cell.weight_ih, cell.bias_ih)
-            xp = xp.transpose(0, 1)  # oneDNN's product where it runs (faster than MKL's here)
-            b_hh = cell.bias_hh if cell.bias_hh is not None else xp.new_zeros(3 * h_size)
-            h = GRUSequence.apply(
-                xp, state[k * directions + j], cell.weight_hh, b_hh, mask, cell.reset_after
-            )
+            b_hh = cell.bias_hh if cell.bias_hh is not None else seq.new_zeros(3 * h_size)
+            h0 = state[k * directions + j]
+            if native_layer(cell, seq):
+                h = GRULayer.apply(seq, cell.weight_ih, cell.bias_ih, h0, cell.weight_hh, b_hh,
+                                   mask)  # fmt: skip
+            else:  # time-major storage seen batch-first: each step's rows lie side by side
+                xp = onednn.project(seq.transpose(0, 1), cell.weight_ih, cell.bias_ih)
+                xp = xp.transpose(0, 1)  # oneDNN's product where it runs (faster than MKL's)
+                h = GRUSequence.apply(xp, h0, cell.weight_hh, b_hh, mask, cell.reset_after)
             finals.append(h[:, -1])
             if mask is not None:
                 h = h * mask[..., None].to(h.dtype)

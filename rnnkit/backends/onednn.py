@@ -86,6 +86,26 @@ class Linear(torch.autograd.Function):
         return dx, dw, db
 
 
+class PackedProduct:
+    """x W^T + b for many calls with one weight: W packed once for oneDNN where ``available``
+    (``rows``, the row count of the calls, is its hint), else ``addmm``/``mm``. No autograd.
+    W (M, K), b (M,) or None; a call maps x (..., K) to a new contiguous (..., M)."""
+
+    def __init__(self, weight: Tensor, rows: int, bias: Tensor | None = None) -> None:
+        self.weight, self.bias = weight, bias
+        self.packed = pack(weight, rows) if available(weight) else None
+
+    def __call__(self, x: Tensor) -> Tensor:
+        flat = x.reshape(-1, x.shape[-1])
+        if self.packed is not None:
+            y = linear(flat, self.packed, self.bias)
+        elif self.bias is None:
+            y = flat @ self.weight.t()
+        else:
+            y = torch.addmm(self.bias, flat, self.weight.t())
+        return y.view(*x.shape[:-1], self.weight.shape[0])
+
+
 def project(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """x W^T + b for a whole sequence, differentiable: oneDNN forward where ``available`` (and
     the bias, if any, of W's dtype), else ``F.linear``. x (N, L, K), W (M, K), b (M,) or None

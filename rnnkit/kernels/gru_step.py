@@ -1,23 +1,32 @@
-"""GRU steps with native element-wise parts (``gru_step.c``), for ``GRUSequence`` on CPU.
+"""GRU steps with native element-wise parts (``gru_step.c``), for training on CPU.
 
-Each step of ``rnnkit.backends.gru_sequence.GRUSequence`` (``reset_after=True``) is one matrix
-product plus about fifteen element-wise tensor ops going forward and as many going backward;
-on CPU at batch 32 those ops, each a separate pass with its own dispatch, cost about a third of
-training time. Here the product stays ``torch.addmm`` and the rest of the step is one native
-call (equations in ``gru_step.c``). Everything is stored time-major, (L, N, .), so each step
-reads and writes contiguous blocks (batch-first rows of one step lie L rows apart, which on CPU
-costs cache conflicts at long L); callers see batch-first views. For
-float32 the two products per step (h W_hh^T forward, dgh W_hh backward) run through oneDNN with
-W_hh packed once per call (``rnnkit.backends.onednn``), about 1.8 times faster than ``addmm``
-at these sizes. The backward accumulates W_hh's gradient every ``CHUNK_ROWS`` rows from a
-reused buffer rather than keeping every step's dgh (192 MB at hidden 512, batch 32, T 1024, to
-allocate and fault in per call).
+Each step of a GRU (``reset_after=True``, PyTorch's form; equations in ``gru_step.c`` and
+``rnnkit.backends.gru_sequence``) is one matrix product plus about fifteen element-wise tensor
+ops going forward and as many going backward; on CPU at batch 32 those ops, each a separate pass
+with its own dispatch, cost about a third of training time. Here the product stays in PyTorch
+and the rest of the step is one native call. Everything is stored time-major, (L, N, .), so each
+step reads and writes contiguous blocks (batch-first rows of one step lie L rows apart, which on
+CPU costs cache conflicts at long L); callers see batch-first views. For float32 the two products
+per step (h W_hh^T forward, dgh W_hh backward) run through oneDNN with W_hh packed once per call
+(``rnnkit.backends.onednn``), about 1.8 times faster than ``addmm`` at these sizes.
 
-Shapes as in ``GRUSequence``: xp (N, L, 3H) = W_ih x + b_ih; h0 (N, H); w_hh (3H, H);
-b_hh (3H,); mask (N, L) bool or None.
+Memory comes in blocks of steps, each about ``BLOCK_BYTES`` of the input projection: the
+projection gi = W_ih x + b_ih of a block is computed just before its steps and dropped after
+them, the gates kept for the backward (r, z, n, gh_n) are one set of tensors per block, and the
+backward writes a block's gi-gradient into one reused buffer, then adds its products to W_ih's
+gradient (and x's) at once; W_hh's gradient is accumulated every ``CHUNK_ROWS`` rows from another
+reused buffer. Blocks stay under glibc's 32 MiB ceiling for blocks it serves from its heap, so
+after the first calls a training loop reuses them instead of mapping and page-faulting hundreds
+of megabytes afresh every call (at hidden 1024, batch 64, T 128 whole tensors would be 335 MB a
+call: about 80k page faults, 10-15% of the call on the machines measured here).
+
+Shapes: x (N, L, I); W_ih (3H, I), b_ih (3H,) or None; h0 (N, H); W_hh (3H, H); b_hh (3H,);
+mask (N, L) bool or None -> h (N, L, H).
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import torch
 from torch import Tensor
@@ -33,8 +42,22 @@ SIGNATURES = {
 
 _KERNEL = Kernel("gru_step", SIGNATURES)
 CHUNK_ROWS = 1024  #: rows (steps x batch) of dgh per product into W_hh's gradient
+BLOCK_BYTES = 12 << 20  #: about how many bytes of the input projection one block of steps spans
 library = _KERNEL.library  #: the loaded kernel, or None when it cannot be built
 supported = _KERNEL.supported  #: whether tensors like ``x`` can use it (CPU float, it builds)
+
+#: the gi-gradient of steps t0 .. t1 - 1, (t1 - t0, N, 3H), handed over block by block
+BlockSink = Callable[[int, int, Tensor], None]
+
+
+def block_steps(steps: int, n: int, width: int, itemsize: int) -> int:
+    """Steps per block: about ``BLOCK_BYTES`` of n rows of ``width`` values each step."""
+    return max(1, min(steps, BLOCK_BYTES // max(1, n * width * itemsize)))
+
+
+def blocks(steps: int, size: int) -> list[tuple[int, int]]:
+    """[(t0, t1), ...]: steps 0 .. steps - 1 in blocks of ``size``."""
+    return [(t0, min(steps, t0 + size)) for t0 in range(0, steps, size)]
 
 
 def _time_major_mask(mask: Tensor | None) -> Tensor | None:
@@ -43,38 +66,47 @@ def _time_major_mask(mask: Tensor | None) -> Tensor | None:
 
 
 def forward(
-    xp: Tensor, h0: Tensor, w_hh: Tensor, b_hh: Tensor, mask: Tensor | None
-) -> tuple[Tensor, Tensor, Tensor, Tensor]:
-    """All steps: returns out (N, L, H), rz (N, L, 2H), cand (N, L, H), gh_n (N, L, H), each a
-    batch-first view of time-major storage (one step's rows contiguous)."""
+    x: Tensor,
+    w_ih: Tensor,
+    b_ih: Tensor | None,
+    h0: Tensor,
+    w_hh: Tensor,
+    b_hh: Tensor,
+    mask: Tensor | None,
+) -> tuple[Tensor, list[Tensor]]:
+    """All steps: returns out (L, N, H), time-major, and the saved gates, per block of
+    ``block_steps`` steps rz (k, N, 2H), n (k, N, H) and gh_n (k, N, H), in one flat list."""
     lib = library()
     assert lib is not None
-    xt = xp.transpose(0, 1).contiguous()  # no copy when xp is time-major storage already
-    h0 = h0.contiguous()
-    steps, n, g = xt.shape
-    hs, es, dbl = g // 3, xt.element_size(), DTYPES[xt.dtype]
-    out, cand, aux = (xt.new_empty(steps, n, hs) for _ in range(3))
-    rz = xt.new_empty(steps, n, 2 * hs)
-    gh = xt.new_empty(n, 3 * hs)
-    w_t = w_hh.t()
-    packed = onednn.pack(w_hh, n) if onednn.available(xt) else None
-    mask = _time_major_mask(mask)
+    steps, n, hs = x.shape[1], x.shape[0], w_hh.shape[1]
+    g, es, dbl = 3 * hs, x.element_size(), DTYPES[x.dtype]
+    size = block_steps(steps, n, g, es)
+    project = onednn.PackedProduct(w_ih, size * n, b_ih)
+    x_tm, h0 = x.transpose(0, 1), h0.contiguous()
+    out, gh = x.new_empty(steps, n, hs), x.new_empty(n, 3 * hs)
+    packed = onednn.pack(w_hh, n) if onednn.available(x) else None
+    w_t, mask = w_hh.t(), _time_major_mask(mask)
     m0 = None if mask is None else mask.data_ptr()
-    threads = _KERNEL.threads(n, g)
-    x0, o0, r0, c0, a0 = (t.data_ptr() for t in (xt, out, rz, cand, aux))
-    for t in range(steps):
-        prev = h0 if t == 0 else out[t - 1]
-        if packed is not None:
-            gh = onednn.linear(prev, packed, b_hh)
-        else:
-            torch.addmm(b_hh, prev, w_t, out=gh)
-        lib.rnnkit_gru_step_forward(
-            dbl, n, hs, x0 + t * n * g * es, g, gh.data_ptr(), prev.data_ptr(), hs,
-            None if m0 is None else m0 + t * n, 1, o0 + t * n * hs * es, hs,
-            r0 + t * n * 2 * hs * es, 2 * hs, c0 + t * n * hs * es, hs, a0 + t * n * hs * es, hs,
-            threads,
-        )  # fmt: skip
-    return out.transpose(0, 1), rz.transpose(0, 1), cand.transpose(0, 1), aux.transpose(0, 1)
+    threads, o0, saved = _KERNEL.threads(n, g), out.data_ptr(), []
+    for t0, t1 in blocks(steps, size):
+        gi = project(x_tm[t0:t1])
+        k = t1 - t0
+        rz, cand, aux = x.new_empty(k, n, 2 * hs), x.new_empty(k, n, hs), x.new_empty(k, n, hs)
+        saved += [rz, cand, aux]
+        x0, r0, c0, a0 = (t.data_ptr() for t in (gi, rz, cand, aux))
+        for t in range(t0, t1):
+            prev, i = h0 if t == 0 else out[t - 1], t - t0
+            if packed is not None:
+                gh = onednn.linear(prev, packed, b_hh)
+            else:
+                torch.addmm(b_hh, prev, w_t, out=gh)
+            lib.rnnkit_gru_step_forward(
+                dbl, n, hs, x0 + i * n * g * es, g, gh.data_ptr(), prev.data_ptr(), hs,
+                None if m0 is None else m0 + t * n, 1, o0 + t * n * hs * es, hs,
+                r0 + i * n * 2 * hs * es, 2 * hs, c0 + i * n * hs * es, hs,
+                a0 + i * n * hs * es, hs, threads,
+            )  # fmt: skip
+    return out, saved
 
 
 def backward(
@@ -82,48 +114,50 @@ def backward(
     h0: Tensor,
     w_hh: Tensor,
     out: Tensor,
-    rz: Tensor,
-    cand: Tensor,
-    aux: Tensor,
+    saved: list[Tensor],
     mask: Tensor | None,
-) -> tuple[Tensor, Tensor, Tensor, Tensor]:
-    """Walk the steps backwards: returns dgi (N, L, 3H), dh0 (N, H), and W_hh's and b_hh's
-    gradients, sum_t dgh_t^T h_{t-1} (3H, H) and sum_t dgh_t (3H,), accumulated every
-    ``CHUNK_ROWS`` rows from a reused buffer (dgh is never whole); ``out`` ... ``aux`` as
-    ``forward`` gave."""
+    sink: BlockSink,
+) -> tuple[Tensor, Tensor, Tensor]:
+    """Walk the steps backwards from dout (N, L, H), any strides, with ``out`` (L, N, H) and
+    ``saved`` as ``forward`` gave them: hands each block's gi-gradient, last block first, to
+    ``sink(t0, t1, dgi)`` (dgi (t1 - t0, N, 3H), a buffer reused for the next block), and
+    returns dh0 (N, H) and W_hh's and b_hh's gradients, sum_t dgh_t^T h_{t-1} (3H, H) and
+    sum_t dgh_t (3H,)."""
     lib = library()
     assert lib is not None
-    out, rz, cand, aux = (t.transpose(0, 1).contiguous() for t in (out, rz, cand, aux))
     steps, n, hs = out.shape
     es, dbl = out.element_size(), DTYPES[out.dtype]
+    size = saved[0].shape[0]
     chunk = max(1, min(steps, CHUNK_ROWS // n))
-    dgi, dgh = out.new_empty(steps, n, 3 * hs), out.new_empty(chunk, n, 3 * hs)
+    dgi, dgh = out.new_empty(size, n, 3 * hs), out.new_empty(chunk, n, 3 * hs)
     dw_hh, db_hh = out.new_zeros(3 * hs, hs), out.new_zeros(3 * hs)
     threads = _KERNEL.threads(n, 3 * hs)  # each thread gathers into its own row of gbuf
     dh, base, gbuf = out.new_zeros(n, hs), out.new_empty(n, hs), out.new_empty(threads, hs)
     mask = _time_major_mask(mask)
     m0 = None if mask is None else mask.data_ptr()
     sn, st, sj = dout.stride()
-    d0, r0, c0, a0, o0 = (t.data_ptr() for t in (dout, rz, cand, aux, out))
-    gi0 = dgi.data_ptr()
+    d0, o0, gi0 = dout.data_ptr(), out.data_ptr(), dgi.data_ptr()
     packed = onednn.pack(w_hh.t(), n) if onednn.available(out) else None
-    for t in range(steps - 1, -1, -1):
-        prev = h0.data_ptr() if t == 0 else o0 + (t - 1) * n * hs * es
-        lib.rnnkit_gru_step_backward(
-            dbl, n, hs, dh.data_ptr(), d0 + t * st * es, sn, sj,
-            None if m0 is None else m0 + t * n, 1, r0 + t * n * 2 * hs * es, 2 * hs,
-            c0 + t * n * hs * es, hs, prev, hs, a0 + t * n * hs * es, hs,
-            gi0 + t * n * 3 * hs * es, 3 * hs, dgh[t % chunk].data_ptr(), 3 * hs,
-            base.data_ptr(), gbuf.data_ptr(), threads,
-        )  # fmt: skip
-        if packed is not None:
-            dh = onednn.linear_add(dgh[t % chunk], packed, base)
-        else:
-            torch.addmm(base, dgh[t % chunk], w_hh, out=dh)
-        if t % chunk == 0:  # steps t .. t + k - 1 are in dgh[:k]
-            k = min(chunk, steps - t)
-            prev_k = out[t - 1 : t + k - 1] if t else torch.cat([h0[None], out[: k - 1]])
-            flat = dgh[:k].reshape(k * n, 3 * hs)
-            dw_hh.addmm_(flat.t(), prev_k.reshape(k * n, hs))
-            db_hh += flat.sum(0)
-    return dgi.transpose(0, 1), dh, dw_hh, db_hh
+    for b, (t0, t1) in reversed(list(enumerate(blocks(steps, size)))):
+        r0, c0, a0 = (t.data_ptr() for t in saved[3 * b : 3 * b + 3])
+        for t in range(t1 - 1, t0 - 1, -1):
+            prev, k = h0.data_ptr() if t == 0 else o0 + (t - 1) * n * hs * es, t - t0
+            lib.rnnkit_gru_step_backward(
+                dbl, n, hs, dh.data_ptr(), d0 + t * st * es, sn, sj,
+                None if m0 is None else m0 + t * n, 1, r0 + k * n * 2 * hs * es, 2 * hs,
+                c0 + k * n * hs * es, hs, prev, hs, a0 + k * n * hs * es, hs,
+                gi0 + k * n * 3 * hs * es, 3 * hs, dgh[t % chunk].data_ptr(), 3 * hs,
+                base.data_ptr(), gbuf.data_ptr(), threads,
+            )  # fmt: skip
+            if packed is not None:
+                dh = onednn.linear_add(dgh[t % chunk], packed, base)
+            else:
+                torch.addmm(base, dgh[t % chunk], w_hh, out=dh)
+            if t % chunk == 0:  # steps t .. t + j - 1 are in dgh[:j]
+                j = min(chunk, steps - t)
+                prev_j = out[t - 1 : t + j - 1] if t else torch.cat([h0[None], out[: j - 1]])
+                flat = dgh[:j].reshape(j * n, 3 * hs)
+                dw_hh.addmm_(flat.t(), prev_j.reshape(j * n, hs))
+                db_hh += flat.sum(0)
+        sink(t0, t1, dgi[: t1 - t0])
+    return dh, dw_hh, db_hh

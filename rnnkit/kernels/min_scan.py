@@ -142,21 +142,6 @@ def _groups(n: int, rows: int) -> list[slice]:
     return [slice(first, min(n, first + rows)) for first in range(0, n, rows)]
 
 
-class _Projection:
-    """x_g W^T for one group of rows at a time, W packed once for oneDNN where ``onednn``
-    can run (faster than MKL's ``mm`` here), else ``torch.mm``."""
-
-    def __init__(self, weight: Tensor, rows: int) -> None:
-        self.weight = weight
-        self.packed = onednn.pack(weight, rows) if onednn.available(weight) else None
-
-    def __call__(self, x: Tensor) -> Tensor:
-        """x (n, L, I) -> (n, L, G*H), a new contiguous tensor."""
-        flat = x.reshape(-1, x.shape[-1])
-        y = flat @ self.weight.t() if self.packed is None else onednn.linear(flat, self.packed)
-        return y.view(*x.shape[:-1], self.weight.shape[0])
-
-
 def _layer_forward(x: Tensor, weight: Tensor, bias: Tensor | None, h0: Tensor, kind: str,
                    keep: bool) -> tuple[Tensor, list[Tensor]]:  # fmt: skip
     """All h_t (N, L, H), and each group's P (n_g, L, G*H) when ``keep`` (for the backward)."""
@@ -164,7 +149,7 @@ def _layer_forward(x: Tensor, weight: Tensor, bias: Tensor | None, h0: Tensor, k
     width = weight.shape[0]
     out = x.new_empty(n, length, width // KINDS[kind])
     rows = chunk_rows(n, length, width, x.element_size())
-    project, kept = _Projection(weight, rows * length), []
+    project, kept = onednn.PackedProduct(weight, rows * length), []
     for group in _groups(n, rows):
         p = project(x[group])
         _forward(kind, p, bias, h0[group], out[group])

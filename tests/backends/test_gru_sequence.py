@@ -59,32 +59,75 @@ def test_the_layer_uses_it_when_training_on_cpu():
 
 @pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
 @pytest.mark.parametrize("chunk_rows", [1024, 6])
-def test_native_steps_equal_the_pytorch_ops(monkeypatch, dtype, chunk_rows):
-    """The native element-wise kernel against the PyTorch-op path, masks and strides included;
-    W_hh's gradient in one chunk, or in chunks of 2 steps over 6 (3 rows each)."""
+@pytest.mark.parametrize("block_bytes", [1 << 20, 2 * 3 * 15 * 8])  # one block; 2 steps each
+@pytest.mark.parametrize("bias", [True, False])
+def test_native_layer_equals_the_pytorch_ops(monkeypatch, dtype, chunk_rows, block_bytes, bias):
+    """GRULayer (input product and native element-wise steps in blocks of steps) against the
+    input product then GRUSequence's PyTorch ops, masks and strided gradients included; W_hh's
+    gradient in one chunk or in chunks of 2 steps of 3 rows; blocks of all 6 steps or of 2
+    (float64) / 4 (float32)."""
+    from rnnkit.backends.gru_sequence import GRULayer
     from rnnkit.kernels import gru_step
 
     assert gru_step.supported(torch.empty(0, dtype=dtype))  # a compiler is there (CI has one)
     monkeypatch.setattr(gru_step, "CHUNK_ROWS", chunk_rows)
+    monkeypatch.setattr(gru_step, "BLOCK_BYTES", block_bytes)
     torch.manual_seed(3)
-    xp = torch.randn(3, 6, 15, dtype=dtype, requires_grad=True)
+    x = torch.randn(3, 6, 4, dtype=dtype, requires_grad=True)
+    w_ih = torch.randn(15, 4, dtype=dtype, requires_grad=True)
+    b_ih = torch.randn(15, dtype=dtype, requires_grad=True) if bias else None
     h0 = torch.randn(3, 5, dtype=dtype, requires_grad=True)
     w = torch.randn(15, 5, dtype=dtype, requires_grad=True)
     b = torch.randn(15, dtype=dtype, requires_grad=True)
     mask = torch.tensor([[True] * 6, [True] * 3 + [False] * 3, [True] + [False] * 5])
     weight = torch.randn(3, 6, 5, dtype=dtype)
     tol = 1e-12 if dtype == torch.float64 else 1e-5
+    inputs = tuple(t for t in (x, w_ih, b_ih, h0, w, b) if t is not None)
 
-    def run(with_mask):
-        out = GRUSequence.apply(xp, h0, w, b, mask if with_mask else None, True)
-        dense = torch.autograd.grad((out * weight).sum(), (xp, h0, w, b), retain_graph=True)
-        expanded = torch.autograd.grad(out.sum(), (xp, h0, w, b))  # a stride-0 gradient
+    def native(m):
+        return GRULayer.apply(x, w_ih, b_ih, h0, w, b, m)
+
+    def reference(m):
+        xp = torch.nn.functional.linear(x, w_ih, b_ih)
+        return GRUSequence.apply(xp, h0, w, b, m, True)
+
+    def run(layer, with_mask):
+        out = layer(mask if with_mask else None)
+        dense = torch.autograd.grad((out * weight).sum(), inputs, retain_graph=True)
+        expanded = torch.autograd.grad(out.sum(), inputs)  # a stride-0 gradient
         return out, dense, expanded
 
-    native = [run(m) for m in (False, True)]
-    monkeypatch.setattr(gru_step, "supported", lambda _x: False)
-    reference = [run(m) for m in (False, True)]
-    for ours, theirs in zip(native, reference):
+    for with_mask in (False, True):
+        ours, theirs = run(native, with_mask), run(reference, with_mask)
         assert_states_close(ours[0], theirs[0], atol=tol)
         for a, c in zip(ours[1] + ours[2], theirs[1] + theirs[2]):
             assert_states_close(a, c, atol=tol * 10)
+
+
+def test_native_layer_gradcheck_over_blocks(monkeypatch):
+    from rnnkit.backends.gru_sequence import GRULayer
+    from rnnkit.kernels import gru_step
+
+    monkeypatch.setattr(gru_step, "BLOCK_BYTES", 2 * 2 * 9 * 8)  # blocks of 2 steps
+    monkeypatch.setattr(gru_step, "CHUNK_ROWS", 2)
+    torch.manual_seed(1)
+    args = [torch.randn(*shape, dtype=torch.double, requires_grad=True)
+            for shape in ((2, 5, 3), (9, 3), (9,), (2, 3), (9, 3), (9,))]  # fmt: skip
+    mask = torch.tensor([[True] * 5, [True, True, True, False, False]])
+    assert gru_step.block_steps(5, 2, 9, 8) == 2
+    assert torch.autograd.gradcheck(lambda *a: GRULayer.apply(*a, mask), args)
+
+
+def test_the_layer_runs_the_native_layer_when_it_can(monkeypatch):
+    from rnnkit.backends import gru_sequence
+
+    calls = []
+    original = gru_sequence.GRULayer.apply
+    monkeypatch.setattr(gru_sequence.GRULayer, "apply", lambda *a: calls.append(1) or original(*a))
+    layer = rnnkit.GRU(4, 6, num_layers=2)
+    layer(torch.randn(2, 5, 4))[0].sum().backward()
+    assert len(calls) == 2
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        assert not gru_sequence.native_layer(layer.cells[0], torch.randn(2, 5, 4))
+    assert not gru_sequence.native_layer(rnnkit.GRU(4, 6, reset_after=False).cells[0],
+                                         torch.randn(2, 5, 4))  # fmt: skip
