@@ -195,7 +195,10 @@ class RecurrentStack(SequenceLayer):
                 or backend
             )
         if backend.kernel == "gru" and self.cells[0].weight_hh.device.type == "cpu":
-            reason = backend.reason + "; training on CPU: rnnkit's GRUSequence (faster there)"
+            reason = backend.reason + (
+                "; training on CPU: rnnkit's GRULayer (native steps; GRUSequence without a "
+                "C compiler or with reset_after=False), faster there"
+            )
             return Backend(backend.name, reason, backend.kernel, backend.fallback)
         return backend
 
