@@ -34,7 +34,7 @@ from torch.nn import functional as F
 from rnnkit.backends import onednn
 from rnnkit.backends.select import Backend, forced
 from rnnkit.backends.sequence import reverse_padded, step_mask
-from rnnkit.kernels import gru_step
+from rnnkit.kernels import blocks, gru_step
 
 
 class GRUSequence(torch.autograd.Function):
@@ -150,23 +150,9 @@ class GRULayer(torch.autograd.Function):
     def backward(ctx: Any, dout: Tensor) -> tuple[Tensor | None, ...]:
         x, w_ih, h0, w_hh, out, mask, *saved = ctx.saved_tensors
         need_x, need_w, need_b = ctx.needs_input_grad[:3]
-        x_tm = x.transpose(0, 1)
-        dx = x.new_empty(x_tm.shape) if need_x else None  # time-major, returned batch-first
-        dwt = w_ih.new_zeros(w_ih.shape[1], w_ih.shape[0]) if need_w else None  # (I, 3H)
-        db = w_ih.new_zeros(w_ih.shape[0]) if need_b and ctx.has_bias else None
-
-        def sink(t0: int, t1: int, dgi: Tensor) -> None:
-            flat = dgi.reshape(-1, dgi.shape[-1])
-            if dwt is not None:  # summed as x^T dgi: MKL runs that layout faster (onednn.Linear)
-                dwt.addmm_(x_tm[t0:t1].reshape(flat.shape[0], -1).t(), flat)
-            if db is not None:
-                db.add_(flat.sum(0))
-            if dx is not None:
-                torch.mm(flat, w_ih, out=dx[t0:t1].view(flat.shape[0], -1))
-
-        dh, dw_hh, db_hh = gru_step.backward(dout, h0, w_hh, out, saved, mask, sink)
-        dw = None if dwt is None else dwt.t().contiguous()
-        return (None if dx is None else dx.transpose(0, 1)), dw, db, dh, dw_hh, db_hh, None
+        grads = blocks.InputGradients(x, w_ih, (need_x, need_w, need_b and ctx.has_bias))
+        dh, dw_hh, db_hh = gru_step.backward(dout, h0, w_hh, out, saved, mask, grads)
+        return *grads.results(), dh, dw_hh, db_hh, None
 
 
 def native_layer(cell: nn.Module, x: Tensor) -> bool:

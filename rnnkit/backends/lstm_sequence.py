@@ -30,34 +30,38 @@ from torch.nn import functional as F
 from rnnkit.backends import onednn
 from rnnkit.backends.select import Backend, forced
 from rnnkit.backends.sequence import reverse_padded, step_mask
-from rnnkit.kernels import lnlstm_step, lstm_step
+from rnnkit.kernels import blocks, lnlstm_step, lstm_step
 
 
 class LSTMSequence(torch.autograd.Function):
-    """``LSTMSequence.apply(xp, h0, c0, w_hh, b_hh, peep, mask)`` -> (h (N, L, H), c_L (N, H))."""
+    """``LSTMSequence.apply(x, w_ih, b_ih, h0, c0, w_hh, b_hh, peep, mask)`` -> (h (N, L, H),
+    c_L (N, H)), with x (N, L, I) and b_ih (4H,) or None: the input projection included, in
+    blocks of steps (``rnnkit.kernels.lstm_step``)."""
 
     @staticmethod
     def forward(
-        ctx: Any, xp: Tensor, h0: Tensor, c0: Tensor, w_hh: Tensor, b_hh: Tensor, peep: Tensor,
-        mask: Tensor | None,
+        ctx: Any, x: Tensor, w_ih: Tensor, b_ih: Tensor | None, h0: Tensor, c0: Tensor,
+        w_hh: Tensor, b_hh: Tensor, peep: Tensor, mask: Tensor | None,
     ) -> tuple[Tensor, Tensor]:  # fmt: skip
         h0, c0 = h0.contiguous(), c0.contiguous()
-        out, cells, gates = lstm_step.forward(xp, h0, c0, w_hh, b_hh, peep, mask)
-        ctx.save_for_backward(h0, c0, w_hh, peep, out, cells, gates, mask)
-        return out, cells[-1]
+        out, saved = lstm_step.forward(x, w_ih, b_ih, h0, c0, w_hh, b_hh, peep, mask)
+        ctx.save_for_backward(x, w_ih, h0, c0, w_hh, peep, out, mask, *saved)
+        ctx.has_bias = b_ih is not None
+        return out, saved[-1][-1]
 
     @staticmethod
     def backward(ctx: Any, dout: Tensor, dc_last: Tensor | None) -> tuple[Tensor | None, ...]:
-        h0, c0, w_hh, peep, out, cells, gates, mask = ctx.saved_tensors
-        n, steps, hs = out.shape
+        x, w_ih, h0, c0, w_hh, peep, out, mask, *saved = ctx.saved_tensors
         if dout is None:
-            dout = out.new_zeros(n, steps, hs)
-        da, dh0, dc0, dpeep, db = lstm_step.backward(
-            dout, dc_last, h0, c0, w_hh, peep, out, cells, gates, mask
+            dout = torch.zeros_like(out)
+        need_x, need_w, need_b = ctx.needs_input_grad[:3]
+        grads = blocks.InputGradients(x, w_ih, (need_x, need_w, False))
+        dh0, dc0, dpeep, db, dw_hh = lstm_step.backward(
+            dout, dc_last, h0, c0, w_hh, peep, out, saved, mask, grads
         )
-        flat = da.reshape(n * steps, 4 * hs)
-        prev = torch.cat([h0.unsqueeze(1), out[:, :-1]], dim=1).reshape(n * steps, hs)
-        return da, dh0, dc0, flat.t() @ prev, db, dpeep, None
+        dx, dw_ih, _ = grads.results()
+        db_ih = db.clone() if need_b and ctx.has_bias else None
+        return dx, dw_ih, db_ih, dh0, dc0, dw_hh, db, dpeep, None
 
 
 class LayerNormLSTMSequence(torch.autograd.Function):
@@ -178,9 +182,9 @@ def run_lstm_sequence(
                     cell.layer_norm_c_weight, cell.layer_norm_c_bias, peep, mask,
                 )  # fmt: skip
             else:
-                xp = cell.project_input(seq)
-                b_hh = cell.bias_hh if cell.bias_hh is not None else xp.new_zeros(4 * hs)
-                h, c_last = LSTMSequence.apply(xp, h0, c0, cell.weight_hh, b_hh, peep, mask)
+                b_hh = cell.bias_hh if cell.bias_hh is not None else seq.new_zeros(4 * hs)
+                h, c_last = LSTMSequence.apply(seq, cell.weight_ih, cell.bias_ih, h0, c0,
+                                               cell.weight_hh, b_hh, peep, mask)  # fmt: skip
             finals_h.append(h[:, -1])
             finals_c.append(c_last)
             if mask is not None:

@@ -10,15 +10,12 @@ CPU costs cache conflicts at long L); callers see batch-first views. For float32
 per step (h W_hh^T forward, dgh W_hh backward) run through oneDNN with W_hh packed once per call
 (``rnnkit.backends.onednn``), about 1.8 times faster than ``addmm`` at these sizes.
 
-Memory comes in blocks of steps, each about ``BLOCK_BYTES`` of the input projection: the
-projection gi = W_ih x + b_ih of a block is computed just before its steps and dropped after
-them, the gates kept for the backward (r, z, n, gh_n) are one set of tensors per block, and the
-backward writes a block's gi-gradient into one reused buffer, then adds its products to W_ih's
-gradient (and x's) at once; W_hh's gradient is accumulated every ``CHUNK_ROWS`` rows from another
-reused buffer. Blocks stay under glibc's 32 MiB ceiling for blocks it serves from its heap, so
-after the first calls a training loop reuses them instead of mapping and page-faulting hundreds
-of megabytes afresh every call (at hidden 1024, batch 64, T 128 whole tensors would be 335 MB a
-call: about 80k page faults, 10-15% of the call on the machines measured here).
+Memory comes in blocks of steps (``rnnkit.kernels.blocks``): the projection gi = W_ih x + b_ih of
+a block is computed just before its steps, the gates kept for the backward (r, z, n, gh_n) are one
+set of tensors per block, and the backward writes a block's gi-gradient into one reused buffer
+that the caller turns into W_ih's gradient (and x's) at once; W_hh's gradient is accumulated every
+``CHUNK_ROWS`` rows from another reused buffer. At hidden 1024, batch 64, T 128 whole tensors
+would be 335 MB a call, page-faulted in afresh every call.
 
 Shapes: x (N, L, I); W_ih (3H, I), b_ih (3H,) or None; h0 (N, H); W_hh (3H, H); b_hh (3H,);
 mask (N, L) bool or None -> h (N, L, H).
@@ -26,12 +23,12 @@ mask (N, L) bool or None -> h (N, L, H).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 
 import torch
 from torch import Tensor
 
 from rnnkit.backends import onednn
+from rnnkit.kernels import blocks
 from rnnkit.kernels.build import DTYPES, Kernel
 
 SIGNATURES = {
@@ -42,23 +39,8 @@ SIGNATURES = {
 
 _KERNEL = Kernel("gru_step", SIGNATURES)
 CHUNK_ROWS = 1024  #: rows (steps x batch) of dgh per product into W_hh's gradient
-BLOCK_BYTES = 12 << 20  #: about how many bytes of the input projection one block of steps spans
 library = _KERNEL.library  #: the loaded kernel, or None when it cannot be built
 supported = _KERNEL.supported  #: whether tensors like ``x`` can use it (CPU float, it builds)
-
-#: the gi-gradient of steps t0 .. t1 - 1, (t1 - t0, N, 3H), handed over block by block
-BlockSink = Callable[[int, int, Tensor], None]
-
-
-def block_steps(steps: int, n: int, width: int, itemsize: int) -> int:
-    """Steps per block: about ``BLOCK_BYTES`` of n rows of ``width`` values each step."""
-    return max(1, min(steps, BLOCK_BYTES // max(1, n * width * itemsize)))
-
-
-def blocks(steps: int, size: int) -> list[tuple[int, int]]:
-    """[(t0, t1), ...]: steps 0 .. steps - 1 in blocks of ``size``."""
-    return [(t0, min(steps, t0 + size)) for t0 in range(0, steps, size)]
-
 
 def _time_major_mask(mask: Tensor | None) -> Tensor | None:
     """(N, L) bool -> (L, N) uint8, contiguous: one step's flags side by side."""
@@ -75,12 +57,12 @@ def forward(
     mask: Tensor | None,
 ) -> tuple[Tensor, list[Tensor]]:
     """All steps: returns out (L, N, H), time-major, and the saved gates, per block of
-    ``block_steps`` steps rz (k, N, 2H), n (k, N, H) and gh_n (k, N, H), in one flat list."""
+    ``blocks.block_steps`` steps rz (k, N, 2H), n (k, N, H) and gh_n (k, N, H), in one flat list."""
     lib = library()
     assert lib is not None
     steps, n, hs = x.shape[1], x.shape[0], w_hh.shape[1]
     g, es, dbl = 3 * hs, x.element_size(), DTYPES[x.dtype]
-    size = block_steps(steps, n, g, es)
+    size = blocks.block_steps(steps, n, g, es)
     project = onednn.PackedProduct(w_ih, size * n, b_ih)
     x_tm, h0 = x.transpose(0, 1), h0.contiguous()
     out, gh = x.new_empty(steps, n, hs), x.new_empty(n, 3 * hs)
@@ -88,7 +70,7 @@ def forward(
     w_t, mask = w_hh.t(), _time_major_mask(mask)
     m0 = None if mask is None else mask.data_ptr()
     threads, o0, saved = _KERNEL.threads(n, g), out.data_ptr(), []
-    for t0, t1 in blocks(steps, size):
+    for t0, t1 in blocks.spans(steps, size):
         gi = project(x_tm[t0:t1])
         k = t1 - t0
         rz, cand, aux = x.new_empty(k, n, 2 * hs), x.new_empty(k, n, hs), x.new_empty(k, n, hs)
@@ -116,7 +98,7 @@ def backward(
     out: Tensor,
     saved: list[Tensor],
     mask: Tensor | None,
-    sink: BlockSink,
+    sink: blocks.BlockSink,
 ) -> tuple[Tensor, Tensor, Tensor]:
     """Walk the steps backwards from dout (N, L, H), any strides, with ``out`` (L, N, H) and
     ``saved`` as ``forward`` gave them: hands each block's gi-gradient, last block first, to
@@ -138,7 +120,7 @@ def backward(
     sn, st, sj = dout.stride()
     d0, o0, gi0 = dout.data_ptr(), out.data_ptr(), dgi.data_ptr()
     packed = onednn.pack(w_hh.t(), n) if onednn.available(out) else None
-    for b, (t0, t1) in reversed(list(enumerate(blocks(steps, size)))):
+    for b, (t0, t1) in reversed(list(enumerate(blocks.spans(steps, size)))):
         r0, c0, a0 = (t.data_ptr() for t in saved[3 * b : 3 * b + 3])
         for t in range(t1 - 1, t0 - 1, -1):
             prev, k = h0.data_ptr() if t == 0 else o0 + (t - 1) * n * hs * es, t - t0

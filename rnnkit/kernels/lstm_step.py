@@ -3,10 +3,13 @@
 
 Per step, one product h_{t-1} W_hh^T (oneDNN with W_hh packed once per call for float32,
 ``addmm`` otherwise) and one native call for everything element-wise; backward the same, one
-product dh_{t-1} = base + da W_hh and one call. Equations in ``lstm_step.c``.
+product dh_{t-1} = base + da W_hh and one call. Equations in ``lstm_step.c``. The input
+projection, the saved gates and cell states and the gates' gradient come in blocks of steps
+(``rnnkit.kernels.blocks``), so no whole-sequence tensor but h itself is allocated per call.
 
-Shapes: xp (N, L, 4H) = W_ih x + b_ih; h0, c0 (N, H); w_hh (4H, H); b_hh (4H,); peepholes
-(3, H) rows p_i, p_f, p_o (zeros without peepholes); mask (N, L) bool or None.
+Shapes: x (N, L, I); W_ih (4H, I), b_ih (4H,) or None; h0, c0 (N, H); w_hh (4H, H);
+b_hh (4H,); peepholes (3, H) rows p_i, p_f, p_o (zeros without peepholes); mask (N, L) bool
+or None.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import torch
 from torch import Tensor
 
 from rnnkit.backends import onednn
+from rnnkit.kernels import blocks
 from rnnkit.kernels.build import DTYPES, Kernel
 
 SIGNATURES = {
@@ -56,51 +60,59 @@ def _hidden_product(
 
 
 def forward(
-    xp: Tensor, h0: Tensor, c0: Tensor, w_hh: Tensor, b_hh: Tensor, peep: Tensor,
-    mask: Tensor | None,
-) -> tuple[Tensor, Tensor, Tensor]:  # fmt: skip
-    """All steps: returns h (N, L, H), and for the backward, time-major (each step's rows
-    contiguous, which matters for long sequences) c (L, N, H) and gates [i|f|g|o] (L, N, 4H)."""
+    x: Tensor, w_ih: Tensor, b_ih: Tensor | None, h0: Tensor, c0: Tensor, w_hh: Tensor,
+    b_hh: Tensor, peep: Tensor, mask: Tensor | None,
+) -> tuple[Tensor, list[Tensor]]:  # fmt: skip
+    """All steps from x (N, L, I): returns h (N, L, H) and, per block of
+    ``blocks.block_steps`` steps, time-major (each step's rows contiguous) gates [i|f|g|o]
+    (k, N, 4H) and c (k, N, H), in one flat list [gates_0, c_0, gates_1, ...]."""
     lib = library()
     assert lib is not None
-    xp, h0, c0, peep = xp.contiguous(), h0.contiguous(), c0.contiguous(), peep.contiguous()
-    n, steps, g4 = xp.shape
-    hs, es, dbl = g4 // 4, xp.element_size(), DTYPES[xp.dtype]
-    out, cells = xp.new_empty(n, steps, hs), xp.new_empty(steps, n, hs)
-    gates = xp.new_empty(steps, n, g4)
-    product = _hidden_product(w_hh, b_hh, n, xp)
+    h0, c0, peep = h0.contiguous(), c0.contiguous(), peep.contiguous()
+    n, steps, hs = x.shape[0], x.shape[1], w_hh.shape[1]
+    g4, es, dbl = 4 * hs, x.element_size(), DTYPES[x.dtype]
+    size = blocks.block_steps(steps, n, g4, es)
+    project = onednn.PackedProduct(w_ih, size * n, b_ih)
+    out, x_tm, saved = x.new_empty(n, steps, hs), x.transpose(0, 1), []
+    product = _hidden_product(w_hh, b_hh, n, x)
     m = None if mask is None else mask.to(torch.uint8).contiguous()
     threads = _KERNEL.threads(n, g4)
     pi, pf, po = (peep[k].data_ptr() for k in range(3))
-    x0, o0, c_0, g0 = xp.data_ptr(), out.data_ptr(), cells.data_ptr(), gates.data_ptr()
-    for t in range(steps):
-        if t == 0:
-            hp, sh, cp, sc = h0, hs, c0.data_ptr(), hs
-        else:
-            hp, sh, cp, sc = out[:, t - 1], steps * hs, c_0 + (t - 1) * n * hs * es, hs
-        gh = product(hp).contiguous()
-        lib.rnnkit_lstm_step_forward(
-            dbl, n, hs, x0 + t * g4 * es, steps * g4, gh.data_ptr(), pi, pf, po,
-            hp.data_ptr(), sh, cp, sc, None if m is None else m.data_ptr() + t, steps,
-            g0 + t * n * g4 * es, g4, c_0 + t * n * hs * es, hs, o0 + t * hs * es, steps * hs,
-            threads,
-        )  # fmt: skip
-    return out, cells, gates
+    o0, cp = out.data_ptr(), c0.data_ptr()
+    for t0, t1 in blocks.spans(steps, size):
+        gi = project(x_tm[t0:t1])
+        gates, cells = x.new_empty(t1 - t0, n, g4), x.new_empty(t1 - t0, n, hs)
+        saved += [gates, cells]
+        x0, g0, c_0 = gi.data_ptr(), gates.data_ptr(), cells.data_ptr()
+        for t in range(t0, t1):
+            hp, sh = (h0, hs) if t == 0 else (out[:, t - 1], steps * hs)
+            gh, i = product(hp).contiguous(), t - t0
+            lib.rnnkit_lstm_step_forward(
+                dbl, n, hs, x0 + i * n * g4 * es, g4, gh.data_ptr(), pi, pf, po,
+                hp.data_ptr(), sh, cp, hs, None if m is None else m.data_ptr() + t, steps,
+                g0 + i * n * g4 * es, g4, c_0 + i * n * hs * es, hs, o0 + t * hs * es,
+                steps * hs, threads,
+            )  # fmt: skip
+            cp = c_0 + i * n * hs * es
+    return out, saved
 
 
 def backward(
     dout: Tensor, dc_last: Tensor | None, h0: Tensor, c0: Tensor, w_hh: Tensor, peep: Tensor,
-    out: Tensor, cells: Tensor, gates: Tensor, mask: Tensor | None,
+    out: Tensor, saved: list[Tensor], mask: Tensor | None, sink: blocks.BlockSink,
 ) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor]:  # fmt: skip
-    """Walk the steps backwards: returns da (N, L, 4H) (the gradient of both projections),
-    dh0 (N, H), dc0 (N, H), the peephole gradient (3, H) and da summed over rows and steps
-    (4H,), the bias gradient."""
+    """Walk the steps backwards with ``out`` and ``saved`` as ``forward`` gave them: hands each
+    block's gate gradient da (the gradient of both projections), last block first, to
+    ``sink(t0, t1, da)`` (da (t1 - t0, N, 4H), a buffer reused for the next block), and returns
+    dh0 (N, H), dc0 (N, H), the peephole gradient (3, H), da summed over rows and steps (4H,)
+    (the biases' gradient) and W_hh's gradient sum_t da_t^T h_{t-1} (4H, H)."""
     lib = library()
     assert lib is not None
     n, steps, hs = out.shape
     es, dbl = out.element_size(), DTYPES[out.dtype]
-    da = out.new_empty(n, steps, 4 * hs)
-    dh = out.new_zeros(n, hs)
+    size = saved[0].shape[0]
+    da = out.new_empty(size, n, 4 * hs)
+    dh, dw_hh = out.new_zeros(n, hs), out.new_zeros(4 * hs, hs)
     dc = out.new_zeros(n, hs) if dc_last is None else dc_last.clone().contiguous()
     threads = _KERNEL.threads(n, 4 * hs)  # each thread has its own row of sums and of gbuf
     base, gbuf, sums = (
@@ -109,22 +121,34 @@ def backward(
         out.new_zeros(threads, 7 * hs),
     )
     m = None if mask is None else mask.to(torch.uint8).contiguous()
-    fast = onednn.available(out)
-    packed = onednn.pack(w_hh.t(), n) if fast else None
+    packed = onednn.pack(w_hh.t(), n) if onednn.available(out) else None
     sn, st, sj = dout.stride()
     pi, pf, po = (peep[k].data_ptr() for k in range(3))
-    d0, g0, c_0, a0 = dout.data_ptr(), gates.data_ptr(), cells.data_ptr(), da.data_ptr()
-    for t in range(steps - 1, -1, -1):
-        cp = c0.data_ptr() if t == 0 else c_0 + (t - 1) * n * hs * es
-        lib.rnnkit_lstm_step_backward(
-            dbl, n, hs, dh.data_ptr(), d0 + t * st * es, sn, sj, dc.data_ptr(),
-            None if m is None else m.data_ptr() + t, steps, g0 + t * n * 4 * hs * es, 4 * hs,
-            c_0 + t * n * hs * es, hs, cp, hs, pi, pf, po, a0 + t * 4 * hs * es,
-            steps * 4 * hs, base.data_ptr(), sums.data_ptr(), gbuf.data_ptr(), threads,
-        )  # fmt: skip
-        if packed is not None:
-            dh = onednn.linear_add(da[:, t], packed, base)
-        else:
-            dh = torch.addmm(base, da[:, t], w_hh)
+    d0, a0, h_tm = dout.data_ptr(), da.data_ptr(), out.transpose(0, 1)
+    for b, (t0, t1) in reversed(list(enumerate(blocks.spans(steps, size)))):
+        g0, c_0 = saved[2 * b].data_ptr(), saved[2 * b + 1].data_ptr()
+        for t in range(t1 - 1, t0 - 1, -1):
+            i = t - t0
+            if t == 0:
+                cp = c0.data_ptr()
+            elif i == 0:  # the previous block's last c
+                cp = saved[2 * b - 1][-1].data_ptr()
+            else:
+                cp = c_0 + (i - 1) * n * hs * es
+            lib.rnnkit_lstm_step_backward(
+                dbl, n, hs, dh.data_ptr(), d0 + t * st * es, sn, sj, dc.data_ptr(),
+                None if m is None else m.data_ptr() + t, steps, g0 + i * n * 4 * hs * es,
+                4 * hs, c_0 + i * n * hs * es, hs, cp, hs, pi, pf, po,
+                a0 + i * n * 4 * hs * es, 4 * hs, base.data_ptr(), sums.data_ptr(),
+                gbuf.data_ptr(), threads,
+            )  # fmt: skip
+            if packed is not None:
+                dh = onednn.linear_add(da[i], packed, base)
+            else:
+                dh = torch.addmm(base, da[i], w_hh)
+        block = da[: t1 - t0]
+        prev = h_tm[t0 - 1 : t1 - 1] if t0 else torch.cat([h0[None], h_tm[: t1 - 1]])
+        dw_hh.addmm_(block.reshape(-1, 4 * hs).t(), prev.reshape(-1, hs))
+        sink(t0, t1, block)
     sums = sums.sum(0)
-    return da, dh, dc, sums[: 3 * hs].view(3, hs), sums[3 * hs :]
+    return dh, dc, sums[: 3 * hs].view(3, hs), sums[3 * hs :], dw_hh

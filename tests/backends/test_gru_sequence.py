@@ -67,11 +67,11 @@ def test_native_layer_equals_the_pytorch_ops(monkeypatch, dtype, chunk_rows, blo
     gradient in one chunk or in chunks of 2 steps of 3 rows; blocks of all 6 steps or of 2
     (float64) / 4 (float32)."""
     from rnnkit.backends.gru_sequence import GRULayer
-    from rnnkit.kernels import gru_step
+    from rnnkit.kernels import blocks, gru_step
 
     assert gru_step.supported(torch.empty(0, dtype=dtype))  # a compiler is there (CI has one)
     monkeypatch.setattr(gru_step, "CHUNK_ROWS", chunk_rows)
-    monkeypatch.setattr(gru_step, "BLOCK_BYTES", block_bytes)
+    monkeypatch.setattr(blocks, "BLOCK_BYTES", block_bytes)
     torch.manual_seed(3)
     x = torch.randn(3, 6, 4, dtype=dtype, requires_grad=True)
     w_ih = torch.randn(15, 4, dtype=dtype, requires_grad=True)
@@ -106,15 +106,15 @@ def test_native_layer_equals_the_pytorch_ops(monkeypatch, dtype, chunk_rows, blo
 
 def test_native_layer_gradcheck_over_blocks(monkeypatch):
     from rnnkit.backends.gru_sequence import GRULayer
-    from rnnkit.kernels import gru_step
+    from rnnkit.kernels import blocks, gru_step
 
-    monkeypatch.setattr(gru_step, "BLOCK_BYTES", 2 * 2 * 9 * 8)  # blocks of 2 steps
+    monkeypatch.setattr(blocks, "BLOCK_BYTES", 2 * 2 * 9 * 8)  # blocks of 2 steps
     monkeypatch.setattr(gru_step, "CHUNK_ROWS", 2)
     torch.manual_seed(1)
     args = [torch.randn(*shape, dtype=torch.double, requires_grad=True)
             for shape in ((2, 5, 3), (9, 3), (9,), (2, 3), (9, 3), (9,))]  # fmt: skip
     mask = torch.tensor([[True] * 5, [True, True, True, False, False]])
-    assert gru_step.block_steps(5, 2, 9, 8) == 2
+    assert blocks.block_steps(5, 2, 9, 8) == 2
     assert torch.autograd.gradcheck(lambda *a: GRULayer.apply(*a, mask), args)
 
 

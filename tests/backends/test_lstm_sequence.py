@@ -60,17 +60,28 @@ def test_float32_and_the_final_cell_state_gradient():
         assert_states_close(a, b, atol=1e-4)
 
 
-def test_gradcheck_of_the_function():
+@pytest.mark.parametrize("block_bytes", [1 << 20, 2 * 2 * 12 * 8])  # one block; 2 steps each
+@pytest.mark.parametrize("bias_ih", [True, False])
+def test_gradcheck_of_the_function(monkeypatch, block_bytes, bias_ih):
+    from rnnkit.kernels import blocks
+
+    monkeypatch.setattr(blocks, "BLOCK_BYTES", block_bytes)
     torch.manual_seed(2)
-    xp = torch.randn(2, 4, 12, dtype=torch.double, requires_grad=True)
+    x = torch.randn(2, 5, 4, dtype=torch.double, requires_grad=True)
+    w_ih = torch.randn(12, 4, dtype=torch.double, requires_grad=True)
+    b_ih = torch.randn(12, dtype=torch.double, requires_grad=True) if bias_ih else None
     h0, c0 = (torch.randn(2, 3, dtype=torch.double, requires_grad=True) for _ in range(2))
     w = torch.randn(12, 3, dtype=torch.double, requires_grad=True)
     b = torch.randn(12, dtype=torch.double, requires_grad=True)
     peep = torch.randn(3, 3, dtype=torch.double, requires_grad=True)
-    mask = torch.tensor([[True] * 4, [True, True, False, False]])
-    assert torch.autograd.gradcheck(
-        lambda *a: LSTMSequence.apply(*a, mask), (xp, h0, c0, w, b, peep)
-    )
+    mask = torch.tensor([[True] * 5, [True, True, False, False, False]])
+    assert blocks.block_steps(5, 2, 12, 8) == (5 if block_bytes == 1 << 20 else 2)
+
+    def function(x, w_ih, h0, c0, w, b, peep, *b_ih):
+        return LSTMSequence.apply(x, w_ih, *(b_ih or [None]), h0, c0, w, b, peep, mask)
+
+    args = (x, w_ih, h0, c0, w, b, peep) + ((b_ih,) if bias_ih else ())
+    assert torch.autograd.gradcheck(function, args)
 
 
 def test_other_variants_stay_generic():
