@@ -27,7 +27,6 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
-from rnnkit.backends import onednn
 from rnnkit.backends.select import Backend, forced
 from rnnkit.backends.sequence import reverse_padded, step_mask
 from rnnkit.kernels import blocks, lnlstm_step, lstm_step
@@ -77,24 +76,25 @@ class LayerNormLSTMSequence(torch.autograd.Function):
         peep: Tensor, mask: Tensor | None,
     ) -> tuple[Tensor, Tensor]:  # fmt: skip
         h0, c0 = h0.contiguous(), c0.contiguous()
-        p = onednn.project(x, w_ih)  # oneDNN's product where it runs (faster than MKL's here)
-        saved = lnlstm_step.forward(p, h0, c0, w_hh, (gamma_ih, gamma_hh), bias,
-                                    (gamma_c, beta_c), peep, mask)  # fmt: skip
+        out, saved = lnlstm_step.forward(x, w_ih, h0, c0, w_hh, (gamma_ih, gamma_hh), bias,
+                                         (gamma_c, beta_c), peep, mask)  # fmt: skip
         ctx.save_for_backward(x, w_ih, h0, c0, w_hh, gamma_ih, gamma_hh, bias, gamma_c, beta_c,
-                              peep, mask, *saved)  # fmt: skip
-        return saved[0], saved[2][-1]
+                              peep, mask, out, *saved)  # fmt: skip
+        return out, saved[-4][-1]  # the last block's c
 
     @staticmethod
     def backward(ctx: Any, dout: Tensor, dc_last: Tensor | None) -> tuple[Tensor | None, ...]:
-        x, w_ih, h0, c0, w_hh, gamma_ih, gamma_hh, bias, gamma_c, beta_c, peep, mask, *saved = (
-            ctx.saved_tensors
+        x, w_ih, h0, c0, w_hh, gamma_ih, gamma_hh, bias, gamma_c, beta_c, peep, mask, out = (
+            ctx.saved_tensors[:13]
         )
+        saved = list(ctx.saved_tensors[13:])
         if dout is None:
-            dout = torch.zeros_like(saved[0])
+            dout = torch.zeros_like(out)
+        grads = blocks.InputGradients(x, w_ih, (ctx.needs_input_grad[0], True, False))
         g = lnlstm_step.backward(dout, dc_last, h0, c0, w_hh, (gamma_ih, gamma_hh), bias,
-                                 (gamma_c, beta_c), peep, tuple(saved), mask, x, w_ih,
-                                 ctx.needs_input_grad[0])  # fmt: skip
-        return (g["x"], g["w_ih"], g["h0"], g["c0"], g["w_hh"], g["gamma_ih"], g["gamma_hh"],
+                                 (gamma_c, beta_c), peep, out, saved, mask, grads)  # fmt: skip
+        dx, dw_ih, _ = grads.results()
+        return (dx, dw_ih, g["h0"], g["c0"], g["w_hh"], g["gamma_ih"], g["gamma_hh"],
                 g["bias"], g["gamma_c"], g["beta_c"], g["peep"], None)  # fmt: skip
 
 

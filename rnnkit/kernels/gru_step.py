@@ -23,7 +23,6 @@ mask (N, L) bool or None -> h (N, L, H).
 
 from __future__ import annotations
 
-
 import torch
 from torch import Tensor
 
@@ -41,6 +40,7 @@ _KERNEL = Kernel("gru_step", SIGNATURES)
 CHUNK_ROWS = 1024  #: rows (steps x batch) of dgh per product into W_hh's gradient
 library = _KERNEL.library  #: the loaded kernel, or None when it cannot be built
 supported = _KERNEL.supported  #: whether tensors like ``x`` can use it (CPU float, it builds)
+
 
 def _time_major_mask(mask: Tensor | None) -> Tensor | None:
     """(N, L) bool -> (L, N) uint8, contiguous: one step's flags side by side."""

@@ -119,10 +119,11 @@ def test_layer_norm_lstm_float32():
 
 def test_layer_norm_lstm_without_an_input_gradient(monkeypatch):
     """x not requiring grad (a first layer over fixed features): no dx is computed, and W_ih's
-    gradient, accumulated chunk by chunk (chunks of 2 steps over 7 here), is unchanged."""
-    from rnnkit.kernels import lnlstm_step
+    gradient, accumulated block by block (blocks of 2 steps over 7 here), is unchanged."""
+    from rnnkit.kernels import blocks
 
-    monkeypatch.setattr(lnlstm_step, "CHUNK_ROWS", 6)  # 2 steps of 3 rows
+    monkeypatch.setattr(blocks, "BLOCK_BYTES", 2 * 3 * 24 * 8)  # 2 steps of 3 rows of 4H = 24
+    assert blocks.block_steps(7, 3, 24, 8) == 2
     torch.manual_seed(8)
     layer = rnnkit.LSTM(4, 6, layer_norm=True).double()
     x = torch.randn(3, 7, 4, dtype=torch.double)
@@ -137,9 +138,10 @@ def test_layer_norm_lstm_without_an_input_gradient(monkeypatch):
 
 def test_gradcheck_of_the_layer_norm_function(monkeypatch):
     from rnnkit.backends.lstm_sequence import LayerNormLSTMSequence
-    from rnnkit.kernels import lnlstm_step
+    from rnnkit.kernels import blocks
 
-    monkeypatch.setattr(lnlstm_step, "CHUNK_ROWS", 4)  # 2 steps of 2 rows, over 5 steps
+    monkeypatch.setattr(blocks, "BLOCK_BYTES", 2 * 2 * 12 * 8)  # 2 steps of 2 rows, over 5
+    assert blocks.block_steps(5, 2, 12, 8) == 2
     torch.manual_seed(9)
 
     def t(*shape, scale=1.0):

@@ -12,7 +12,7 @@ import pytest
 import torch
 
 import rnnkit
-from rnnkit.kernels import build, gru_step, lnlstm_step
+from rnnkit.kernels import blocks, build, gru_step, lnlstm_step
 from tests.harness import assert_states_close
 
 LAYERS = {
@@ -46,7 +46,7 @@ def test_rows_split_over_threads_equal_the_generic_path(monkeypatch, name):
         return min(rows, 3)
 
     monkeypatch.setattr(build.Kernel, "threads", three)
-    monkeypatch.setattr(lnlstm_step, "CHUNK_ROWS", 10)  # 2 steps of 5 rows
+    monkeypatch.setattr(blocks, "BLOCK_BYTES", 2 * 5 * 24 * 8)  # 2 steps of 5 rows of 4H
     monkeypatch.setattr(gru_step, "CHUNK_ROWS", 15)  # 3 steps of 5 rows
     x = torch.randn(5, 7, 4, dtype=torch.double, requires_grad=True)
     lengths = torch.tensor([7, 3, 7, 1, 5])
