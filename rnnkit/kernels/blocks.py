@@ -59,3 +59,15 @@ class InputGradients:
         dx = None if self.dx is None else self.dx.transpose(0, 1)
         dw = None if self.dwt is None else self.dwt.t().contiguous()
         return dx, dw, self.db
+
+
+def previous_step(t: int, t0: int, first: Tensor, before: Tensor | None, block: Tensor) -> int:
+    """The address of step t - 1's rows of a quantity kept per block (``block`` (k, N, H), steps
+    t0 .. t0 + k - 1; ``before``, the previous block, None for the first): ``first`` (N, H) for
+    t = 0, the previous block's last step at the start of a block."""
+    if t == 0:
+        return first.data_ptr()
+    if t == t0:
+        assert before is not None
+        return before[-1].data_ptr()
+    return block[t - t0 - 1].data_ptr()

@@ -129,12 +129,7 @@ def backward(
         g0, c_0 = saved[2 * b].data_ptr(), saved[2 * b + 1].data_ptr()
         for t in range(t1 - 1, t0 - 1, -1):
             i = t - t0
-            if t == 0:
-                cp = c0.data_ptr()
-            elif i == 0:  # the previous block's last c
-                cp = saved[2 * b - 1][-1].data_ptr()
-            else:
-                cp = c_0 + (i - 1) * n * hs * es
+            cp = blocks.previous_step(t, t0, c0, saved[2 * b - 1] if b else None, saved[2 * b + 1])
             lib.rnnkit_lstm_step_backward(
                 dbl, n, hs, dh.data_ptr(), d0 + t * st * es, sn, sj, dc.data_ptr(),
                 None if m is None else m.data_ptr() + t, steps, g0 + i * n * 4 * hs * es,
