@@ -4,8 +4,8 @@ From the input projection P = x W^T + b the layer's whole output follows by the 
 recurrence h_t = a_t h_{t-1} + b_t, with a_t and b_t elementwise functions of P_t (see
 ``rnnkit.layers.minimal``). PyTorch needs a pass over memory per elementwise op and per step;
 the kernel reads P once and writes h once going forward, and going backward reads P, h and dh
-once and writes dP once, recomputing the gates instead of storing them. Its gradient is exact
-(the same equations as the pure-PyTorch path, tested against it and by gradcheck in float64).
+once and writes dP once. Its gradient is exact (the same equations as the pure-PyTorch path,
+tested against it and by gradcheck in float64).
 
 The bias is added inside the kernel (PyTorch's ``addmm`` would spend a pass broadcasting it into
 the product) and its gradient summed there; the output gradient may have any strides (the
@@ -17,6 +17,11 @@ available) and the recurrence alternate over groups of batch rows (``chunk_rows`
 and the backward never holds dP for more than one group: it scans a group's gradient into one
 reused buffer and at once adds x_g^T dP_g to W's gradient, held transposed (and writes dP_g W
 into x's). Training keeps each group's P for the backward; inference drops it after the group.
+A minGRU's training forward stores its gates over its P (z and the signed candidate, from which
+the backward needs no exponential; ``min_scan.c``) and the backward writes dP over them, group by
+group, with no buffer; a second backward through the same graph (``retain_graph=True``) computes
+them again first. The minLSTM backward recomputes its gates from P (three values per unit, and
+storing them did not fit the three slots), into one reused buffer.
 Groups stay under glibc's 32 MiB ceiling for blocks it serves from the heap, so after the first
 call they are reused instead of being mapped and page-faulted afresh, as one (N, L, G*H) block
 would be every call (at hidden 512, batch 32, T 1024 that block is 128 MiB). Rows are
@@ -42,8 +47,8 @@ KINDS = {"gru": 2, "lstm": 3}
 #: about how many bytes of P (or dP) one group of batch rows spans in ``min_layer``
 CHUNK_BYTES = 16 << 20
 SIGNATURES = {
-    "rnnkit_min_forward": ("iilllppppi", ctypes.c_int),
-    "rnnkit_min_backward": ("iilllppppplllpppi", ctypes.c_int),
+    "rnnkit_min_forward": ("iilllppppii", ctypes.c_int),
+    "rnnkit_min_backward": ("iilllppppplllpppii", ctypes.c_int),
 }  # argument codes: rnnkit.kernels.build.CODES
 
 
@@ -70,26 +75,31 @@ def _threads(values: int) -> int:
     return max(1, int(lib.rnnkit_max_threads()))
 
 
-def _forward(kind: str, p: Tensor, bias: Tensor | None, h0: Tensor, out: Tensor) -> None:
-    """The recurrence over P (n, L, G*H) into out (n, L, H); all contiguous."""
+def _forward(kind: str, p: Tensor, bias: Tensor | None, h0: Tensor, out: Tensor,
+             save: bool = False) -> None:  # fmt: skip
+    """The recurrence over P (n, L, G*H) into out (n, L, H); all contiguous. With ``save``, a
+    minGRU stores its gates over P (z and the signed candidate; ``min_scan.c``) for a backward
+    with ``saved``; a minLSTM leaves P as it is."""
     n, length, hidden = out.shape
     code = library().rnnkit_min_forward(  # type: ignore[union-attr]
         KINDS[kind], DTYPES[p.dtype], n, length, hidden, p.data_ptr(), _ptr(bias),
-        h0.data_ptr(), out.data_ptr(), _threads(out.numel()),
+        h0.data_ptr(), out.data_ptr(), int(save), _threads(out.numel()),
     )  # fmt: skip
     if code != 0:
         raise MemoryError("min_scan: the native kernel could not allocate memory")
 
 
 def _backward(kind: str, p: Tensor, bias: Tensor | None, h0: Tensor, out: Tensor, dout: Tensor,
-              dp: Tensor, dbias: Tensor | None, dh0: Tensor) -> None:  # fmt: skip
+              dp: Tensor, dbias: Tensor | None, dh0: Tensor,
+              saved: bool = False) -> None:  # fmt: skip
     """dP (n, L, G*H), each row's bias gradient dbias (n, G*H) and dh0 (n, H) from dout (n, L, H)
-    of any strides; the other tensors contiguous."""
+    of any strides and P; the other tensors contiguous. With ``saved`` (after a ``save`` forward)
+    a minGRU reads its stored gates and writes dP over them: pass ``dp=p``."""
     n, length, hidden = out.shape
     code = library().rnnkit_min_backward(  # type: ignore[union-attr]
         KINDS[kind], DTYPES[p.dtype], n, length, hidden, p.data_ptr(), _ptr(bias),
         h0.data_ptr(), out.data_ptr(), dout.data_ptr(), *dout.stride(), dp.data_ptr(),
-        _ptr(dbias), dh0.data_ptr(), _threads(out.numel()),
+        _ptr(dbias), dh0.data_ptr(), int(saved), _threads(out.numel()),
     )  # fmt: skip
     if code != 0:
         raise MemoryError("min_scan: the native kernel could not allocate memory")
@@ -144,7 +154,8 @@ def _groups(n: int, rows: int) -> list[slice]:
 
 def _layer_forward(x: Tensor, weight: Tensor, bias: Tensor | None, h0: Tensor, kind: str,
                    keep: bool) -> tuple[Tensor, list[Tensor]]:  # fmt: skip
-    """All h_t (N, L, H), and each group's P (n_g, L, G*H) when ``keep`` (for the backward)."""
+    """All h_t (N, L, H), and when ``keep`` (for the backward) each group's P (n_g, L, G*H), over
+    which a minGRU has stored its gates."""
     n, length, _ = x.shape
     width = weight.shape[0]
     out = x.new_empty(n, length, width // KINDS[kind])
@@ -152,7 +163,7 @@ def _layer_forward(x: Tensor, weight: Tensor, bias: Tensor | None, h0: Tensor, k
     project, kept = onednn.PackedProduct(weight, rows * length), []
     for group in _groups(n, rows):
         p = project(x[group])
-        _forward(kind, p, bias, h0[group], out[group])
+        _forward(kind, p, bias, h0[group], out[group], save=keep)
         if keep:
             kept.append(p)
     return out, kept
@@ -172,19 +183,23 @@ class MinLayer(torch.autograd.Function):
     @staticmethod
     def backward(ctx: Any, dout: Tensor) -> tuple[Tensor | None, ...]:
         x, weight, bias, h0, out, *parts = ctx.saved_tensors
+        if getattr(ctx, "consumed", False):  # backward again (retain_graph): dP overwrote them
+            parts = _layer_forward(x, weight, bias, h0, ctx.kind, keep=True)[1]
+        ctx.consumed = in_place = ctx.kind == "gru"
         need_x, need_w, need_b, _, _ = ctx.needs_input_grad
         n, length, width, rows = x.shape[0], x.shape[1], weight.shape[0], ctx.rows
-        dp = x.new_empty(rows, length, width)
+        dp = None if in_place else x.new_empty(rows, length, width)
         dh0 = torch.empty_like(h0)
-        dbias = dp.new_empty(n, width) if bias is not None and need_b else None
+        dbias = x.new_empty(n, width) if bias is not None and need_b else None
         dx = torch.empty_like(x) if need_x else None
         # W's gradient is summed transposed, x_g^T dP_g: MKL runs that layout about 8% faster
         # than dP_g^T x_g here (ad-hoc timing at I 256, 2H 1024, 4096 rows a group)
         dwt = weight.new_zeros(weight.shape[1], width) if need_w else None
         for group, p in zip(_groups(n, rows), parts):
-            part = dp[: group.stop - group.start]
-            _backward(ctx.kind, p, bias, h0[group], out[group], dout[group], part,
-                      None if dbias is None else dbias[group], dh0[group])  # fmt: skip
+            part = p if dp is None else dp[: group.stop - group.start]
+            part_bias = None if dbias is None else dbias[group]
+            _backward(ctx.kind, p, bias, h0[group], out[group], dout[group], part, part_bias,
+                      dh0[group], saved=in_place)  # fmt: skip
             flat = part.view(-1, width)
             if dwt is not None:
                 dwt.addmm_(x[group].reshape(-1, x.shape[-1]).t(), flat)

@@ -128,6 +128,53 @@ def test_layer_gradcheck_over_row_groups(kind, small_groups):
     assert torch.autograd.gradcheck(lambda *t: min_scan.min_layer(*t, kind), (x, weight, bias, h0))
 
 
+def test_layer_float32_stored_gates_match_float64_over_the_whole_range():
+    # min_layer's minGRU keeps z and the signed candidate from its forward; through W = I the
+    # projection is x itself: pre-activations from -100 to 100, around 0, exactly 0 (where
+    # g'(0) = 1) and just below it (where g' = 1/4), forward and backward
+    torch.manual_seed(0)
+    hidden = 32
+    x = torch.cat(
+        [
+            200 * torch.rand(3, 20, 2 * hidden) - 100,
+            3 * torch.randn(3, 20, 2 * hidden),
+            torch.zeros(3, 2, 2 * hidden),
+            torch.full((3, 2, 2 * hidden), -1e-30),
+        ],
+        dim=1,
+    )
+    h0 = torch.randn(3, hidden)
+    ref_inputs = [t.double().requires_grad_() for t in (x, h0)]
+    inputs = [t.clone().requires_grad_() for t in (x, h0)]
+    ours = min_scan.min_layer(inputs[0], torch.eye(2 * hidden), None, inputs[1], "gru")
+    theirs = min_scan.min_scan(ref_inputs[0], None, ref_inputs[1], "gru")  # gates recomputed
+    torch.testing.assert_close(ours.double(), theirs, atol=1e-5, rtol=1e-5)
+    scale = torch.randn_like(theirs)
+    for a, b in zip(torch.autograd.grad((ours * scale.float()).sum(), inputs),
+                    torch.autograd.grad((theirs * scale).sum(), ref_inputs)):  # fmt: skip
+        torch.testing.assert_close(a.double(), b, atol=1e-4, rtol=1e-4)
+
+
+@pytest.mark.parametrize("kind", ["gru", "lstm"])
+def test_layer_backward_twice_through_a_retained_graph(kind, small_groups):
+    # the minGRU backward writes dP over the gates its forward stored; a second backward
+    # through the same graph computes them again and gets the same gradients
+    width = min_scan.KINDS[kind] * 4
+    x = torch.randn(3, 5, 6, dtype=torch.double, requires_grad=True)
+    weight = torch.randn(width, 6, dtype=torch.double, requires_grad=True)
+    bias = torch.randn(width, dtype=torch.double, requires_grad=True)
+    h0 = torch.randn(3, 4, dtype=torch.double, requires_grad=True)
+    out = min_scan.min_layer(x, weight, bias, h0, kind)
+    scale = torch.randn_like(out)
+    first = torch.autograd.grad(out, (x, weight, bias, h0), scale, retain_graph=True)
+    second = torch.autograd.grad(out, (x, weight, bias, h0), scale)
+    theirs = torch.autograd.grad(_layer_reference(x, weight, bias, h0, kind), (x, weight, bias, h0),
+                                 scale)  # fmt: skip
+    for a, b, c in zip(first, second, theirs):
+        assert_states_close(a, c, atol=1e-11)
+        assert torch.equal(a, b)
+
+
 def test_layer_float32_strided_input_frozen_input_and_autocast():
     x = torch.randn(40, 3, 8).transpose(0, 1)  # (3, 40, 8), not contiguous, no gradient
     weight = torch.randn(32, 8, requires_grad=True)
