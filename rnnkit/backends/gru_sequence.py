@@ -32,6 +32,7 @@ from torch import Tensor, nn
 from torch.nn import functional as F
 
 from rnnkit.backends import onednn
+from rnnkit.backends.first_order import GENERIC, first_order
 from rnnkit.backends.select import Backend, forced
 from rnnkit.backends.sequence import reverse_padded, step_mask
 from rnnkit.kernels import blocks, gru_step
@@ -81,6 +82,7 @@ class GRUSequence(torch.autograd.Function):
         return out
 
     @staticmethod
+    @first_order(GENERIC.format(name="GRUSequence (the GRU's sequence path)"))
     def backward(ctx: Any, dout: Tensor) -> tuple[Tensor | None, ...]:
         h0, w_hh, out, rz_all, cand_all, aux_all, mask = ctx.saved_tensors
         reset_after = ctx.reset_after
@@ -147,6 +149,7 @@ class GRULayer(torch.autograd.Function):
         return out.transpose(0, 1)
 
     @staticmethod
+    @first_order(GENERIC.format(name="GRULayer (the GRU's native training path)"))
     def backward(ctx: Any, dout: Tensor) -> tuple[Tensor | None, ...]:
         x, w_ih, h0, w_hh, out, mask, *saved = ctx.saved_tensors
         need_x, need_w, need_b = ctx.needs_input_grad[:3]

@@ -27,6 +27,7 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
+from rnnkit.backends.first_order import GENERIC, first_order
 from rnnkit.backends.select import Backend, forced
 from rnnkit.backends.sequence import reverse_padded, step_mask
 from rnnkit.kernels import blocks, lnlstm_step, lstm_step
@@ -49,6 +50,7 @@ class LSTMSequence(torch.autograd.Function):
         return out, saved[-1][-1]
 
     @staticmethod
+    @first_order(GENERIC.format(name="LSTMSequence (the peephole LSTM's sequence path)"))
     def backward(ctx: Any, dout: Tensor, dc_last: Tensor | None) -> tuple[Tensor | None, ...]:
         x, w_ih, h0, c0, w_hh, peep, out, mask, *saved = ctx.saved_tensors
         if dout is None:
@@ -83,6 +85,7 @@ class LayerNormLSTMSequence(torch.autograd.Function):
         return out, saved[-4][-1]  # the last block's c
 
     @staticmethod
+    @first_order(GENERIC.format(name="LayerNormLSTMSequence (the layer-norm LSTM's sequence path)"))
     def backward(ctx: Any, dout: Tensor, dc_last: Tensor | None) -> tuple[Tensor | None, ...]:
         x, w_ih, h0, c0, w_hh, gamma_ih, gamma_hh, bias, gamma_c, beta_c, peep, mask, out = (
             ctx.saved_tensors[:13]

@@ -41,6 +41,7 @@ import torch
 from torch import Tensor
 
 from rnnkit.backends import onednn
+from rnnkit.backends.first_order import LOG_SCAN, first_order
 from rnnkit.kernels.build import DTYPES, MIN_PARALLEL_VALUES, Kernel
 
 KINDS = {"gru": 2, "lstm": 3}
@@ -121,6 +122,7 @@ class MinScan(torch.autograd.Function):
         return out
 
     @staticmethod
+    @first_order(LOG_SCAN.format(name="min_scan (MinGRU/MinLSTM scan='native')"))
     def backward(ctx: Any, dout: Tensor) -> tuple[Tensor, Tensor | None, Tensor, None]:
         p, bias, h0, out = ctx.saved_tensors
         n = p.shape[0]
@@ -181,10 +183,12 @@ class MinLayer(torch.autograd.Function):
         return out
 
     @staticmethod
+    @first_order(LOG_SCAN.format(name="min_layer (MinGRU/MinLSTM scan='native')"))
     def backward(ctx: Any, dout: Tensor) -> tuple[Tensor | None, ...]:
         x, weight, bias, h0, out, *parts = ctx.saved_tensors
         if getattr(ctx, "consumed", False):  # backward again (retain_graph): dP overwrote them
-            parts = _layer_forward(x, weight, bias, h0, ctx.kind, keep=True)[1]
+            with torch.no_grad(), torch.autocast("cpu", enabled=False):
+                parts = _layer_forward(x, weight, bias, h0, ctx.kind, keep=True)[1]
         ctx.consumed = in_place = ctx.kind == "gru"
         need_x, need_w, need_b, _, _ = ctx.needs_input_grad
         n, length, width, rows = x.shape[0], x.shape[1], weight.shape[0], ctx.rows

@@ -30,6 +30,8 @@ import torch
 from torch import Tensor
 from torch.nn import functional as F
 
+from rnnkit.backends.first_order import LOG_SCAN, first_order
+
 
 def log_g(x: Tensor) -> Tensor:
     """log g(x) for the positive activation g(x) = x + 0.5 (x >= 0), sigmoid(x) (x < 0).
@@ -72,6 +74,7 @@ class LinearRecurrence(torch.autograd.Function):
         return out
 
     @staticmethod
+    @first_order(LOG_SCAN.format(name="LinearRecurrence (MinGRU/MinLSTM scan='sequential')"))
     def backward(ctx: Any, dout: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         a, out, h0 = ctx.saved_tensors
         dout = dout.contiguous()
