@@ -118,14 +118,18 @@ def test_layer_in_row_groups_equals_the_equations_with_gradients(kind, with_bias
         assert_states_close(min_scan.min_layer(x, weight, bias, h0, kind), theirs, atol=1e-12)
 
 
+def _layer_inputs(kind, n, length, size, hidden):
+    """x (n, length, size), W, bias and h0 of a layer of ``hidden`` units: float64, all needing
+    gradients."""
+    width = min_scan.KINDS[kind] * hidden
+    shapes = [(n, length, size), (width, size), (width,), (n, hidden)]
+    return [torch.randn(*shape, dtype=torch.double, requires_grad=True) for shape in shapes]
+
+
 @pytest.mark.parametrize("kind", ["gru", "lstm"])
 def test_layer_gradcheck_over_row_groups(kind, small_groups):
-    width = min_scan.KINDS[kind] * 3
-    x = torch.randn(3, 4, 2, dtype=torch.double, requires_grad=True)
-    weight = torch.randn(width, 2, dtype=torch.double, requires_grad=True)
-    bias = torch.randn(width, dtype=torch.double, requires_grad=True)
-    h0 = torch.randn(3, 3, dtype=torch.double, requires_grad=True)
-    assert torch.autograd.gradcheck(lambda *t: min_scan.min_layer(*t, kind), (x, weight, bias, h0))
+    inputs = _layer_inputs(kind, n=3, length=4, size=2, hidden=3)
+    assert torch.autograd.gradcheck(lambda *t: min_scan.min_layer(*t, kind), inputs)
 
 
 def test_layer_float32_stored_gates_match_float64_over_the_whole_range():
@@ -159,17 +163,12 @@ def test_layer_float32_stored_gates_match_float64_over_the_whole_range():
 def test_layer_backward_twice_through_a_retained_graph(kind, small_groups):
     # the minGRU backward writes dP over the gates its forward stored; a second backward
     # through the same graph computes them again and gets the same gradients
-    width = min_scan.KINDS[kind] * 4
-    x = torch.randn(3, 5, 6, dtype=torch.double, requires_grad=True)
-    weight = torch.randn(width, 6, dtype=torch.double, requires_grad=True)
-    bias = torch.randn(width, dtype=torch.double, requires_grad=True)
-    h0 = torch.randn(3, 4, dtype=torch.double, requires_grad=True)
-    out = min_scan.min_layer(x, weight, bias, h0, kind)
+    inputs = _layer_inputs(kind, n=3, length=5, size=6, hidden=4)
+    out = min_scan.min_layer(*inputs, kind)
     scale = torch.randn_like(out)
-    first = torch.autograd.grad(out, (x, weight, bias, h0), scale, retain_graph=True)
-    second = torch.autograd.grad(out, (x, weight, bias, h0), scale)
-    theirs = torch.autograd.grad(_layer_reference(x, weight, bias, h0, kind), (x, weight, bias, h0),
-                                 scale)  # fmt: skip
+    first = torch.autograd.grad(out, inputs, scale, retain_graph=True)
+    second = torch.autograd.grad(out, inputs, scale)
+    theirs = torch.autograd.grad(_layer_reference(*inputs, kind), inputs, scale)
     for a, b, c in zip(first, second, theirs):
         assert_states_close(a, c, atol=1e-11)
         assert torch.equal(a, b)
