@@ -14,14 +14,14 @@ expanded gradient of ``out.sum()`` is read in place, not copied).
 ``min_layer`` runs a whole layer from x: the product (oneDNN with W packed once per call, where
 available) and the recurrence alternate over groups of batch rows (``chunk_rows``: about
 ``CHUNK_BYTES`` of P each), so each group's P is scanned while much of it is still in the cache,
-and the backward never holds dP for more than one group: it scans a group's gradient into one
-reused buffer and at once adds x_g^T dP_g to W's gradient, held transposed (and writes dP_g W
-into x's). Training keeps each group's P for the backward; inference drops it after the group.
-A minGRU's training forward stores its gates over its P (z and the signed candidate, from which
-the backward needs no exponential; ``min_scan.c``) and the backward writes dP over them, group by
-group, with no buffer; a second backward through the same graph (``retain_graph=True``) computes
-them again first. The minLSTM backward recomputes its gates from P (three values per unit, and
-storing them did not fit the three slots), into one reused buffer.
+and the backward never holds dP for more than one group: it scans a group's gradient and at
+once adds x_g^T dP_g to W's gradient, held transposed (and writes dP_g W into x's). Training
+keeps each group's P for the backward; inference drops it after the group. A minGRU's training
+forward stores its gates over its P (z and the signed candidate, from which the backward needs
+no exponential; ``min_scan.c``), and its backward writes each group's dP over them, with no
+buffer; a second backward through the same graph (``retain_graph=True``) computes them again
+first. A minLSTM's backward recomputes its gates from P (it would need five values per unit
+where P has three) into one reused buffer.
 Groups stay under glibc's 32 MiB ceiling for blocks it serves from the heap, so after the first
 call they are reused instead of being mapped and page-faulted afresh, as one (N, L, G*H) block
 would be every call (at hidden 512, batch 32, T 1024 that block is 128 MiB). Rows are
