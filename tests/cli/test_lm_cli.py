@@ -62,6 +62,18 @@ def test_train_evaluate_generate(corpus, tmp_path, capsys):
     assert main(["generate", str(out), "--beam", "3", "--max-tokens", "10"]) == 0
 
 
+@pytest.mark.parametrize("cell", ["mingru", "minlstm"])
+def test_parallel_scan_cells_train_save_and_generate(cell, corpus, tmp_path, capsys):
+    out = tmp_path / cell
+    assert _train(corpus, out, f"--model.cell={cell}", "--trainer.max_steps=6", "--seed=3") == 0
+    assert json.loads((out / "model" / "config.json").read_text())["model"]["cell"] == cell
+    capsys.readouterr()
+    assert (
+        main(["generate", str(out), "--prompt", "Line", "--max-tokens", "20", "--seed", "5"]) == 0
+    )
+    assert capsys.readouterr().out.startswith("Line")
+
+
 def test_unknown_override_lists_valid_keys(corpus, tmp_path, capsys):
     assert _train(corpus, tmp_path / "r", "--model.hidden_sise=3", "--trainer.max_steps=1") == 2
     err = capsys.readouterr().err

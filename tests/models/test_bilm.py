@@ -46,7 +46,7 @@ def test_shapes_and_layer_choices(char):
         model.embed(*args, layer=3)
 
 
-@pytest.mark.parametrize("cell", ["lstm", "gru"])
+@pytest.mark.parametrize("cell", ["lstm", "gru", "mingru"])
 def test_same_input_same_vectors_whatever_the_batch(cell):
     model, vocab = _model(cell=cell)
     model.eval()

@@ -12,7 +12,7 @@ def _batch(**options):
 
 
 @pytest.mark.parametrize("pooling", ["last", "max", "mean", "attention", "concat"])
-@pytest.mark.parametrize("cell", ["lstm", "gru"])
+@pytest.mark.parametrize("cell", ["lstm", "gru", "mingru", "minlstm"])
 def test_padding_does_not_change_predictions(pooling, cell):
     torch.manual_seed(0)
     clf = TextClassifier(20, num_classes=3, cell=cell, pooling=pooling, embedding_size=8,

@@ -24,6 +24,8 @@ def _lm(**kw):
         {"cell": "gru", "cell_options": {"reset_after": False}},
         {"cell": "rnn", "cell_options": {"activation": "relu"}},
         {"cell": "lstm", "cell_options": {"peephole": True}, "weight_drop": 0.3},
+        {"cell": "mingru"},
+        {"cell": "minlstm"},
     ],
 )
 def test_shapes_and_loss_is_mean_cross_entropy(opts):

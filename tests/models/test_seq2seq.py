@@ -31,6 +31,7 @@ def _batch(n=3, s=5, t=4, v=12):
         {"attention": "additive", "cell": "gru", "encoder_layers": 1, "decoder_layers": 2},
         {"cell": "rnn", "encoder_layers": 3, "decoder_layers": 1, "input_feeding": False},
         {"cell_options": {"peephole": True}},
+        {"cell": "mingru", "encoder_layers": 2, "decoder_layers": 1},
     ],
 )
 def test_loss_and_gradients_reach_every_parameter(options) -> None:

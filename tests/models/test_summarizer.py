@@ -22,7 +22,7 @@ def _docs(n=5, s=6, w=7, vocab=30, seed=0):
             "labels": labels}  # fmt: skip
 
 
-@pytest.mark.parametrize("cell", ["gru", "lstm"])
+@pytest.mark.parametrize("cell", ["gru", "lstm", "minlstm"])
 def test_each_document_scores_as_if_alone(cell):
     torch.manual_seed(0)
     model = SummaRuNNer(30, cell=cell, embedding_size=8, hidden_size=6, position_size=4).eval()

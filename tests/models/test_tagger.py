@@ -17,12 +17,15 @@ def _batch(n=4, steps=6, vocab=15, tags=5, chars=12, seed=0):
             "char_lengths": char_lengths, "tags": gold}  # fmt: skip
 
 
-@pytest.mark.parametrize("crf", [True, False])
-@pytest.mark.parametrize("num_chars", [0, 12])
-def test_predictions_match_sentences_alone(crf, num_chars):
+@pytest.mark.parametrize(
+    ("crf", "num_chars", "cell"),
+    [(True, 0, "lstm"), (True, 12, "lstm"), (False, 0, "lstm"), (False, 12, "lstm"),
+     (True, 12, "mingru"), (False, 0, "minlstm")],
+)  # fmt: skip
+def test_predictions_match_sentences_alone(crf, num_chars, cell):
     torch.manual_seed(0)
     tagger = SequenceTagger(15, num_tags=5, num_chars=num_chars, crf=crf, embedding_size=8,
-                            hidden_size=6, char_hidden_size=4).eval()  # fmt: skip
+                            hidden_size=6, char_hidden_size=4, cell=cell).eval()  # fmt: skip
     b = _batch()
     paths = tagger.predict(b)
     assert [len(p) for p in paths] == b["lengths"].tolist()
