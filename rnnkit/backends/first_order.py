@@ -3,14 +3,14 @@
 rnnkit's fast paths compute their gradients in native kernels or with PyTorch ops that write into
 preallocated tensors (``out=``), which autograd cannot differentiate again. Asked for a graph of
 the gradient (``create_graph=True``: gradient penalties, Hessian-vector products, MAML), such a
-backward failed on an ``out=`` product, in PyTorch's words and far from the cause, and where it
-did not, a second differentiation would have treated its gradients as constants: silently wrong.
+backward failed in PyTorch's words, far from the cause: an ``out=`` product that needs no
+gradient, or a tensor the backward itself had modified in place.
 
 ``first_order(message)`` decorates a custom Function's ``backward``: with ``create_graph=True``
 (autograd runs a backward with grad mode on exactly then) it raises ``RuntimeError(message)``,
 which names the path that has a second derivative; otherwise it runs the backward unchanged. A
-first derivative taken with ``create_graph=True`` fails too rather than return a gradient whose
-own graph would be incomplete.
+first derivative taken with ``create_graph=True`` fails too, rather than return a gradient whose
+own graph would be missing this backward's part.
 """
 
 from __future__ import annotations
