@@ -187,7 +187,7 @@ class MinLayer(torch.autograd.Function):
     def backward(ctx: Any, dout: Tensor) -> tuple[Tensor | None, ...]:
         x, weight, bias, h0, out, *parts = ctx.saved_tensors
         if getattr(ctx, "consumed", False):  # backward again (retain_graph): dP overwrote them
-            with torch.no_grad(), torch.autocast("cpu", enabled=False):
+            with torch.autocast("cpu", enabled=False):  # grad mode is off (first_order)
                 parts = _layer_forward(x, weight, bias, h0, ctx.kind, keep=True)[1]
         ctx.consumed = in_place = ctx.kind == "gru"
         need_x, need_w, need_b, _, _ = ctx.needs_input_grad
