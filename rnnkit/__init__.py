@@ -39,5 +39,15 @@ __all__ = [
     "SequenceLayer",
     "Stacked",
     "__version__",
+    "from_keras",
     "keep_freed_memory",
 ]
+
+
+def __getattr__(name: str):
+    # rnnkit.from_keras loads its module (and h5py) on first use, keeping `import rnnkit` light
+    if name == "from_keras":
+        from rnnkit.interop.keras import from_keras
+
+        return from_keras
+    raise AttributeError(f"module 'rnnkit' has no attribute {name!r}")

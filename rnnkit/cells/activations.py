@@ -14,11 +14,17 @@ def _hard_sigmoid(x: Tensor) -> Tensor:
     return F.hardsigmoid(x)
 
 
+def _hard_sigmoid_keras2(x: Tensor) -> Tensor:
+    # Keras 2's (and tf.keras') definition: clip(0.2 x + 0.5, 0, 1); imported Keras 2 files use it.
+    return (0.2 * x + 0.5).clamp(0.0, 1.0)
+
+
 ACTIVATIONS: dict[str, Callable[[Tensor], Tensor]] = {
     "tanh": torch.tanh,
     "sigmoid": torch.sigmoid,
     "relu": torch.relu,
     "hard_sigmoid": _hard_sigmoid,
+    "hard_sigmoid_keras2": _hard_sigmoid_keras2,
     "linear": lambda x: x,
     "softsign": F.softsign,
     "elu": F.elu,
