@@ -13,6 +13,7 @@ from rnnkit.cli import (
     embed,
     evaluate,
     generate,
+    import_keras,
     predict,
     summarize,
     train,
@@ -37,6 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     summarize.add_parser(sub)
     embed.add_parser(sub)
     diagnose.add_parser(sub)
+    import_keras.add_parser(sub)
     return parser
 
 
@@ -67,6 +69,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return embed.run(args)
     if args.command == "diagnose":
         return diagnose.run(args)
+    if args.command == "import":
+        return import_keras.run(args)
     return 2
 
 

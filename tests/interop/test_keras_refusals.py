@@ -61,21 +61,61 @@ def _time_distributed_lstm(config: dict[str, Any]) -> None:
 
 
 CASES = [
-    ("classify_lstm", _rename_class("LSTM", "ConvLSTM1D"), r"'lstm.*' \(ConvLSTM1D\): this layer class is not supported"),
+    (
+        "classify_lstm",
+        _rename_class("LSTM", "ConvLSTM1D"),
+        r"'lstm.*' \(ConvLSTM1D\): this layer class is not supported",
+    ),
     ("classify_lstm", _set("LSTM", stateful=True), r"\(LSTM\): stateful=True is not supported"),
-    ("classify_lstm", _set("LSTM", activation="selu"), r"\(LSTM\): activation='selu' is not supported"),
-    ("classify_lstm", _set("LSTM", recurrent_activation="hard_silu"), r"\(LSTM\): recurrent_activation='hard_silu'"),
-    ("classify_lstm", _set("Dense", activation="log_softmax"), r"\(Dense\): activation='log_softmax'"),
+    (
+        "classify_lstm",
+        _set("LSTM", activation="selu"),
+        r"\(LSTM\): activation='selu' is not supported",
+    ),
+    (
+        "classify_lstm",
+        _set("LSTM", recurrent_activation="hard_silu"),
+        r"\(LSTM\): recurrent_activation='hard_silu'",
+    ),
+    (
+        "classify_lstm",
+        _set("Dense", activation="log_softmax"),
+        r"\(Dense\): activation='log_softmax'",
+    ),
     ("classify_lstm", _mixed_precision, r"\(Dense\): dtype='mixed_float16' is not supported"),
-    ("classify_lstm", _set("Embedding", lora_rank=4), r"\(Embedding\): lora_rank=4 is not supported"),
-    ("classify_lstm", _set("LSTM", units=6), r"\(LSTM\): kernel has shape \(4, 20\), expected \(4, 24\)"),
+    (
+        "classify_lstm",
+        _set("Embedding", lora_rank=4),
+        r"\(Embedding\): lora_rank=4 is not supported",
+    ),
+    (
+        "classify_lstm",
+        _set("LSTM", units=6),
+        r"\(LSTM\): kernel has shape \(4, 20\), expected \(4, 24\)",
+    ),
     ("lm_gru", _set("GRU", time_major=True), r"\(GRU\): time_major=True is not supported"),
-    ("tag_bigru", _set("Bidirectional", merge_mode="max"), r"\(Bidirectional\): merge_mode='max' is not supported"),
-    ("tag_bigru", _wrap_inner("Bidirectional", go_backwards=True), r"\(Bidirectional\): wraps a layer with go_backwards=True"),
+    (
+        "tag_bigru",
+        _set("Bidirectional", merge_mode="max"),
+        r"\(Bidirectional\): merge_mode='max' is not supported",
+    ),
+    (
+        "tag_bigru",
+        _wrap_inner("Bidirectional", go_backwards=True),
+        r"\(Bidirectional\): wraps a layer with go_backwards=True",
+    ),
     ("tag_bigru", _time_distributed_lstm, r"\(TimeDistributed\): wraps 'Conv1D'"),
-    ("backwards_max", _set("GlobalMaxPooling1D", data_format="channels_first"), r"\(GlobalMaxPooling1D\): data_format='channels_first'"),
-    ("masking_stack", _set("Dropout", noise_shape=[None, 1, 3]), r"\(Dropout\): noise_shape=\[None, 1, 3\] is not supported"),
-]  # fmt: skip
+    (
+        "backwards_max",
+        _set("GlobalMaxPooling1D", data_format="channels_first"),
+        r"\(GlobalMaxPooling1D\): data_format='channels_first'",
+    ),
+    (
+        "masking_stack",
+        _set("Dropout", noise_shape=[None, 1, 3]),
+        r"\(Dropout\): noise_shape=\[None, 1, 3\] is not supported",
+    ),
+]
 
 
 @pytest.mark.parametrize(("name", "change", "message"), CASES)
