@@ -8,7 +8,8 @@ Three layouts are read:
 - a weights file ``NAME.weights.h5`` in that same layout, with the model's JSON config beside it
   (``model.to_json()``, or the ``config.json`` of an archive);
 - a legacy HDF5 file ``NAME.h5`` (Keras 2 / ``tf.keras``, or Keras 3's legacy writer): the config
-  in the ``model_config`` attribute and one group per layer listing its ``weight_names``.
+  in the ``model_config`` attribute and one group per layer listing its ``weight_names``; or
+  Keras 2's weights-only HDF5 file (``save_weights("x.h5")``), with the model's JSON config.
 
 Safety: zip members that would unpack to more than ``MAX_MEMBER_BYTES``, or that compress more
 than ``MAX_RATIO`` to one, are refused before they are read; HDF5 soft and external links,
@@ -52,6 +53,10 @@ class WeightStore:
 
     def __init__(self, path: Path, root: Any, legacy: bool) -> None:
         self.path, self.root, self.legacy = path, root, legacy
+
+    def close(self) -> None:
+        """Close the HDF5 file (the arrays read stay valid)."""
+        self.root.file.close()
 
     def layer_weights(self, name: str, class_name: str, ordinal: int) -> list[np.ndarray]:
         """Arrays of the layer ``name``; ``ordinal`` counts earlier layers of the same class
@@ -104,7 +109,7 @@ def read_keras_file(
     elif path.name.endswith(".weights.h5"):
         kfile = _read_weights_file(path, config)
     else:
-        kfile = _read_legacy(path)
+        kfile = _read_legacy(path, config)
     if keras_version is not None:
         kfile.keras_version = keras_version
     return kfile
@@ -167,8 +172,10 @@ def _json(path: Path | str, data: bytes | str, needs: str = "class_name") -> dic
 
 
 def _read_weights_file(path: Path, config: str | Path | None) -> KerasFile:
+    """A weights-only file (Keras 3 layout, or Keras 2's HDF5 layout) and its JSON config."""
     if config is None:
-        guess = path.with_name(path.name[: -len(".weights.h5")] + ".json")
+        stem = path.name[: -len(".weights.h5")] if path.name.endswith(".weights.h5") else path.stem
+        guess = path.with_name(stem + ".json")
         if not guess.is_file():
             raise KerasImportError(
                 f"{path}: a weights file needs the model's config: pass config= (the JSON of "
@@ -179,21 +186,24 @@ def _read_weights_file(path: Path, config: str | Path | None) -> KerasFile:
     if config_path.stat().st_size > MAX_CONFIG_BYTES:
         raise KerasImportError(f"{config_path}: larger than {MAX_CONFIG_BYTES} bytes")
     cfg = _json(config_path, config_path.read_bytes())
-    # Keras 2 writes its version into to_json(); Keras 3 writes none
-    version = str(cfg.get("keras_version", "3"))
     root = _open_h5(path, str(path))
+    if "layer_names" in root.attrs:  # Keras 2's save_weights("x.h5")
+        version = str(cfg.get("keras_version", _text(root.attrs.get("keras_version", "2"))))
+        return KerasFile(path, cfg, version, WeightStore(path, root, legacy=True))
     if "layers" not in root:
         raise KerasImportError(f"{path}: not a Keras weights file (no 'layers' group)")
+    # Keras 2 writes its version into to_json(); Keras 3 writes none
+    version = str(cfg.get("keras_version", "3"))
     return KerasFile(path, cfg, version, WeightStore(path, root, legacy=False))
 
 
-def _read_legacy(path: Path) -> KerasFile:
+def _read_legacy(path: Path, config: str | Path | None) -> KerasFile:
     root = _open_h5(path, str(path))
     if "model_config" not in root.attrs:
-        raise KerasImportError(
-            f"{path}: no model_config attribute; a legacy HDF5 file saved with "
-            "save_weights() holds no architecture, save the whole model instead"
-        )
+        if "layer_names" in root.attrs:
+            root.close()
+            return _read_weights_file(path, config)
+        raise KerasImportError(f"{path}: no model_config attribute (not a Keras model file)")
     config = _json(path, _text(root.attrs["model_config"]))
     if "model_weights" not in root:
         raise KerasImportError(f"{path}: no model_weights group")

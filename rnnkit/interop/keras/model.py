@@ -97,12 +97,15 @@ def from_keras(
     major = keras_major(kfile.keras_version)
     modules: dict[str, nn.Module] = {}
     widths: dict[str, int] = {}
-    for node in graph.nodes:
-        if node.name in modules:
-            raise KerasImportError(f"{kfile.path}: two layers are named {node.name!r}")
-        ctx = LayerContext(node.name, node.class_name, node.config, major)
-        weights = kfile.weights.layer_weights(node.name, node.class_name, node.ordinal)
-        modules[node.name], widths[node.name] = _build(ctx, node, weights, widths)
+    try:
+        for node in graph.nodes:
+            if node.name in modules:
+                raise KerasImportError(f"{kfile.path}: two layers are named {node.name!r}")
+            ctx = LayerContext(node.name, node.class_name, node.config, major)
+            weights = kfile.weights.layer_weights(node.name, node.class_name, node.ordinal)
+            modules[node.name], widths[node.name] = _build(ctx, node, weights, widths)
+    finally:
+        kfile.weights.close()
     _check_refs(graph, modules, str(kfile.path))
     return KerasModel(graph, modules, kfile.keras_version).eval()
 

@@ -15,6 +15,7 @@ import torch
 from torch import Tensor
 from torch.nn import functional as F
 
+from rnnkit.cells.activations import ACTIVATIONS
 from rnnkit.interop.keras.errors import refuse
 
 #: Keras activation name -> rnnkit's name for it in ``rnnkit.cells.activations``.
@@ -28,11 +29,6 @@ CELL_ACTIVATIONS = {
     "swish": "silu",
     "silu": "silu",
 }
-
-
-def hard_sigmoid_keras2(x: Tensor) -> Tensor:
-    """Keras 2's hard sigmoid: clip(0.2 x + 0.5, 0, 1)."""
-    return (0.2 * x + 0.5).clamp(0.0, 1.0)
 
 
 def _softmax(x: Tensor) -> Tensor:
@@ -101,7 +97,8 @@ class LayerContext:
         """Name and function of a Dense or Activation layer's activation."""
         name = self.activation_name(key, "linear")
         if name == "hard_sigmoid":
-            return name, (hard_sigmoid_keras2 if self.keras_major < 3 else F.hardsigmoid)
+            key = "hard_sigmoid_keras2" if self.keras_major < 3 else "hard_sigmoid"
+            return name, ACTIVATIONS[key]
         if name not in OUTPUT_ACTIVATIONS:
             raise self.refuse(
                 f"{key}={name!r} is not supported (supported: "
