@@ -12,8 +12,10 @@ minutes, records what every unit does while the model reads text it has not trai
 The unit is picked on one stretch of held-out text and checked on another, so the correlation
 we report is not just the best of many tries.
 
-Run it with `RNNKIT_TUTORIAL_QUICK=1` for a seconds-long smoke run on a tiny model; the figures
-it prints then mean little.
+Run it with `python docs/tutorials/08_inside_an_lstm.py`; the trained model, a figure and the
+findings go to `$RNNKIT_TUTORIAL_OUT` (default `runs/tutorials/`). `RNNKIT_TUTORIAL_SECONDS`
+sets the training budget (default 240). With `RNNKIT_TUTORIAL_QUICK=1` it is a seconds-long
+smoke run on a tiny model, whose figures mean little.
 """
 
 import json
@@ -21,15 +23,20 @@ import os
 import time
 from pathlib import Path
 
+import torch
+
 from rnnkit.cli.train import LM_DEFAULTS
 from rnnkit.data import load_bundled
-from rnnkit.inspect import FEATURES, inspect_text, rank_units, unit_stats
+from rnnkit.inspect import FEATURES, inspect_text, rank_units, text_features, unit_stats
+from rnnkit.models import LanguageModel
 from rnnkit.models.io import load_model_dir
 from rnnkit.tasks.lm import LMDataConfig, train_lm
 from rnnkit.training import TrainerConfig
+from rnnkit.viz.backend import pyplot, save_figure
 
-QUICK = os.environ.get("RNNKIT_TUTORIAL_QUICK") == "1"
-OUT = Path(os.environ.get("RNNKIT_TUTORIAL_OUT", "runs/tutorials")) / "08_inside_an_lstm"
+QUICK = os.environ.get("RNNKIT_TUTORIAL_QUICK") == "1"  # tiny sizes for the test suite
+SECONDS = float(os.environ.get("RNNKIT_TUTORIAL_SECONDS", "240"))
+OUT = Path(os.environ.get("RNNKIT_TUTORIAL_OUT", "runs/tutorials"))
 OUT.mkdir(parents=True, exist_ok=True)
 started = time.perf_counter()
 
@@ -44,23 +51,23 @@ validation, and that is where we will look inside the model.
 
 corpus = load_bundled("shakespeare")
 model_options = dict(LM_DEFAULTS["model"])
-trainer_options = {**LM_DEFAULTS["trainer"], "max_time": 240.0, "progress": False}
+trainer_options = {**LM_DEFAULTS["trainer"], "max_time": SECONDS, "progress": False}
 data_options = dict(LM_DEFAULTS["data"])
 if QUICK:  # a tiny model on a slice of the corpus: the pipeline, not the findings
     model_options.update(embedding_size=16, hidden_size=32, num_layers=1)
-    trainer_options.update(max_time=None, max_steps=20, eval_every=20, batch_size=8)
+    trainer_options.update(max_time=None, max_steps=10, eval_every=10, batch_size=8)
     data_options.update(bptt=50)
-    corpus = corpus[:40_000]
-    (OUT / "corpus.txt").write_text(corpus, encoding="utf-8")
-    data_options["data"] = str(OUT / "corpus.txt")
+    corpus = corpus[:20_000]
+    (OUT / "08_corpus.txt").write_text(corpus, encoding="utf-8")
+    data_options["data"] = str(OUT / "08_corpus.txt")
 
 result = train_lm(
     LMDataConfig.from_dict(data_options),
     model_options,
     TrainerConfig.from_dict(trainer_options),
-    OUT / "run",
+    OUT / "08_char_lm",
 )
-model, tokenizer, _ = load_model_dir(OUT / "run")
+model, tokenizer, _ = load_model_dir(OUT / "08_char_lm")
 print(f"trained {result.steps} steps in {result.elapsed:.0f} s; validation {result.last_valid}")
 
 """
@@ -76,7 +83,7 @@ one to check them on.
 """
 
 held_out = corpus[int(len(corpus) * 0.95) :]
-size = 600 if QUICK else 5000
+size = 400 if QUICK else 5000
 start = held_out.index("\n") + 1  # begin on a line boundary
 pick_text = held_out[start : start + size]
 check_text = held_out[start + size : start + 2 * size]
@@ -84,6 +91,7 @@ check_text = held_out[start + size : start + 2 * size]
 recording = inspect_text(model, tokenizer, pick_text)
 print("traces:", [t.name for t in recording.traces])
 print("max |h re-computed - layer output|:", recording.max_error)
+assert max(recording.max_error.values()) < 1e-4, "the written-out equations match the kernels"
 
 """
 ## 3. What the gates do on average
@@ -143,6 +151,27 @@ r_check = float(confirmed[best["unit"]]) if confirmed is not None else float("na
 print(f"same unit on the second text: r = {r_check:+.3f}")
 
 """
+### Would an untrained model do as well?
+
+A random LSTM has units too, and some of them drift along a line and jump at a newline just
+because the newline character is a strong input. The same search, picking on the first text and
+checking on the second, run on the model as it was before training (the recipe seeds it with
+the trainer's seed, so `torch.manual_seed` rebuilds the very same starting weights), tells how
+much of the correlation training brought.
+"""
+
+torch.manual_seed(TrainerConfig.from_dict(trainer_options).seed)
+untrained = LanguageModel(tokenizer.vocab_size, **model_options).eval()
+base_stats = unit_stats(inspect_text(untrained, tokenizer, pick_text), "c")
+base = rank_units(base_stats, best["feature"], top=1)[0]
+base_check = {s.trace: s for s in unit_stats(inspect_text(untrained, tokenizer, check_text), "c")}
+base_r = float(base_check[base["trace"]].correlation[best["feature"]][base["unit"]])
+print(
+    f"untrained model, best unit for {best['feature']}: {base['trace']} unit {base['unit']}, "
+    f"r = {base['r']:+.3f} where picked, {base_r:+.3f} on the second text"
+)
+
+"""
 ## 6. See it
 
 One character per column and below it the unit's cell state, from low (` `) to high (`@`).
@@ -166,6 +195,24 @@ for ch, v in zip(check_text, values.tolist()):
     row_shades += shades[level]
 print("\n".join(lines))
 
+"""
+The same unit as a figure: its cell state along the first lines of the second text (newlines
+dotted), and against the position in the line over the whole text.
+"""
+
+plt = pyplot()
+fig, (top, bottom) = plt.subplots(2, 1, figsize=(9, 5.5))
+shown = min(400, len(check_text))
+top.plot(values[:shown].tolist(), lw=1)
+for t, ch in enumerate(check_text[:shown]):
+    if ch == "\n":
+        top.axvline(t, color="grey", ls=":", lw=0.8)
+top.set(xlabel="character", ylabel="c", title=f"{best['trace']} unit {best['unit']}")
+feature_values = text_features(check_text)[best["feature"]]
+bottom.scatter(feature_values.tolist(), values.tolist(), s=3, alpha=0.4)
+bottom.set(xlabel=best["feature"], ylabel="c", title=f"r = {r_check:+.2f} on the second text")
+save_figure(fig, OUT / "08_unit.png")
+
 findings = {
     "quick": QUICK,
     "model": model_options,
@@ -178,8 +225,10 @@ findings = {
     "feature": best["feature"],
     "r_picked": round(best["r"], 4),
     "r_checked": round(r_check, 4),
+    "untrained_r_picked": round(base["r"], 4),
+    "untrained_r_checked": round(base_r, 4),
     "max_error": recording.max_error,
     "seconds": round(time.perf_counter() - started, 1),
 }
-(OUT / "findings.json").write_text(json.dumps(findings, indent=2) + "\n")
+(OUT / "08_findings.json").write_text(json.dumps(findings, indent=2) + "\n")
 print(json.dumps(findings, indent=2))
