@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.rnnkit-installed
 
-.PHONY: demo test lint install clean
+.PHONY: demo test lint install clean docs docs-check
 
 install: $(STAMP)
 
@@ -28,8 +28,22 @@ lint: $(STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 
-test: lint
+# The documentation site (Sphinx + MyST + furo; Python >= 3.11 and the `docs` extra, which `dev`
+# includes): open docs/_build/html/index.html. Every warning is an error.
+DOCS_FLAGS := -b html -j auto -W --keep-going -q
+docs: $(STAMP)
+	$(PY) -m sphinx $(DOCS_FLAGS) docs docs/_build/html
+
+# Part of `make test`: a fresh build (-E: every page and docstring read again), warnings as errors.
+docs-check: $(STAMP)
+	@if $(PY) -c "import sphinx, myst_parser, furo" 2>/dev/null; then \
+		$(PY) -m sphinx $(DOCS_FLAGS) -E docs docs/_build/check; \
+	else \
+		echo "docs-check skipped: the docs need Python >= 3.11 and the docs extra"; \
+	fi
+
+test: lint docs-check
 	$(PY) -m pytest
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info
+	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info docs/_build

@@ -1,6 +1,6 @@
 """Attention of a decoder over an encoder's outputs (the memory), with padded steps masked.
 
-For a query q (the decoder's state) and memory vectors h_1..h_S of one source sentence:
+For a query q (the decoder's state) and memory vectors h_1..h_S of one source sentence::
 
     dot       score(q, h_j) = q . h_j                   (the seeds' alpha_tj = h_j . c_{t-1};
                                                           Luong et al. 2015 "dot")

@@ -1,6 +1,6 @@
 """Pooling a recurrent layer's outputs over time into one vector per sequence.
 
-For outputs h_1..h_n of one sequence (n its true length; padded steps are ignored):
+For outputs h_1..h_n of one sequence (n its true length; padded steps are ignored)::
 
     last       the final state of each direction (forward h_n, backward h_1)
     max        max_t h_t                       (Collobert et al. 2011; InferSent)

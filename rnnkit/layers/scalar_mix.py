@@ -23,7 +23,7 @@ class ScalarMix(nn.Module):
         num_layers: K+1, the number of tensors mixed (the token layer included).
 
     Shape:
-        layers: a (K+1, *S) tensor or a sequence of K+1 tensors of shape S -> S.
+        layers: a ``(K+1, *S)`` tensor or a sequence of K+1 tensors of shape ``S`` -> ``S``.
 
     Example:
         >>> mix = ScalarMix(3)

@@ -38,7 +38,7 @@ def classification_metrics(
             averages over exactly these, including classes never predicted or never true.
 
     Returns:
-        ``{"accuracy", "macro_f1", "per_class": {label: {"precision", "recall", "f1",
+        dict: ``{"accuracy", "macro_f1", "per_class": {label: {"precision", "recall", "f1",
         "support"}}, "confusion": {"labels": [...], "matrix": [[...]]}}``; confusion rows are
         gold labels, columns predicted ones.
 
@@ -75,7 +75,7 @@ def multilabel_metrics(
             still count for the exact-match accuracy.
 
     Returns:
-        ``{"accuracy", "macro_f1", "micro_f1", "per_class": {label: {"precision", "recall",
+        dict: ``{"accuracy", "macro_f1", "micro_f1", "per_class": {label: {"precision", "recall",
         "f1", "support"}}}``.
 
     Example:

@@ -58,7 +58,9 @@ class BiLMConfig(Config):
 class BiLanguageModel(nn.Module):
     """A forward and a backward recurrent LM sharing token representations and softmax.
 
-    Args (see ``BiLMConfig``):
+    The arguments are the fields of ``BiLMConfig``.
+
+    Args:
         vocab_size: V, the output (and word input) vocabulary, specials included.
         input: ``"word"`` (an embedding of ``embedding_size``) or ``"char"`` (a ``CharEncoder``
             of kind ``char_encoder`` over ``num_chars`` characters, with

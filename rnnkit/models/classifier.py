@@ -59,7 +59,9 @@ class ClassifierConfig(Config):
 class TextClassifier(nn.Module):
     """Classify token sequences, multi-class or multi-label.
 
-    Args (see ``ClassifierConfig``):
+    The arguments are the fields of ``ClassifierConfig``.
+
+    Args:
         vocab_size, num_classes: V and C.
         multi_label: sigmoid outputs and binary cross-entropy instead of softmax.
         cell, num_layers, hidden_size, bidirectional: the encoder (any cell; ``cell_options``

@@ -51,7 +51,9 @@ class LanguageModelConfig(Config):
 class LanguageModel(nn.Module):
     """A recurrent LM over token ids, any cell, with AWD-LSTM's regularisers.
 
-    Args (see ``LanguageModelConfig``):
+    The arguments are the fields of ``LanguageModelConfig``.
+
+    Args:
         vocab_size: V.
         cell: ``"lstm"``, ``"gru"`` or ``"rnn"`` (``cell_options`` passes e.g. ``peephole``).
         embedding_size, hidden_size, num_layers: sizes. With ``tie_weights`` the last layer has

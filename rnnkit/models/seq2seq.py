@@ -60,7 +60,9 @@ class Seq2SeqConfig(Config):
 class Seq2Seq(DecodingModel):
     """A recurrent encoder-decoder with optional attention.
 
-    Args (see ``Seq2SeqConfig``):
+    The arguments are the fields of ``Seq2SeqConfig``.
+
+    Args:
         source_vocab_size, target_vocab_size: V_src and V_tgt.
         cell: any cell (``cell_options`` passes e.g. ``reset_after=False``) for both sides.
         embedding_size, hidden_size: sizes; each encoder direction has ``hidden_size`` units.

@@ -57,7 +57,9 @@ class TaggerConfig(Config):
 class SequenceTagger(nn.Module):
     """Tag every token of a sentence.
 
-    Args (see ``TaggerConfig``):
+    The arguments are the fields of ``TaggerConfig``.
+
+    Args:
         vocab_size, num_tags: word vocabulary size and T.
         num_chars: character vocabulary size; 0 turns the character features off.
         char_encoder: ``"lstm"`` or ``"cnn"``, with ``char_embedding_size``/``char_hidden_size``.

@@ -45,7 +45,9 @@ class VectorToSequenceConfig(Config):
 class VectorToSequence(DecodingModel):
     """Generate a token sequence from a feature vector (or a set of region vectors).
 
-    Args (see ``VectorToSequenceConfig``):
+    The arguments are the fields of ``VectorToSequenceConfig``.
+
+    Args:
         vector_size: F, the width of the features.
         target_vocab_size: V.
         cell, embedding_size, hidden_size, num_layers: the decoder.

@@ -36,15 +36,16 @@ TOKENIZATIONS = ("whitespace", "text")
 class BiLMDataConfig(Config):
     """Where the text comes from and how it becomes sentences of ids.
 
-    data / valid: UTF-8 text files, one sentence (or line) per line; without ``valid`` a
-        seeded ``valid_fraction`` of the training sentences is held out.
-    tokenizer: ``"whitespace"`` (split on spaces: PTB-style pre-tokenized text) or ``"text"``
-        (words and punctuation apart, case kept: ``TextTokenizer``'s rule).
-    max_length: tokens per sequence; longer lines are cut into chunks of this many.
-    lowercase, number_token: how tokens are normalised before the lookup, in training and use
-        (see ``rnnkit.data.bilm_vocab``); min_freq, max_vocab: the word table (the softmax);
-        max_word_length: characters kept per word (character input).
-    eval_batch_size: batch size for validation and embedding.
+    Fields:
+        data / valid: UTF-8 text files, one sentence (or line) per line; without ``valid`` a
+            seeded ``valid_fraction`` of the training sentences is held out.
+        tokenizer: ``"whitespace"`` (split on spaces: PTB-style pre-tokenized text) or ``"text"``
+            (words and punctuation apart, case kept: ``TextTokenizer``'s rule).
+        max_length: tokens per sequence; longer lines are cut into chunks of this many.
+        lowercase, number_token: how tokens are normalised before the lookup, in training and use
+            (see ``rnnkit.data.bilm_vocab``); min_freq, max_vocab: the word table (the softmax);
+            max_word_length: characters kept per word (character input).
+        eval_batch_size: batch size for validation and embedding.
     """
 
     data: str | None = None

@@ -43,18 +43,19 @@ from rnnkit.training import distributed as dist
 class ClassifyDataConfig(Config):
     """Where the labelled texts come from and how they become token ids.
 
-    data / valid: training and validation files (TSV ``label<TAB>text``, JSONL with
-        ``label``/``text``/optional ``title``); without ``valid`` a seeded ``valid_fraction``
-        of the training examples is held out.
-    format: ``auto`` (by suffix), ``tsv``, ``jsonl``; multi_label with label_separator (TSV).
-    use_title: put a JSONL ``title`` before the text.
-    lowercase, min_freq, max_vocab: the tokenizer; max_length keeps the first tokens only.
-    embeddings: word2vec/GloVe text file to initialise the embeddings.
-    pretrained_lm: a trained rnnkit language model (run or model directory) whose tokenizer,
-        embedding and recurrent layers start the classifier (train it with ``--level text``).
-    bilm: a trained biLM (run or model directory) whose vectors of the tokens are added to the
-        embeddings (``model.bilm_mode``, ``bilm_layer``, ``bilm_finetune``).
-    eval_batch_size: batch size for validation and prediction.
+    Fields:
+        data / valid: training and validation files (TSV ``label<TAB>text``, JSONL with
+            ``label``/``text``/optional ``title``); without ``valid`` a seeded ``valid_fraction``
+            of the training examples is held out.
+        format: ``auto`` (by suffix), ``tsv``, ``jsonl``; multi_label with label_separator (TSV).
+        use_title: put a JSONL ``title`` before the text.
+        lowercase, min_freq, max_vocab: the tokenizer; max_length keeps the first tokens only.
+        embeddings: word2vec/GloVe text file to initialise the embeddings.
+        pretrained_lm: a trained rnnkit language model (run or model directory) whose tokenizer,
+            embedding and recurrent layers start the classifier (train it with ``--level text``).
+        bilm: a trained biLM (run or model directory) whose vectors of the tokens are added to the
+            embeddings (``model.bilm_mode``, ``bilm_layer``, ``bilm_finetune``).
+        eval_batch_size: batch size for validation and prediction.
     """
 
     data: str | None = None

@@ -28,13 +28,14 @@ from rnnkit.training import distributed as dist
 class LMDataConfig(Config):
     """Where the text comes from and how it becomes windows.
 
-    data: training text file (None: the bundled Shakespeare corpus).
-    valid: validation text file (None: the last ``valid_fraction`` of the training text).
-    level: ``"char"``, ``"word"``, ``"text"`` (words and punctuation, lower-cased: what the
-        classifier uses, so an LM trained at this level can initialise one) or ``"bpe"``;
-        bpe_vocab_size, min_freq, max_vocab for the tokenizer.
-    bptt: window length; variable_length: AWD-LSTM's random window lengths.
-    eval_batch_size: streams used for evaluation.
+    Fields:
+        data: training text file (None: the bundled Shakespeare corpus).
+        valid: validation text file (None: the last ``valid_fraction`` of the training text).
+        level: ``"char"``, ``"word"``, ``"text"`` (words and punctuation, lower-cased: what the
+            classifier uses, so an LM trained at this level can initialise one) or ``"bpe"``;
+            bpe_vocab_size, min_freq, max_vocab for the tokenizer.
+        bptt: window length; variable_length: AWD-LSTM's random window lengths.
+        eval_batch_size: streams used for evaluation.
     """
 
     data: str | None = None

@@ -39,16 +39,17 @@ from rnnkit.training import distributed as dist
 class SummarizeDataConfig(Config):
     """Where the documents come from and how they become sentences of token ids.
 
-    data / valid: JSONL files with ``text_key`` and ``summary_key`` strings per line; without
-        ``valid`` a seeded ``valid_fraction`` of the training documents is held out.
-    lowercase, min_freq, max_vocab: the tokenizer.
-    max_document_sentences, max_sentence_words: longer documents and sentences are cut
-        (only the first sentences can be extracted).
-    oracle_sentences: at most this many sentences labelled 1 per document (``None``: until
-        no sentence raises the oracle's ROUGE).
-    summary_sentences: the default budget (``None``: the median sentence count of the
-        training references).
-    eval_batch_size: documents per batch for validation and prediction.
+    Fields:
+        data / valid: JSONL files with ``text_key`` and ``summary_key`` strings per line; without
+            ``valid`` a seeded ``valid_fraction`` of the training documents is held out.
+        lowercase, min_freq, max_vocab: the tokenizer.
+        max_document_sentences, max_sentence_words: longer documents and sentences are cut
+            (only the first sentences can be extracted).
+        oracle_sentences: at most this many sentences labelled 1 per document (``None``: until
+            no sentence raises the oracle's ROUGE).
+        summary_sentences: the default budget (``None``: the median sentence count of the
+            training references).
+        eval_batch_size: documents per batch for validation and prediction.
     """
 
     data: str | None = None

@@ -47,17 +47,18 @@ TABLE_SPECIALS = (PAD, UNK)  # id 0 pads, id 1 is the unknown word/character
 class TagDataConfig(Config):
     """Where the tagged sentences come from and how they become ids.
 
-    data / valid: CoNLL files (``token<TAB>tag``, blank line between sentences); without
-        ``valid`` a seeded ``valid_fraction`` of the training sentences is held out.
-    token_column / tag_column: which columns hold the token and the gold tag (negative
-        indices count from the end).
-    lowercase: look words up lower-cased (the character features still see the case).
-    min_freq, max_vocab: the word table; max_word_length: characters kept per word.
-    embeddings: word2vec/GloVe text file to initialise the word embeddings.
-    bilm: a trained biLM (run or model directory) whose vectors of the tokens are added to
-        the word features (``model.bilm_mode``, ``bilm_layer``, ``bilm_finetune``).
-    scheme: ``auto``, ``bio``, ``bioes`` or ``none`` (token accuracy only) for evaluation.
-    eval_batch_size: batch size for validation and prediction.
+    Fields:
+        data / valid: CoNLL files (``token<TAB>tag``, blank line between sentences); without
+            ``valid`` a seeded ``valid_fraction`` of the training sentences is held out.
+        token_column / tag_column: which columns hold the token and the gold tag (negative
+            indices count from the end).
+        lowercase: look words up lower-cased (the character features still see the case).
+        min_freq, max_vocab: the word table; max_word_length: characters kept per word.
+        embeddings: word2vec/GloVe text file to initialise the word embeddings.
+        bilm: a trained biLM (run or model directory) whose vectors of the tokens are added to
+            the word features (``model.bilm_mode``, ``bilm_layer``, ``bilm_finetune``).
+        scheme: ``auto``, ``bio``, ``bioes`` or ``none`` (token accuracy only) for evaluation.
+        eval_batch_size: batch size for validation and prediction.
     """
 
     data: str | None = None

@@ -33,16 +33,17 @@ from rnnkit.training import distributed as dist
 class TranslateDataConfig(Config):
     """Where the pairs come from and how they become token ids.
 
-    data / valid: ``source<TAB>target`` files; without ``valid`` a seeded ``valid_fraction``
-        of the training pairs is held out.
-    level: ``bpe`` (byte-level BPE: exact detokenization, no unknown words) or ``word``
-        (whitespace-separated words; output words are joined by spaces).
-    vocab_size: BPE vocabulary size (per side when not shared); min_freq and max_vocab apply
-        to word vocabularies.
-    share_vocab: one tokenizer trained on both sides (needed for shared embeddings).
-    placeholders: mask ``%s``, ``{name}``, ``<b>``, numbers ... and restore them after decoding.
-    max_source_length / max_target_length: training pairs with more tokens are skipped.
-    eval_batch_size: batch size for validation and translation.
+    Fields:
+        data / valid: ``source<TAB>target`` files; without ``valid`` a seeded ``valid_fraction``
+            of the training pairs is held out.
+        level: ``bpe`` (byte-level BPE: exact detokenization, no unknown words) or ``word``
+            (whitespace-separated words; output words are joined by spaces).
+        vocab_size: BPE vocabulary size (per side when not shared); min_freq and max_vocab apply
+            to word vocabularies.
+        share_vocab: one tokenizer trained on both sides (needed for shared embeddings).
+        placeholders: mask ``%s``, ``{name}``, ``<b>``, numbers ... and restore them after decoding.
+        max_source_length / max_target_length: training pairs with more tokens are skipped.
+        eval_batch_size: batch size for validation and translation.
     """
 
     data: str | None = None

@@ -11,7 +11,9 @@ from rnnkit.config import Config
 class TrainerConfig(Config):
     """Training budget, optimisation, evaluation, checkpointing and logging.
 
-    Budgets (training stops at the first reached; at least one must be set):
+    Training stops at the first budget reached; at least one must be set.
+
+    Budgets:
         max_steps: optimizer steps.
         max_epochs: passes over the training data.
         max_time: wall-clock seconds, evaluation included (the last evaluation is budgeted).
