@@ -1,6 +1,10 @@
-"""Render benchmarks/results/*.json as the Markdown tables the README shows.
+"""Render benchmarks/results/*.json as Markdown tables, and write the pages that show them.
 
-python benchmarks/report.py            # prints the tables
+    python benchmarks/report.py            # writes docs/benchmarks.md and the README's summary
+    python benchmarks/report.py --check    # exit 1 when either is out of date
+    python benchmarks/report.py --print    # prints the tables
+
+The page's layout and fixed text are in ``report_page.py`` and ``report_text.py``.
 """
 
 from __future__ import annotations
@@ -212,52 +216,56 @@ def _speed_rows(r: dict) -> list[str]:
     return rows
 
 
-def speed() -> str:
-    """Every speed result present (speed, speed_keep, speed_keras, speed_min, speed_grid), with its
-    command."""
-    parts = []
-    for name in ("speed", "speed_keep", "speed_keras", "speed_min", "speed_grid"):
-        r = _load(name)
-        if not r:
-            continue
-        step = r["step_batch1_2x512"]
-        allocator = r.get("allocator", "default")
-        cpu = r.get("machine", {}).get("cpu", "unknown CPU")
-        text = [f"`{r['command']}` ({r['date']}, {cpu}, allocator: {allocator}):", ""]
-        text += _speed_rows(r)
+def speed_run(name: str) -> str:
+    """One speed result file (``speed``, ``speed_keep``, ``speed_keras`` ...), with its command."""
+    r = _load(name)
+    if not r:
+        return ""
+    step = r["step_batch1_2x512"]
+    allocator = r.get("allocator", "default")
+    cpu = r.get("machine", {}).get("cpu", "unknown CPU")
+    text = [f"`{r['command']}` ({r['date']}, {cpu}, allocator: {allocator}):", ""]
+    text += _speed_rows(r)
+    text.append("")
+    keras = [x for x in r["rows"] if "keras_tok_s" in x]
+    if keras:
+        text += [f"Keras 3 ({r['keras_backend']} backend) in the same run:", "",
+                 "| layer | mode | T | Keras tok/s | rnnkit / Keras (paired) |",
+                 "|---|---|---|---|---|"]  # fmt: skip
+        text += [f"| {x['layer']} | {x['mode']} | {x['steps']} | {x['keras_tok_s']} "
+                 f"| **{x['paired_ratio_vs_keras']:.2f}** |" for x in keras]  # fmt: skip
         text.append("")
-        keras = [x for x in r["rows"] if "keras_tok_s" in x]
-        if keras:
-            text += [f"Keras 3 ({r['keras_backend']} backend) in the same run:", "",
-                     "| layer | mode | T | Keras tok/s | rnnkit / Keras (paired) |",
-                     "|---|---|---|---|---|"]  # fmt: skip
-            text += [f"| {x['layer']} | {x['mode']} | {x['steps']} | {x['keras_tok_s']} "
-                     f"| **{x['paired_ratio_vs_keras']:.2f}** |" for x in keras]  # fmt: skip
-            text.append("")
-        later = r.get("step_batch1_2x512_after_training")
-        when = " (measured first in the run)" if later else ""
+    later = r.get("step_batch1_2x512_after_training")
+    when = " (measured first in the run)" if later else ""
+    text.append(
+        f"Batch-1 step, 2 layers of 512, no grad{when}: rnnkit {step['rnnkit_ms_per_token']} "
+        f"ms per token, torch.nn.LSTM called step by step {step['torch_ms_per_token']} ms "
+        f"({step['speedup']}x)."
+    )
+    if later:
         text.append(
-            f"Batch-1 step, 2 layers of 512, no grad{when}: rnnkit {step['rnnkit_ms_per_token']} "
-            f"ms per token, torch.nn.LSTM called step by step {step['torch_ms_per_token']} ms "
-            f"({step['speedup']}x)."
+            f"The same after the training calls: rnnkit {later['rnnkit_ms_per_token']} ms, "
+            f"torch {later['torch_ms_per_token']} ms ({later['speedup']}x)."
         )
-        if later:
-            text.append(
-                f"The same after the training calls: rnnkit {later['rnnkit_ms_per_token']} ms, "
-                f"torch {later['torch_ms_per_token']} ms ({later['speedup']}x)."
-            )
-        gru = r.get("step_batch1_2x512_gru")
-        if gru:
-            text.append(
-                f"The GRU's step (after the training calls): rnnkit {gru['rnnkit_ms_per_token']} "
-                f"ms, torch.nn.GRU called step by step {gru['torch_ms_per_token']} ms "
-                f"({gru['speedup']}x)."
-            )
-        if r.get("native_build_s"):
-            built = ", ".join(f"{k} {v} s" for k, v in r["native_build_s"].items())
-            text.append(f"Building the native kernels from an empty cache: {built}.")
-        parts.append("\n".join(text))
-    return "\n\n".join(parts)
+    gru = r.get("step_batch1_2x512_gru")
+    if gru:
+        text.append(
+            f"The GRU's step (after the training calls): rnnkit {gru['rnnkit_ms_per_token']} "
+            f"ms, torch.nn.GRU called step by step {gru['torch_ms_per_token']} ms "
+            f"({gru['speedup']}x)."
+        )
+    if r.get("native_build_s"):
+        built = ", ".join(f"{k} {v} s" for k, v in r["native_build_s"].items())
+        text.append(f"Building the native kernels from an empty cache: {built}.")
+    return "\n".join(text)
+
+
+SPEED_RUNS = ("speed", "speed_keep", "speed_keras", "speed_min", "speed_grid")
+
+
+def speed() -> str:
+    """Every speed result present, each with its command."""
+    return "\n\n".join(t for t in (speed_run(name) for name in SPEED_RUNS) if t)
 
 
 def lengths() -> str:
@@ -291,7 +299,7 @@ def products() -> str:
     return "\n".join(rows)
 
 
-if __name__ == "__main__":
+def print_tables() -> None:
     tables = (("Penn Treebank", ptb()), ("Shakespeare", shakespeare()),
               ("Classification", classification()),
               ("Sentiment candidates", classification_candidates("sentiment")),
@@ -304,3 +312,12 @@ if __name__ == "__main__":
     for title, table in tables:
         if table:
             print(f"### {title}\n\n{table}\n")
+
+
+if __name__ == "__main__":
+    if "--print" in sys.argv[1:]:
+        print_tables()
+    else:
+        from report_page import main
+
+        sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,138 @@
+"""The benchmarks page (docs/benchmarks.md) and the README's summary, from the result files.
+
+    python benchmarks/report.py           # writes docs/benchmarks.md and the README's block
+    python benchmarks/report.py --check   # exit 1 if either differs from what it would write
+
+Every figure comes from ``benchmarks/results/*.json`` through the table functions of
+``report.py``; the fixed text here only says what each benchmark measures and how.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import report as tables
+from common import RESULTS, ROOT
+
+PAGE = ROOT / "docs" / "benchmarks.md"
+README = ROOT / "README.md"
+START = "<!-- benchmarks-summary:start (written by benchmarks/report.py) -->"
+END = "<!-- benchmarks-summary:end -->"
+
+
+def _load(name: str) -> dict:
+    return json.loads((RESULTS / f"{name}.json").read_text())
+
+
+def _row(rows: list[dict], **match: object) -> dict:
+    return next(r for r in rows if all(r[k] == v for k, v in match.items()))
+
+
+def speed_summary() -> str:
+    """Five rows from the default-allocator speed run and the Keras run."""
+    speed, keras = _load("speed"), _load("speed_keras")
+    rows = speed["rows"]
+
+    def paired(layer: str, result_rows: list[dict], key: str = "paired_ratio") -> str:
+        short, long = (
+            _row(result_rows, layer=layer, mode="train", steps=t)[key] for t in (128, 1024)
+        )
+        return f"{short:.2f}x / {long:.2f}x"
+
+    step = speed["step_batch1_2x512"]
+    return "\n".join([
+        "| rnnkit (training; hidden 512, batch 32) | against | speed-up (T 128 / T 1024) |",
+        "|---|---|---|",
+        f"| `rnnkit.LSTM` | `torch.nn.LSTM` | {paired('lstm', rows)} |",
+        f"| `rnnkit.GRU` | `torch.nn.GRU` | {paired('gru', rows)} |",
+        f"| `rnnkit.MinGRU` | `torch.nn.GRU` | {paired('mingru', rows)} |",
+        f"| `rnnkit.LSTM` | Keras 3 `LSTM` (TensorFlow) "
+        f"| {paired('lstm', keras['rows'], 'paired_ratio_vs_keras')} |",
+        f"| `rnnkit.LSTM` generation step (2 layers, batch 1, no grad) | `torch.nn.LSTM` step "
+        f"by step | {step['speedup']}x ({step['rnnkit_ms_per_token']} ms per token) |",
+    ])  # fmt: skip
+
+
+def quality_summary() -> str:
+    """Five rows: one per task benchmark, rnnkit against the baseline of the same run."""
+    ptb, tag, mt, summ = (_load(n) for n in ("lm_ptb_small", "tag_pos", "translate_en_fr",
+                                              "summarize_bbc"))  # fmt: skip
+    _, clf = tables._chosen_run("sentiment")  # type: ignore[misc]
+    crf = tag["runs"]["rnnkit crf_chars"]
+    beam = mt["runs"]["rnnkit attention"]["beam5"]
+    sr = summ["runs"]
+    return "\n".join([
+        "| task (data) | rnnkit | baseline |",
+        "|---|---|---|",
+        f"| language model (Penn Treebank, {ptb['budget_minutes']:.0f} min) | test perplexity "
+        f"{ptb['test_perplexity']:.1f} | {ptb['published_anchor_test_perplexity']} "
+        "(Zaremba et al. 2014, small) |",
+        f"| classification (sentence sentiment) | accuracy {clf['rnnkit']['accuracy']:.4f} "
+        f"| TF-IDF + logistic regression {clf['tfidf_logreg']['accuracy']:.4f} |",
+        f"| part-of-speech tagging | token accuracy {crf['accuracy']:.4f} | CRF on hand-made "
+        f"features {tag['runs']['python-crfsuite features']['accuracy']:.4f} |",
+        f"| translation (English-French software messages) | BLEU {beam['bleu']:.2f} "
+        f"| copying the source {mt['runs']['copy source']['bleu']:.2f} |",
+        f"| extractive summarization (BBC news, headline) | ROUGE-1 "
+        f"{sr['rnnkit summarunner']['rouge1']:.2f} | first sentence "
+        f"{sr['lead-1']['rouge1']:.2f}; best single sentence {sr['oracle-1']['rouge1']:.2f} |",
+    ])  # fmt: skip
+
+
+def readme_block() -> str:
+    """The README's summary: both tables and a link to this page."""
+    return "\n".join([
+        START, "",
+        "Speed (2-core CPU; paired ratios of tokens per second, above 1: rnnkit is faster):",
+        "", speed_summary(),
+        "", "Quality (2-core CPU, minutes of training each):", "", quality_summary(), "",
+        "Full tables, methods and commands: [docs/benchmarks.md](docs/benchmarks.md).", END,
+    ])  # fmt: skip
+
+
+def _ran(name: str) -> str:
+    r = _load(name)
+    m = r["machine"]
+    return (f"`{r['command']}`, {r['date']}, {m['cpu']} ({m['cores']} cores, torch "
+            f"{m['torch']}).")  # fmt: skip
+
+
+def page() -> str:
+    """docs/benchmarks.md, whole."""
+    from report_text import INTRO, SECTIONS
+
+    out = [INTRO, "## Summary", "", speed_summary(), "", quality_summary(), ""]
+    for heading, text, result, table in SECTIONS:
+        body = getattr(tables, table[0])(*table[1:])
+        if not body:
+            continue
+        out += [heading, "", text.strip(), ""]
+        if result:
+            out += [f"Ran as {_ran(result)}", ""]
+        out += [body, ""]
+    return "\n".join(out).rstrip() + "\n"
+
+
+def readme_with_block(readme: str) -> str:
+    if START not in readme or END not in readme:
+        raise ValueError(f"{README}: no summary block ({START} ... {END})")
+    head, rest = readme.split(START, 1)
+    return head + readme_block() + rest.split(END, 1)[1]
+
+
+def main(argv: list[str]) -> int:
+    wanted = {PAGE: page(), README: readme_with_block(README.read_text())}
+    if "--check" in argv:
+        stale = [p.name for p, text in wanted.items() if p.read_text() != text]
+        if stale:
+            print(f"out of date: {', '.join(stale)}; run python benchmarks/report.py")
+            return 1
+        return 0
+    for path, text in wanted.items():
+        path.write_text(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,162 @@
+"""The fixed text of docs/benchmarks.md: what each benchmark measures and how.
+
+No figure is written here: every number on the page comes from ``benchmarks/results/*.json``
+through ``report.py``'s tables.
+"""
+
+INTRO = """# Benchmarks
+
+Every figure on this page is written by `python benchmarks/report.py` from the result files
+that the scripts in `benchmarks/` leave in `benchmarks/results/` (each file holds the command,
+the date, the machine and the figures); a test fails when this page, or the summary in the
+README, differs from what the script writes. The quality benchmarks train on public data sets
+(read from `$RNNKIT_DATA`). Everything ran on 2-core CPU machines without a GPU, under fixed
+time budgets: the figures show what minutes of CPU buy, not each model's ceiling. Each section
+names its command and machine; ratios from different machines do not compare.
+
+Speed rows give paired ratios of tokens per second at sequence lengths 128 / 1024 (above 1:
+rnnkit is faster); quality rows give each rnnkit model beside a baseline trained and scored in
+the same run.
+"""
+
+SPEED_METHOD = """
+`benchmarks/speed.py` runs each rnnkit layer and the `torch.nn` layer of the same size in one
+process, in turn (each goes first on alternate rounds), after a warm-up call each, and reports
+tokens per second (the median over rounds) and two ratios: of the medians, and paired (each
+round's own ratio of the two calls made back to back, median over rounds, with the smallest and
+largest beside it), which cancels slow drifts of the machine's load. Training is a forward pass
+plus `out.sum().backward()`; inference a forward pass under `torch.no_grad()`; input size 256,
+fp32, 2 threads. Short calls get more rounds, until rnnkit's add up to 2 seconds. Also shown:
+the first call of a freshly built layer, the batch-1 generation step against calling
+`torch.nn.LSTM` one step at a time, and how long each native kernel takes to build from an
+empty cache (once per machine).
+
+The runs with `--keep-freed-memory` keep freed memory mapped in the process (see
+[Performance](performance.md)); that speeds up `torch.nn` too, so compare ratios within a
+table. With Keras 3 installed (`pip install -e ".[keras]"`), Keras' `LSTM` and `GRU` join as a
+third contestant, their call and gradient compiled in one `tf.function` as `model.fit` runs
+them.
+"""
+
+SECTIONS = [
+    (
+        "## Language models: Penn Treebank",
+        """
+A 2-layer LSTM word-level language model of Zaremba et al.'s small size (200 units), with tied
+weights and locked dropout, trained with SGD by the `rnnkit train lm` recipe for a fixed
+wall-clock budget on `ptb.train.txt`, selected on `ptb.valid.txt`, scored by perplexity on
+`ptb.test.txt`. The published figure is Zaremba et al. (2014)'s small model.
+""",
+        "lm_ptb_small",
+        ("ptb",),
+    ),
+    (
+        "### Characters: Shakespeare",
+        """
+The character-level Shakespeare text: rnnkit's command-line defaults with each cell, and a plain
+PyTorch loop around `torch.nn.LSTM` of the same sizes (same optimizer, batch, window and
+clipping), each trained for the same wall time and scored in bits per character on the
+held-out last 5% of the text. rnnkit's times include its validation passes.
+""",
+        "lm_shakespeare",
+        ("shakespeare",),
+    ),
+    (
+        "## Text classification",
+        """
+The `rnnkit train classify` recipe beside TF-IDF (word 1-2 grams) with logistic regression,
+trained on the same split in the same run. rnnkit's model is chosen on the dev split: with a
+grid of candidates (pooling, cell, size, depth, a ULMFiT-style start from a language model,
+ensembles of five members trained together with `--model.ensemble=5`), the one with the best
+dev accuracy, and across several result files of one data set, the run with the best dev
+accuracy. Both are scored on test. On small data sets the spread between random seeds is as
+large as the differences between architectures; the "members alone" column shows it for the
+ensembles.
+""",
+        None,
+        ("classification",),
+    ),
+    (
+        "### Sentence sentiment: every candidate",
+        "",
+        "classify_sentiment",
+        ("classification_candidates", "sentiment"),
+    ),
+    ("### BBC news topics: every run", "", None, ("classification_run_table", "bbc")),
+    (
+        "## Part-of-speech tagging",
+        """
+The `rnnkit train tag` recipe (word embeddings 100, a character BiLSTM per word, a BiLSTM of 128
+units, a CRF output) beside python-crfsuite on hand-made features (the word, its affixes and
+shape, the same for its neighbours), both trained on the same training file and scored by token
+accuracy on the test file. Two ablations, without the CRF and without the character features,
+had shorter budgets (each row gives its own).
+""",
+        "tag_pos",
+        ("tagging",),
+    ),
+    (
+        "### With contextual embeddings (biLM)",
+        """
+A word-input biLM trained on unlabelled Penn Treebank text, then the tagger above on only the
+first 1,000 training sentences, without and with the frozen biLM's scalar-mixed vectors, each
+under the same budget and validated on the dev file; token accuracy on the test file.
+""",
+        "tag_bilm",
+        ("bilm_tagging",),
+    ),
+    (
+        "## Translation",
+        """
+The `rnnkit train translate` defaults (byte-level BPE of 4,000 shared by both sides, a 2-layer
+bidirectional LSTM encoder, a 2-layer LSTM decoder, hidden 256, label smoothing 0.1) on
+English-French software messages, with Luong attention and input feeding and without attention,
+the same budget each, selected on dev by validation loss. Test BLEU and chrF are sacrebleu's,
+beside copying the source (which scores because placeholders, numbers and names are shared).
+"Placeholders kept": the share of test sources whose `%s` / `{name}` / tag / number
+placeholders all appear in the output.
+""",
+        "translate_en_fr",
+        ("translation",),
+    ),
+    (
+        "## Extractive summarization",
+        """
+The `rnnkit train summarize` recipe (SummaRuNNer: GRU, embeddings 100, hidden 200) on BBC news
+articles with the headline as the reference, its sentences labelled by the greedy ROUGE oracle,
+selected on dev by validation loss. On test, the model's best sentence is scored by ROUGE-1/2/L
+F1 (rouge-score, Porter stemmer) beside the first sentence (Lead-1) and the single sentence with
+the best ROUGE against the headline (the oracle: the ceiling for one extracted sentence).
+""",
+        "summarize_bbc",
+        ("summarization",),
+    ),
+    ("## Speed", SPEED_METHOD, None, ("speed_run", "speed")),
+    ("### With freed memory kept mapped", "", None, ("speed_run", "speed_keep")),
+    ("### Against Keras 3", "", None, ("speed_run", "speed_keras")),
+    ("### MinGRU and MinLSTM by width", "", None, ("speed_run", "speed_min")),
+    ("### Sizes and batches", "", None, ("speed_run", "speed_grid")),
+    (
+        "### Variable lengths",
+        """
+Bidirectional layers over padded batches whose sequences end at different steps: rnnkit's
+`layer(x, lengths=...)` against what a PyTorch user writes (`pack_padded_sequence` ->
+`nn.LSTM` / `nn.GRU` -> `pad_packed_sequence`), both exact, and, for reference, `nn.LSTM` on the
+padded batch without lengths (it runs the padding too and gets the shorter sequences' final
+states wrong). Lengths are drawn between 0.8 L and L (`bucketed`, what a length-bucketing loader
+gives) or between 1 and L (`spread`); tokens per second count real tokens only.
+""",
+        "lengths",
+        ("lengths",),
+    ),
+    (
+        "### Step products",
+        """
+The matrix products of one recurrent step, y = x W^T + b, with PyTorch's `addmm` (MKL) and with
+oneDNN and the weight packed once (what rnnkit's CPU sequence functions use), at the shapes of
+rnnkit's step loops; median of blocks of calls, alternating.
+""",
+        "products",
+        ("products",),
+    ),
+]

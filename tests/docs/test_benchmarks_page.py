@@ -1,0 +1,62 @@
+"""docs/benchmarks.md and the README's summary are what benchmarks/report.py writes."""
+
+import json
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
+sys.path.insert(0, str(BENCHMARKS))
+
+import report  # noqa: E402  (benchmarks/ is a folder of scripts)
+import report_page  # noqa: E402
+
+
+def test_committed_page_is_what_report_writes():
+    assert report_page.PAGE.read_text() == report_page.page(), (
+        "docs/benchmarks.md is out of date: run python benchmarks/report.py"
+    )
+
+
+def test_readme_summary_is_what_report_writes():
+    readme = report_page.README.read_text()
+    assert report_page.readme_with_block(readme) == readme, (
+        "the README's benchmark summary is out of date: run python benchmarks/report.py"
+    )
+    assert report_page.quality_summary() in readme and report_page.speed_summary() in readme
+
+
+def test_figures_come_from_the_result_files(tmp_path, monkeypatch):
+    results = tmp_path / "results"
+    shutil.copytree(BENCHMARKS / "results", results)
+    ptb = json.loads((results / "lm_ptb_small.json").read_text())
+    ptb["test_perplexity"] = 77.77
+    (results / "lm_ptb_small.json").write_text(json.dumps(ptb))
+    speed = json.loads((results / "speed.json").read_text())
+    speed["step_batch1_2x512"]["speedup"] = 9.87
+    (results / "speed.json").write_text(json.dumps(speed))
+    monkeypatch.setattr(report, "RESULTS", results)
+    monkeypatch.setattr(report_page, "RESULTS", results)
+    page = report_page.page()
+    assert "test perplexity 77.8" in page and "**77.8**" in page
+    assert "9.87x" in report_page.readme_block()
+
+
+def test_check_reports_a_stale_page(tmp_path, monkeypatch, capsys):
+    page, readme = tmp_path / "benchmarks.md", tmp_path / "README.md"
+    page.write_text("# Benchmarks\n\nold\n")
+    readme.write_text(f"# x\n\n{report_page.START}\nold\n{report_page.END}\n")
+    monkeypatch.setattr(report_page, "PAGE", page)
+    monkeypatch.setattr(report_page, "README", readme)
+    assert report_page.main(["--check"]) == 1
+    assert "benchmarks.md, README.md" in capsys.readouterr().out
+    assert report_page.main([]) == 0  # writes both
+    assert report_page.main(["--check"]) == 0
+    assert readme.read_text().startswith("# x\n\n" + report_page.START)
+
+
+def test_a_readme_without_the_block_is_refused(tmp_path):
+    with pytest.raises(ValueError, match="no summary block"):
+        report_page.readme_with_block("# no markers here\n")
