@@ -44,7 +44,7 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> object:
     # rnnkit.from_keras loads its module (and h5py) on first use, keeping `import rnnkit` light
     if name == "from_keras":
         from rnnkit.interop.keras import from_keras

@@ -89,3 +89,19 @@ def test_import_needs_neither_keras_nor_tensorflow() -> None:
         "assert not bad, bad\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_sequential_without_input_layer(tmp_path: Path) -> None:
+    """Older Keras 2 files give the first layer the input shape instead of an InputLayer."""
+    import json
+    import shutil
+
+    config = json.loads((ROOT / "k2" / "masking_stack.json").read_text())
+    layers = config["config"]["layers"]
+    shape = layers.pop(0)["config"]["batch_input_shape"]
+    layers[0]["config"]["batch_input_shape"] = shape
+    (tmp_path / "m.json").write_text(json.dumps(config))
+    shutil.copy(ROOT / "k2" / "masking_stack.weights.h5", tmp_path / "m.weights.h5")
+    x, want = expected("k2", "masking_stack")
+    got = run(from_keras(tmp_path / "m.weights.h5"), x)
+    np.testing.assert_allclose(got[0], want[0], atol=1e-5, rtol=0)

@@ -68,6 +68,9 @@ def _sequential(body: dict[str, Any]) -> Graph:
         previous = layers[0]["config"].get("name") or "input"
         nodes.append(Node(previous, "InputLayer", layers[0]["config"], None))
         layers = layers[1:]
+    elif layers:  # older Keras 2 files give the first layer the input shape instead
+        shape = layers[0].get("config", {}).get("batch_input_shape")
+        nodes.append(Node(previous, "InputLayer", {"batch_input_shape": shape}, None))
     else:
         nodes.append(Node(previous, "InputLayer", {}, None))
     input_name = nodes[0].name
