@@ -27,6 +27,7 @@ extensions = [
     "sphinx.ext.mathjax",
     "rnnkit_cli",  # docs/_ext: the command-line reference from the argparse parsers
     "rnnkit_tutorials",  # docs/_ext: tutorials/NN_slug.py scripts as pages
+    "rnnkit_include",  # docs/_ext: CONTRIBUTING.md inside the contributing page
 ]
 
 # Markdown pages, and the tutorial scripts (docs/tutorials/NN_slug.py) as pages of their own.

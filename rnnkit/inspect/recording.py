@@ -36,7 +36,7 @@ class Recording:
         tokens: token strings of the (source) input per sequence, when known.
         target_tokens: token strings of a translator's target per sequence, when known.
         top_k_tokens: token strings of ``top_k_ids``, when a tokenizer was given.
-        max_error: per recurrent layer call, the largest |h re-computed - the layer's output|
+        max_error: per recurrent layer call, the largest ``|h re-computed - the layer's output|``
             (float tolerance, ~1e-6, when everything is right).
     """
 

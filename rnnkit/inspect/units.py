@@ -11,7 +11,7 @@ Per unit j of a recorded signal v (``h`` by default; any gate or ``c``), over th
 ``text_features`` gives three simple features of character-level input, each the state of the
 text before the token: ``inside_quotes`` (an odd number of ``"`` so far, or after an opening
 curly quote), ``inside_parentheses`` (more ``(`` than ``)`` so far) and ``position_in_line``
-(characters since the last newline). ``rank_units`` sorts units by |r|.
+(characters since the last newline). ``rank_units`` sorts units by ``|r|``.
 """
 
 from __future__ import annotations
@@ -97,7 +97,7 @@ def unit_stats(
         features: name -> (N, L) or (L,) values per position of the recorded input; default:
             ``text_features`` of ``recording.tokens`` (character-level input). Traces whose
             length differs from the features' (a translator's decoder) get none.
-        threshold: |v| above which a value counts as saturated.
+        threshold: ``|v|`` above which a value counts as saturated.
     """
     if features is None and recording.tokens is not None:
         features = _features_of(recording.tokens)
@@ -129,7 +129,7 @@ def correlate(values: Tensor, feature: Tensor) -> Tensor:
 def rank_units(
     stats: Sequence[UnitStats], feature: str | None = None, top: int = 10
 ) -> list[dict[str, Any]]:
-    """Units sorted by |correlation| with ``feature`` (None: with whichever feature each unit
+    """Units sorted by ``|correlation|`` with ``feature`` (None: with whichever feature each unit
     correlates with most), highest first.
 
     Returns:
