@@ -5,6 +5,9 @@ lengths, state and direction; backends pick PyTorch's fused kernels where they a
 generic loop everywhere else.
 """
 
+import os
+from typing import Any
+
 from rnnkit.backends import Backend
 from rnnkit.backends.allocator import keep_freed_memory
 from rnnkit.cells import ElmanCell, GRUCell, LSTMCell, RecurrentCell
@@ -21,6 +24,20 @@ from rnnkit.layers import (
 from rnnkit.layers.minimal import MinGRU, MinLSTM
 
 __version__ = "0.1.0"
+
+
+def load(path: str | os.PathLike[str]) -> Any:
+    """A trained model's predictor by task (``rnnkit.tasks.predictors.load``): imported on
+    use, so ``import rnnkit`` stays light.
+
+    Example:
+        >>> lm = rnnkit.load("runs/shakespeare")
+        >>> lm.generate("ROMEO.", max_tokens=60, seed=1).text  # doctest: +SKIP
+    """
+    from rnnkit.tasks.predictors import load as load_predictor
+
+    return load_predictor(path)
+
 
 __all__ = [
     "GRU",
@@ -41,6 +58,7 @@ __all__ = [
     "__version__",
     "from_keras",
     "keep_freed_memory",
+    "load",
 ]
 
 

@@ -15,6 +15,7 @@ from rnnkit.cli import (
     generate,
     import_keras,
     predict,
+    serve,
     summarize,
     train,
     translate,
@@ -39,6 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     embed.add_parser(sub)
     diagnose.add_parser(sub)
     import_keras.add_parser(sub)
+    serve.add_parser(sub)
     return parser
 
 
@@ -71,6 +73,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return diagnose.run(args)
     if args.command == "import":
         return import_keras.run(args)
+    if args.command == "serve":
+        return serve.run(args)
     return 2
 
 

@@ -257,7 +257,8 @@ def train_classifier(
     return fit(model, train_batches, valid_batches, trainer, out_dir, export, resume)
 
 
-def _load(directory: Path) -> tuple[Classifier, ClassificationEncoder]:
+def load_classifier(directory: Path) -> tuple[Classifier, ClassificationEncoder]:
+    """A trained classifier (or ensemble) and the encoder with its tokenizer and labels."""
     model, tokenizer, meta = load_model_dir(Path(directory))
     if meta.get("task") != "classify" or tokenizer is None:
         raise ValueError(f"{directory}: not a text classifier (task {meta.get('task')!r})")
@@ -287,7 +288,7 @@ def predict_classifier(
     directory: Path, path: str | Path, format: str = "auto"
 ) -> list[tuple[str, ...]]:
     """The predicted label(s) of each text in ``path`` (``-``: stdin), in file order."""
-    model, encoder = _load(directory)
+    model, encoder = load_classifier(directory)
     examples = read_classification(
         str(path), format, encoder.cfg.multi_label, encoder.cfg.label_separator
     )
@@ -297,7 +298,7 @@ def predict_classifier(
 def evaluate_classifier(directory: Path, path: str | Path, format: str = "auto") -> dict[str, Any]:
     """Accuracy, macro-F1, per-class report and confusion matrix on a labelled file; for an
     ensemble also ``member_accuracy``, each member's accuracy alone."""
-    model, encoder = _load(directory)
+    model, encoder = load_classifier(directory)
     cfg = encoder.cfg
     examples = read_classification(str(path), format, cfg.multi_label, cfg.label_separator)
     if any(not e.labels for e in examples):

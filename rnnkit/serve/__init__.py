@@ -1,0 +1,7 @@
+"""``rnnkit serve``: trained models behind a JSON and server-sent-events HTTP API.
+
+Starlette + uvicorn (the ``serve`` extra), imported only here. ``app.build_app`` makes the ASGI
+application from loaded predictors; ``batching`` groups concurrent requests to one model into
+padded batches; ``streaming`` runs generation streams with continuous batching and writes
+them as server-sent events; ``server.serve`` runs it all under uvicorn.
+"""

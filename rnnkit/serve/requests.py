@@ -1,0 +1,109 @@
+"""Reading a request: the body within its size cap, JSON, and the fields an endpoint accepts.
+
+Every refusal names what is wrong: 413 for a body over ``--max-body`` (checked on
+``Content-Length`` and again while reading, so a chunked body cannot get past it), 400 for
+malformed JSON, a body that is not an object, an unknown field, a missing one or one of the
+wrong type (``field`` in the error body names it).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from starlette.requests import Request
+
+from rnnkit.serve.errors import BadRequest, BodyTooLarge
+
+STRING, INTEGER, NUMBER, BOOLEAN = "a string", "an integer", "a number", "true or false"
+STRINGS = "a list of strings"
+TEXTS_OR_TOKENS = "a list of strings or of token lists"
+
+#: the fields each endpoint takes, with their JSON types; ``*`` marks a required field
+FIELDS: dict[str, dict[str, str]] = {
+    "generate": {
+        "model": STRING, "prompt": STRING, "max_tokens": INTEGER, "temperature": NUMBER,
+        "top_k": INTEGER, "top_p": NUMBER, "beam": INTEGER, "stop": STRINGS, "seed": INTEGER,
+        "greedy": BOOLEAN,
+    },
+    "classify": {"model": STRING, "*texts": STRINGS},
+    "tag": {"model": STRING, "*texts": TEXTS_OR_TOKENS},
+    "translate": {
+        "model": STRING, "*texts": STRINGS, "beam": INTEGER, "n_best": INTEGER,
+        "max_length": INTEGER, "length_penalty": NUMBER, "attention": BOOLEAN,
+    },
+    "summarize": {
+        "model": STRING, "*documents": STRINGS, "max_sentences": INTEGER, "max_words": INTEGER,
+    },
+    "embed": {"model": STRING, "*texts": STRINGS, "layer": INTEGER, "mix": BOOLEAN},
+}  # fmt: skip
+
+
+async def read_body(request: Request, max_body: int) -> bytes:
+    """The raw body, or ``BodyTooLarge`` as soon as it passes ``max_body`` bytes."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > max_body:
+        raise BodyTooLarge(f"the body has {declared} bytes; the limit is {max_body} (--max-body)")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > max_body:
+            raise BodyTooLarge(f"the body is over the limit of {max_body} bytes (--max-body)")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def parse_json(raw: bytes) -> dict[str, Any]:
+    """A JSON object from the body, or ``BadRequest`` saying where the JSON breaks."""
+    try:
+        value = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise BadRequest(f"the body is not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    except json.JSONDecodeError as exc:
+        raise BadRequest(
+            f"malformed JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+        ) from None
+    if not isinstance(value, dict):
+        raise BadRequest(f"expected a JSON object, got {type(value).__name__}")
+    return value
+
+
+def _fits(value: Any, kind: str) -> bool:
+    if value is None:
+        return kind not in (STRINGS, TEXTS_OR_TOKENS, STRING, BOOLEAN)
+    if kind == STRING:
+        return isinstance(value, str)
+    if kind == BOOLEAN:
+        return isinstance(value, bool)
+    if kind == INTEGER:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if kind == NUMBER:
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    if kind == STRINGS:
+        return isinstance(value, list) and all(isinstance(v, str) for v in value)
+    return isinstance(value, list) and all(
+        isinstance(v, str) or (isinstance(v, list) and all(isinstance(t, str) for t in v))
+        for v in value
+    )
+
+
+def check_fields(endpoint: str, body: dict[str, Any]) -> dict[str, Any]:
+    """The body's fields, checked against ``FIELDS[endpoint]``; ``BadRequest`` names the
+    first unknown, missing or mistyped field."""
+    spec = {name.lstrip("*"): kind for name, kind in FIELDS[endpoint].items()}
+    for name in body:
+        if name not in spec:
+            raise BadRequest(f"{name}: unknown field; /{endpoint} takes {sorted(spec)}", name)
+    for name, kind in FIELDS[endpoint].items():
+        if name.startswith("*") and name[1:] not in body:
+            raise BadRequest(f"{name[1:]}: required ({kind})", name[1:])
+    for name, value in body.items():
+        if not _fits(value, spec[name]):
+            raise BadRequest(f"{name}: expected {spec[name]}, got {json.dumps(value)[:60]}", name)
+    return body
+
+
+def field_of(message: str, endpoint: str) -> str | None:
+    """The field a predictor's ValueError names (``"top_p: ..."`` -> ``top_p``), if any."""
+    head = message.split(":", 1)[0].split("[", 1)[0].strip()
+    return head if head in {n.lstrip("*") for n in FIELDS.get(endpoint, {})} else None

@@ -1,0 +1,57 @@
+"""Running the application under uvicorn: load the models, listen, stop cleanly on SIGTERM.
+
+uvicorn handles SIGINT and SIGTERM: it stops accepting connections, lets the requests in flight
+finish (streams included, for at most ``timeout`` seconds) and then runs the application's
+shutdown, which stops the batchers and the models' worker threads.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from rnnkit.serve.app import build_app
+from rnnkit.serve.settings import ServeSettings
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def serve(
+    paths: Sequence[str | Path],
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    settings: ServeSettings | None = None,
+    log_level: str = "info",
+) -> None:
+    """Load each model directory and serve them all until SIGINT or SIGTERM.
+
+    Raises:
+        FileNotFoundError, ValueError: a model directory that cannot be loaded (before any
+        socket is opened).
+    """
+    import uvicorn
+
+    from rnnkit.tasks.predictors import load
+
+    settings = settings or ServeSettings()
+    predictors = [load(p) for p in paths]
+    app = build_app(predictors, settings)
+    for p in predictors:
+        print(f"rnnkit serve: {p.name} ({p.task}) from {p.path}", file=sys.stderr)
+    if not is_loopback(host):
+        print(f"rnnkit serve: listening on {host}, reachable from other machines; the server "
+              "has no authentication", file=sys.stderr)  # fmt: skip
+    config = uvicorn.Config(
+        app, host=host, port=port, log_level=log_level, lifespan="on",
+        timeout_graceful_shutdown=int(settings.timeout) + 1,
+    )  # fmt: skip
+    uvicorn.Server(config).run()

@@ -1,0 +1,66 @@
+"""GenerationBatch: streams that join, step and leave together give what each gives alone."""
+
+import pytest
+import torch
+
+from rnnkit.data import CharTokenizer
+from rnnkit.models import LanguageModel
+from rnnkit.tasks.predictors.generation import GenerationBatch
+from rnnkit.tasks.predictors.streams import GenerationOptions, Stream
+
+TOKENIZER = CharTokenizer.train("abcdefgh ijklmnop\nqrstuvwxyz.,")
+REQUESTS = [
+    GenerationOptions("abc def", 12, seed=1),
+    GenerationOptions("", 7, greedy=True),  # one token of prompt: the model's fresh state
+    GenerationOptions("hello there", 15, temperature=0.7, top_k=5, seed=2),
+    GenerationOptions("x", 9, top_p=0.8, seed=3, stop=["q"]),
+    GenerationOptions("a much longer prompt, read in one call", 11, temperature=1.5, seed=4),
+]
+
+
+def _alone(model: LanguageModel, options: GenerationOptions) -> Stream:
+    stream = Stream(options, TOKENIZER)
+    batch = GenerationBatch(model)
+    batch.add(stream)
+    while batch.streams:
+        batch.step()
+    return stream
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru", "rnn", "mingru"])
+def test_batched_streams_equal_each_stream_alone(cell):
+    torch.manual_seed(0)
+    model = LanguageModel(TOKENIZER.vocab_size, cell=cell, embedding_size=8, hidden_size=12,
+                          num_layers=2, tie_weights=False, init_range=1.0).eval()  # fmt: skip
+    batch = GenerationBatch(model)
+    streams = [Stream(o, TOKENIZER) for o in REQUESTS]
+    batch.add(streams[0])
+    batch.add(streams[1])
+    widths, joined = [], 2
+    while batch.streams or joined < len(streams):
+        if joined < len(streams) and len(widths) % 2 == 1:  # the others join between steps
+            batch.add(streams[joined])
+            joined += 1
+        widths.append(len(batch.step()))
+    assert max(widths) >= 3 and {s.finish_reason for s in streams} <= {"length", "stop"}
+    for options, together in zip(REQUESTS, streams):
+        alone = _alone(model, options)
+        assert together.tokens == alone.tokens and together.result().text == alone.result().text
+        torch.testing.assert_close(together.logprobs, alone.logprobs, atol=1e-5, rtol=1e-5)
+
+
+def test_cancelled_streams_leave_before_the_next_step_and_are_reported():
+    model = LanguageModel(TOKENIZER.vocab_size, embedding_size=8, hidden_size=8).eval()
+    batch = GenerationBatch(model)
+    a, b = (
+        Stream(GenerationOptions("ab", 50, seed=1), TOKENIZER),
+        Stream(GenerationOptions("cd", 50, seed=2), TOKENIZER),
+    )
+    batch.add(a)
+    batch.add(b)
+    batch.step()
+    a.finish("cancelled")
+    events = batch.step()
+    assert [s for s, _ in events] == [b] and len(a.tokens) == 1
+    assert batch.take_gone() == [a] and batch.take_gone() == []
+    assert batch.state[0][0].shape[1] == 1  # one row left in every state tensor
