@@ -80,7 +80,7 @@ def tiny_runs(root: Path) -> dict[str, Path]:
     for name, text in files.items():
         (root / name).write_text(text, encoding="utf-8")
     small = ["--model.embedding_size=8", "--model.hidden_size=16"]
-    steps = "--trainer.max_steps=3"
+    steps = "--trainer.max_steps=1"
     words = ["--data.level=word", "--model.encoder_layers=1", "--model.decoder_layers=1"]
     specs = {
         "lm": ["lm", "--data", "lm.txt", *small, "--data.bptt=16", "--model.num_layers=2"],

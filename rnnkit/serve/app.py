@@ -3,7 +3,7 @@
 Endpoints (JSON in, JSON out; each model is addressed by ``"model"``, its directory's name,
 which may be left out when one model is served):
 
-    GET  /health             {"status": "ok", "models": [...]}
+    GET  /health             {"status": "ok", "models": {name: {task, waiting, active}}}
     GET  /info               each model's task, config, vocabulary size and layer backends
     POST /generate           {"text", "tokens", "finish_reason", "seed"}
     POST /generate/stream    server-sent events: one per token, then the result (streaming.py)
@@ -184,7 +184,16 @@ def task_endpoint(name: str) -> Callable:
 
 
 async def health(request: Request) -> Response:
-    return JSONResponse({"status": "ok", "models": sorted(request.app.state.models)})
+    """Liveness, and per model the requests waiting and the generation streams running."""
+    models = {}
+    for name, served in request.app.state.models.items():
+        waiting = sum(len(b.pending) for b in served.batchers.values())
+        active = 0
+        if served.scheduler is not None:
+            waiting += len(served.scheduler.waiting)
+            active = served.scheduler.active
+        models[name] = {"task": served.predictor.task, "waiting": waiting, "active": active}
+    return JSONResponse({"status": "ok", "models": models})
 
 
 async def info(request: Request) -> Response:

@@ -11,6 +11,7 @@ import ipaddress
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from rnnkit.serve.app import build_app
 from rnnkit.serve.settings import ServeSettings
@@ -54,4 +55,18 @@ def serve(
         app, host=host, port=port, log_level=log_level, lifespan="on",
         timeout_graceful_shutdown=int(settings.timeout) + 1,
     )  # fmt: skip
-    uvicorn.Server(config).run()
+    _server_class(uvicorn)(config).run()
+
+
+def _server_class(uvicorn: Any) -> type:
+    """uvicorn's server, but a graceful stop on SIGTERM or SIGINT ends the command with status
+    0 (uvicorn raises the signal again once stopped, which would end it as killed)."""
+
+    class Server(uvicorn.Server):  # type: ignore[misc, name-defined]
+        def handle_exit(self, sig: int, frame: Any) -> None:
+            super().handle_exit(sig, frame)
+            captured = getattr(self, "_captured_signals", None)
+            if isinstance(captured, list):
+                captured.clear()
+
+    return Server

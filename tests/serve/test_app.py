@@ -1,0 +1,125 @@
+"""The server in-process: every endpoint against its predictor, and every error status."""
+
+import json
+
+import pytest
+from starlette.testclient import TestClient
+
+from rnnkit.serve.app import build_app
+from rnnkit.serve.settings import ServeSettings, parse_size
+from rnnkit.tasks.predictors.translate import translation_dict
+
+GOOD = {"model": "lm", "prompt": "the", "max_tokens": 5, "seed": 1}
+
+
+def make_app(predictors, **settings):
+    return build_app(list(predictors.values()), ServeSettings(**settings))
+
+
+def events(response) -> list[dict]:
+    lines = [line for line in response.text.split("\n") if line]
+    assert all(line.startswith("data: ") for line in lines)
+    return [json.loads(line[6:]) for line in lines]
+
+
+def test_health_and_info_describe_every_model(predictors):
+    with TestClient(make_app(predictors)) as client:
+        health = client.get("/health").json()
+        assert health["status"] == "ok" and set(health["models"]) == set(predictors)
+        assert health["models"]["lm"] == {"task": "lm", "waiting": 0, "active": 0}
+        info = client.get("/info").json()
+        by_name = {m["name"]: m for m in info["models"]}
+        assert by_name["lm"]["config"]["hidden_size"] == 16 and by_name["lm"]["vocab_size"] > 2
+        assert "fused" in by_name["lm"]["backend"]["layers.0"]
+        assert by_name["classify"]["methods"] == ["classify"]
+        assert info["settings"]["max_batch"] == 64
+
+
+def test_generate_and_stream_equal_the_predictor(predictors):
+    lm = predictors["lm"]
+    expected = lm.generate("the", 20, temperature=0.8, top_p=0.9, seed=4)
+    body = {"model": "lm", "prompt": "the", "max_tokens": 20, "temperature": 0.8, "top_p": 0.9,
+            "seed": 4}  # fmt: skip
+    with TestClient(make_app(predictors)) as client:
+        assert client.post("/generate", json=body).json() == expected.to_dict()
+        response = client.post("/generate/stream", json=body)
+        assert response.headers["content-type"].startswith("text/event-stream")
+        *tokens, last = events(response)
+    assert [e["token"] for e in tokens] == expected.tokens
+    assert "".join(e["text"] for e in tokens) == expected.text
+    assert [e["logprob"] for e in tokens] == pytest.approx(expected.logprobs, abs=1e-6)
+    assert last == expected.to_dict()
+
+
+def test_task_endpoints_equal_their_predictors(predictors):
+    texts = ["a great film", "dull and bad"]
+    classified = [r.to_dict() for r in predictors["classify"].classify(texts)]
+    cases = {
+        "classify": ({"texts": texts}, classified),
+        "tag": ({"model": "tag", "texts": ["John lives in Rome .", ["Mary"]]},
+                [r.to_dict() for r in predictors["tag"].tag(["John lives in Rome .", ["Mary"]])]),
+        "translate": ({"texts": ["open the file"], "beam": 2, "n_best": 2},
+                      [translation_dict(t) for t in predictors["translate"].translate(
+                          ["open the file"], beam=2, n_best=2)]),
+        "summarize": ({"documents": ["A b c. D e f. G h i."], "max_sentences": 2},
+                      [r.to_dict() for r in predictors["summarize"].summarize(
+                          ["A b c. D e f. G h i."], max_sentences=2)]),
+        "embed": ({"texts": ["the john sat"]},
+                  [r.to_dict() for r in predictors["bilm"].embed(["the john sat"])]),
+    }  # fmt: skip
+    names = {"embed": "bilm"}
+    with TestClient(make_app(predictors)) as client:
+        for endpoint, (body, expected) in cases.items():
+            body = {"model": names.get(endpoint, endpoint), **body}
+            response = client.post(f"/{endpoint}", json=body)
+            assert response.status_code == 200, response.text
+            assert response.json()["results"] == expected  # JSON keeps every float exactly
+
+
+@pytest.mark.parametrize(
+    "path, body, status, field",
+    [
+        ("/generate", b"{", 400, None),
+        ("/generate", b"[1, 2]", 400, None),
+        ("/generate", b"\xff\xfe", 400, None),
+        ("/generate", {"model": "lm", "max_tokens": "ten"}, 400, "max_tokens"),
+        ("/generate", {"model": "lm", "top_p": 2.0}, 400, "top_p"),
+        ("/generate", {"model": "lm", "colour": "red"}, 400, "colour"),
+        ("/generate", {"prompt": "x"}, 400, "model"),  # several models: the name is required
+        ("/generate", {"model": "nope"}, 404, "model"),
+        ("/classify", {"model": "lm", "texts": ["x"]}, 400, "model"),
+        ("/classify", {"model": "classify"}, 400, "texts"),
+        ("/classify", {"model": "classify", "texts": [1]}, 400, "texts"),
+        ("/translate", {"model": "translate", "texts": ["x"], "beam": 1, "n_best": 2}, 400,
+         "n_best"),
+        ("/nowhere", {}, 404, None),
+    ],
+)  # fmt: skip
+def test_bad_requests_get_their_status_and_the_server_goes_on(predictors, path, body, status,
+                                                               field):  # fmt: skip
+    with TestClient(make_app(predictors)) as client:
+        raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+        response = client.post(path, content=raw)
+        assert response.status_code == status, response.text
+        if path != "/nowhere":
+            assert response.json()["status"] == status and response.json().get("field") == field
+        assert client.post("/generate", json=GOOD).status_code == 200
+
+
+def test_body_over_the_cap_is_413_declared_or_chunked(predictors):
+    with TestClient(make_app(predictors, max_body=200)) as client:
+        big = {"model": "classify", "texts": ["word " * 100]}
+        response = client.post("/classify", json=big)
+        assert response.status_code == 413 and "--max-body" in response.json()["error"]
+        chunks = (b'{"model": "classify", "texts": ["' + b"x" * 100 for _ in range(3))
+        assert client.post("/classify", content=chunks).status_code == 413  # no length given
+        assert client.post("/generate", json=GOOD).status_code == 200
+    assert parse_size("8MB") == 8 << 20 and parse_size("512kb") == 512 << 10
+    with pytest.raises(ValueError, match="8MB"):
+        parse_size("lots")
+
+
+def test_one_model_needs_no_name(predictors):
+    with TestClient(build_app([predictors["lm"]])) as client:
+        response = client.post("/generate", json={"prompt": "the", "max_tokens": 3, "seed": 2})
+        assert response.status_code == 200 and len(response.json()["tokens"]) == 3
