@@ -36,23 +36,20 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import numpy as np
-
     from rnnkit.data.readers import iter_lines, read_source
-    from rnnkit.tasks.bilm import embed_texts, text_tokens
     from rnnkit.tasks.embed import write_embeddings
+    from rnnkit.tasks.predictors import load
 
     try:
         _, text = read_source(args.input)
         lines = [line for _, line in iter_lines(text.rstrip("\n"))]
-        tokens = text_tokens(args.model_dir, lines)
-        filled = [i for i, t in enumerate(tokens) if t]
-        vectors = embed_texts(args.model_dir, [lines[i] for i in filled], args.layer, args.mix)
-        width = vectors[0].shape[1] if vectors else 0
-        out = [np.zeros((0, width), dtype=np.float32) for _ in lines]
-        for i, v in zip(filled, vectors):
-            out[i] = v
-        write_embeddings(out, args.output, "jsonl" if args.json else None, tokens)
+        bilm = load(args.model_dir)
+        if bilm.task != "bilm":
+            raise ValueError(f"{args.model_dir}: not a bidirectional LM (task {bilm.task!r})")
+        results = bilm.embed(lines, args.layer, args.mix)  # type: ignore[attr-defined]
+        tokens = [r.tokens for r in results]
+        write_embeddings([r.vectors for r in results], args.output,
+                         "jsonl" if args.json else None, tokens)  # fmt: skip
     except (DataError, FileNotFoundError, ValueError, IndexError) as exc:
         print(f"rnnkit embed: {exc}", file=sys.stderr)
         return 2

@@ -1,4 +1,5 @@
-"""``rnnkit generate DIR``: stream text from a trained language model."""
+"""``rnnkit generate DIR``: stream text from a trained language model (its predictor's
+``stream``, the path ``rnnkit serve`` runs)."""
 
 from __future__ import annotations
 
@@ -22,21 +23,20 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from rnnkit.models.io import load_model_dir
-    from rnnkit.tasks.generate import generate_text
+    from rnnkit.tasks.predictors import load
+    from rnnkit.tasks.predictors.lm import LanguageModelPredictor
 
     try:
-        model, tokenizer, meta = load_model_dir(Path(args.model_dir))
-        if meta.get("task") != "lm" or tokenizer is None:
-            raise ValueError(f"{args.model_dir}: not a language model")
-        pieces = generate_text(
-            model, tokenizer, args.prompt, args.max_tokens, temperature=args.temperature,
-            top_k=args.top_k, top_p=args.top_p, greedy=args.greedy, beam=args.beam,
-            seed=args.seed, stop=args.stop,
+        lm = load(Path(args.model_dir))
+        if not isinstance(lm, LanguageModelPredictor):
+            raise ValueError(f"{args.model_dir}: not a language model (task {lm.task!r})")
+        events = lm.stream(
+            args.prompt, args.max_tokens, temperature=args.temperature, top_k=args.top_k,
+            top_p=args.top_p, greedy=args.greedy, beam=args.beam, seed=args.seed, stop=args.stop,
         )  # fmt: skip
         sys.stdout.write(args.prompt)
-        for piece in pieces:
-            sys.stdout.write(piece)
+        for event in events:
+            sys.stdout.write(event.text)
             sys.stdout.flush()
         sys.stdout.write("\n")
     except (FileNotFoundError, ValueError) as exc:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -29,26 +28,30 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from rnnkit.models.io import resolve_model_dir
+    from rnnkit.tasks.predictors import load
 
     directory = Path(args.model_dir)
     try:
-        meta = json.loads((resolve_model_dir(directory) / "config.json").read_text())["meta"]
-        task = meta.get("task")
-        if task == "classify":
-            from rnnkit.tasks.classify import predict_classifier
+        predictor = load(directory)
+        if predictor.task == "classify":
+            from rnnkit.data.labelled import read_classification
 
-            separator = meta["data"].get("label_separator", ",")
-            for labels in predict_classifier(directory, args.data, args.format):
-                print(separator.join(labels))
-        elif task == "tag":
-            from rnnkit.data.conll import write_conll
-            from rnnkit.tasks.tag import predict_tagger
+            cfg = predictor.encoder.cfg  # type: ignore[attr-defined]
+            examples = read_classification(args.data, args.format, cfg.multi_label,
+                                           cfg.label_separator)  # fmt: skip
+            for result in predictor.classify_examples(examples):  # type: ignore[attr-defined]
+                print(cfg.label_separator.join(result.labels))
+        elif predictor.task == "tag":
+            from rnnkit.data.conll import read_conll, write_conll
 
-            sentences, tags = predict_tagger(directory, args.data)
-            write_conll(sentences, tags, sys.stdout)
+            cfg = predictor.encoder.cfg  # type: ignore[attr-defined]
+            sentences = read_conll(args.data, cfg.token_column, None)
+            results = predictor.tag([s.tokens for s in sentences])  # type: ignore[attr-defined]
+            write_conll(sentences, [r.tags for r in results], sys.stdout)
         else:
-            raise ValueError(f"{directory}: predict needs a classifier or a tagger, not {task!r}")
+            raise ValueError(
+                f"{directory}: predict needs a classifier or a tagger, not {predictor.task!r}"
+            )
     except (DataError, FileNotFoundError, ValueError) as exc:
         print(f"rnnkit predict: {exc}", file=sys.stderr)
         return 2

@@ -40,17 +40,21 @@ def check_budget(max_sentences: int | None, max_words: int | None) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from rnnkit.data.documents import read_documents
-    from rnnkit.tasks.summarize import load_summarizer
+    from rnnkit.tasks.predictors import load
 
     try:
         check_budget(args.max_sentences, args.max_words)
-        summarizer = load_summarizer(args.model_dir)
-        key = args.text_key or summarizer.encoder.cfg.text_key
+        predictor = load(args.model_dir)
+        if predictor.task != "summarize":
+            raise ValueError(f"{args.model_dir}: not a summarizer (task {predictor.task!r})")
+        key = args.text_key or predictor.summarizer.encoder.cfg.text_key  # type: ignore[attr-defined]
         documents = read_documents(args.input, text_key=key)
-        summaries = summarizer.summarize(documents, args.max_sentences, args.max_words)
+        results = predictor.summarize(  # type: ignore[attr-defined]
+            [d.text for d in documents], args.max_sentences, args.max_words
+        )
     except (DataError, FileNotFoundError, ValueError) as exc:
         print(f"rnnkit summarize: {exc}", file=sys.stderr)
         return 2
-    for summary in summaries:
-        print(json.dumps({"summary": summary}, ensure_ascii=False))
+    for result in results:
+        print(json.dumps({"summary": result.summary}, ensure_ascii=False))
     return 0

@@ -37,14 +37,18 @@ def _attention_path(base: Path, k: int) -> Path:
 
 def run(args: argparse.Namespace) -> int:
     from rnnkit.data.parallel import read_parallel
-    from rnnkit.tasks.translator import Translator
+    from rnnkit.tasks.predictors import load
 
     try:
         if args.n_best > args.beam:
             raise ValueError(f"--n-best ({args.n_best}) must not exceed --beam ({args.beam})")
-        translator = Translator.load(args.model_dir)
+        translator = load(args.model_dir)
+        if translator.task != "translate":
+            raise ValueError(
+                f"{args.model_dir}: not a translation model (task {translator.task!r})"
+            )
         sources = [e.source for e in read_parallel(args.input, require_target=False)]
-        results = translator.translate(
+        results = translator.translate(  # type: ignore[attr-defined]
             sources, beam=args.beam, n_best=args.n_best, max_length=args.max_length,
             length_penalty=args.length_penalty, attention=args.attention is not None,
         )  # fmt: skip

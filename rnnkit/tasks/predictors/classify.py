@@ -62,10 +62,17 @@ class ClassifierPredictor(Predictor):
         """Classify each text (in order), in padded batches of ``batch_size`` (default: the
         model's evaluation batch size); padding does not change a text's result."""
         texts = check_texts("texts", texts)
+        return self.classify_examples([TextExample(t) for t in texts], batch_size)
+
+    @torch.no_grad()
+    def classify_examples(
+        self, examples: Sequence[TextExample], batch_size: int | None = None
+    ) -> list[Classification]:
+        """``classify`` for examples read from a file (a title, if any and the model was
+        trained with titles, is read before the text)."""
         names = self.encoder.labels.labels
         multi = self.model.config.multi_label
         size = batch_size or self.encoder.cfg.eval_batch_size
-        examples = [TextExample(t) for t in texts]
         out: list[Classification] = []
         for batch in self.encoder.batches(examples, size, shuffle=False):
             scores = self.model(batch["tokens"], batch["lengths"], batch.get("bilm")).float()
