@@ -130,7 +130,7 @@ def _options(body: dict[str, Any]) -> GenerationOptions:
 async def _first(job: Job, timeout: float) -> Any:
     try:
         return await asyncio.wait_for(job.events.get(), timeout + 1.0)
-    except TimeoutError:
+    except asyncio.TimeoutError:  # the builtin TimeoutError only from Python 3.11
         job.cancel()
         raise TimeLimit(timeout) from None
 

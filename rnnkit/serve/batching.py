@@ -67,7 +67,7 @@ class MicroBatcher:
         self._wake.set()
         try:
             return await asyncio.wait_for(asyncio.shield(pending.future), self.settings.timeout)
-        except TimeoutError:
+        except asyncio.TimeoutError:  # the builtin TimeoutError only from Python 3.11
             if pending in self.pending:  # never started: it will not run
                 self.pending.remove(pending)
             raise TimeLimit(self.settings.timeout) from None
