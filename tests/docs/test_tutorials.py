@@ -39,6 +39,9 @@ def test_tutorial_runs_quick(script, tmp_path):
         "RNNKIT_TUTORIAL_QUICK": "1",
         "RNNKIT_TUTORIAL_OUT": str(tmp_path),
         "MPLBACKEND": "Agg",
+        # the quick models are tiny: a second thread gains nothing and, on a busy machine,
+        # spinning OpenMP threads cost more than the work
+        "OMP_NUM_THREADS": "1",
         "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
     }
     done = subprocess.run(
