@@ -120,12 +120,12 @@ For each curve we print the *per-step factor*: the geometric mean of
 rate per step.
 """
 
-text = load_bundled("shakespeare")[: 60_000 if QUICK else 400_000]
+text = load_bundled("shakespeare")[: 40_000 if QUICK else 400_000]
 tokenizer = CharTokenizer.train(text)
 ids = torch.tensor(tokenizer.encode(text))
 T = 20 if QUICK else 60
-train_steps = 15 if QUICK else 300
-hidden = 24 if QUICK else 128
+train_steps = 10 if QUICK else 200
+hidden = 24 if QUICK else 96
 probe = ids[-16 * (T + 1) :].view(16, T + 1)  # held-out: 16 sequences of T + 1 characters
 
 

@@ -210,7 +210,7 @@ def held_out_loss():
 
 
 before = held_out_loss()
-steps = 40 if QUICK else 1500
+steps = 40 if QUICK else 1000
 for step in range(steps):
     bilm.train()
     chunk = [lines[(step * 32 + i) % len(lines)] for i in range(32)]
