@@ -33,7 +33,7 @@ from starlette.routing import BaseRoute, Route
 
 from rnnkit.serve.batching import MicroBatcher
 from rnnkit.serve.errors import BadRequest, NotFound, RequestError, TimeLimit
-from rnnkit.serve.requests import check_fields, field_of, parse_json, read_body
+from rnnkit.serve.requests import FIELDS, check_fields, field_of, parse_json, read_body
 from rnnkit.serve.settings import ServeSettings
 from rnnkit.serve.streaming import EventStream, GenerationScheduler, Job
 from rnnkit.tasks.predictors import Predictor
@@ -76,10 +76,13 @@ TASK_ENDPOINTS: dict[str, tuple[str, str, Callable[..., list[Any]]]] = {
 
 
 def json_endpoint(
-    name: str,
+    name: str, fields: dict[str, str] | None = None
 ) -> Callable[[Callable[[Request, dict[str, Any]], Awaitable[Response]]], Callable]:
     """Wrap a handler ``(request, checked body) -> response``: read and check the body
-    (``FIELDS[name]``) and turn errors into JSON responses with their status."""
+    (``FIELDS[name]``, or ``fields`` for a new endpoint: ``{"model": STRING, "*text": STRING}``,
+    ``*`` marking a required field) and turn errors into JSON responses with their status."""
+    if fields is not None:
+        FIELDS[name] = dict(fields)
 
     def wrap(handler: Callable[[Request, dict[str, Any]], Awaitable[Response]]) -> Callable:
         async def endpoint(request: Request) -> Response:

@@ -123,3 +123,23 @@ def test_one_model_needs_no_name(predictors):
     with TestClient(build_app([predictors["lm"]])) as client:
         response = client.post("/generate", json={"prompt": "the", "max_tokens": 3, "seed": 2})
         assert response.status_code == 200 and len(response.json()["tokens"]) == 3
+
+
+def test_routes_can_be_added_with_the_same_checks(predictors):
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+
+    from rnnkit.serve.app import json_endpoint, served_model
+    from rnnkit.serve.requests import STRING
+
+    @json_endpoint("echo", {"model": STRING, "*text": STRING})
+    async def echo(request, body):
+        served = served_model(request, body, "lm")
+        return JSONResponse({"model": served.predictor.name, "text": body["text"]})
+
+    app = build_app(list(predictors.values()), routes=[Route("/echo", echo, methods=["POST"])])
+    with TestClient(app) as client:
+        assert client.post("/echo", json={"model": "lm", "text": "hi"}).json()["text"] == "hi"
+        refused = client.post("/echo", json={"model": "lm", "txt": "hi"})
+        assert refused.status_code == 400 and refused.json()["field"] == "txt"
+        assert client.post("/echo", json={"model": "tag", "text": "x"}).status_code == 400
