@@ -74,6 +74,7 @@ class MicroBatcher:
 
     def _start(self) -> None:
         if self._task is None or self._task.done():
+            self._wake = asyncio.Event()  # bound to the loop that runs the task
             self._task = asyncio.get_running_loop().create_task(self._run())
 
     async def close(self) -> None:

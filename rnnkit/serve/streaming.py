@@ -74,6 +74,7 @@ class GenerationScheduler:
         job = Job(stream, loop.time() + self.settings.timeout)
         self.waiting.append(job)
         if self._task is None or self._task.done():
+            self._wake = asyncio.Event()  # bound to the loop that runs the task
             self._task = loop.create_task(self._run())
         self._wake.set()
         return job
@@ -129,7 +130,7 @@ class GenerationScheduler:
         """On the worker thread: join the new streams, run one step, report who left."""
         for job in joins:
             self.jobs[id(job.stream)] = job
-            self.batch.add(job.stream)
+        self.batch.add_many([job.stream for job in joins])
         events = self.batch.step()
         self.steps += bool(events)
         self.widest = max(self.widest, len(events))

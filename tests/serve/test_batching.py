@@ -14,11 +14,26 @@ from rnnkit.serve.settings import ServeSettings
 GOOD = {"model": "lm", "prompt": "the", "max_tokens": 4, "seed": 1}
 
 
+async def drain(app) -> None:
+    """Stop the app's batchers and wait for its workers to go idle before the loop closes (a
+    worker that finishes after its loop is gone logs a traceback from its thread)."""
+    loop = asyncio.get_running_loop()
+    for served in app.state.models.values():
+        for batcher in served.batchers.values():
+            await batcher.close()
+        if served.scheduler is not None:
+            await served.scheduler.close()
+        await loop.run_in_executor(served.executor, lambda: None)
+
+
 def run(coroutine_fn, app):
     async def main():
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-            return await asyncio.wait_for(coroutine_fn(client), 60)
+        try:
+            async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+                return await asyncio.wait_for(coroutine_fn(client), 60)
+        finally:
+            await drain(app)
 
     return asyncio.run(main())
 
@@ -147,7 +162,9 @@ def test_a_client_that_disconnects_mid_stream_frees_its_slot(predictors):
             if scheduler.active == 0 and not scheduler.jobs:
                 break
             await asyncio.sleep(0.01)
-        return chunks, scheduler.active
+        active = scheduler.active
+        await drain(app)
+        return chunks, active
 
     chunks, active = asyncio.run(scenario())
     assert active == 0 and len(chunks) < 1000

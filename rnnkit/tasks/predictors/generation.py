@@ -78,13 +78,28 @@ class GenerationBatch:
     def __len__(self) -> int:
         return len(self.streams)
 
-    @torch.no_grad()
     def add(self, stream: Stream) -> None:
         """Read the stream's prompt (all but its last token) and append it as a new row."""
-        ids = stream.prompt_ids
-        own = None
-        if len(ids) > 1:
-            _, own = self.model(torch.tensor([ids[:-1]]), None)
+        self.add_many([stream])
+
+    @torch.no_grad()
+    def add_many(self, streams: list[Stream]) -> None:
+        """Append streams as new rows, in order. Prompts of the same length are read together
+        in one call (no padding: the batch holds only equal lengths)."""
+        groups: dict[int, list[int]] = {}
+        for i, stream in enumerate(streams):
+            groups.setdefault(len(stream.prompt_ids), []).append(i)
+        read: list[Any] = [None] * len(streams)
+        for length, members in groups.items():
+            if length > 1:
+                ids = torch.tensor([streams[i].prompt_ids[:-1] for i in members])
+                _, state = self.model(ids, None)
+                for row, i in enumerate(members):
+                    read[i] = select_rows_of(state, torch.tensor([row]))
+        for stream, own in zip(streams, read):
+            self._append(stream, own)
+
+    def _append(self, stream: Stream, own: Any) -> None:
         if own is None and self.state is not None:
             own = zero_rows(self.state, 1)
         elif own is not None and self.state is None and self.streams:
@@ -92,7 +107,7 @@ class GenerationBatch:
         if own is not None:
             self.state = own if not self.streams else concat_rows([self.state, own])
         self.streams.append(stream)
-        self.tokens = torch.cat([self.tokens, torch.tensor([ids[-1]])])
+        self.tokens = torch.cat([self.tokens, torch.tensor([stream.prompt_ids[-1]])])
 
     def drop_finished(self) -> list[Stream]:
         """Remove the finished (or cancelled) streams' rows; returns them."""
