@@ -84,9 +84,10 @@ one to check them on.
 
 held_out = corpus[int(len(corpus) * 0.95) :]
 size = 400 if QUICK else 5000
-start = held_out.index("\n") + 1  # begin on a line boundary
+start = held_out.index("\n") + 1  # both texts begin on a line boundary
 pick_text = held_out[start : start + size]
-check_text = held_out[start + size : start + 2 * size]
+after = start + size + held_out[start + size :].index("\n") + 1
+check_text = held_out[after : after + size]
 
 recording = inspect_text(model, tokenizer, pick_text)
 print("traces:", [t.name for t in recording.traces])
@@ -175,7 +176,9 @@ print(
 ## 6. See it
 
 One character per column and below it the unit's cell state, from low (` `) to high (`@`).
-A unit that tracks the position in the line ramps along each line and resets at the newline.
+A unit that follows the position in the line changes along each line and jumps back at every
+newline; whether it ramps steadily to the end of the line or only marks its first few
+characters is what the picture (and the figure below) tell apart, and what r alone does not.
 """
 
 trace = check.trace(best["trace"])

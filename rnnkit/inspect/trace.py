@@ -19,7 +19,6 @@ from torch import Tensor, nn
 
 from rnnkit.inspect import equations as eq
 from rnnkit.layers import Bidirectional, Recurrent, RecurrentStack, Stacked, WeightDrop
-from rnnkit.layers.bidirectional import MERGE_MODES
 
 States = tuple[Tensor, ...]
 
@@ -150,13 +149,11 @@ def _split(state: object, counts: list[int]) -> list[object]:
 
 
 def _merge(mode: str, a: Tensor, b: Tensor) -> Tensor:
-    if mode not in MERGE_MODES:
+    merged = {"concat": lambda: torch.cat([a, b], dim=-1), "sum": lambda: a + b,
+              "mul": lambda: a * b, "ave": lambda: (a + b) * 0.5}  # fmt: skip
+    if mode not in merged:
         raise ValueError(f"trace_layer: unknown merge mode {mode!r}")
-    if mode == "concat":
-        return torch.cat([a, b], dim=-1)
-    if mode == "sum":
-        return a + b
-    return a * b if mode == "mul" else (a + b) * 0.5
+    return merged[mode]()
 
 
 def _direction(reverse: bool) -> str:
