@@ -235,3 +235,25 @@ findings = {
 }
 (OUT / "08_findings.json").write_text(json.dumps(findings, indent=2) + "\n")
 print(json.dumps(findings, indent=2))
+
+"""
+## What a full run found
+
+One full run of this script (`python docs/tutorials/08_inside_an_lstm.py`, default 240-second
+budget) on a busy two-core machine, one thread: 59 training steps in 257 s, validation loss
+2.12 nats per character; 406 s for the whole script. Every recurrent layer's re-computed h
+matched the kernel's output to 5e-7. Held-out Shakespeare has no double quotes and no
+parentheses, so only the position in the line could be measured. The best unit was
+`layers.1[0].forward` unit 13: r = +0.46 on the text it was picked on, +0.41 on the second
+text. The same search on the untrained model found r = -0.38 and -0.30: a random LSTM already
+reacts to the newline character, and training made the effect stronger. The picture shows what
+the unit does: its cell state drops at every newline and climbs back over the first eight or so
+characters of the line, then stays flat, so it marks the start of a line rather than counting
+along it.
+
+A second run with `RNNKIT_TUTORIAL_SECONDS=900` on the same (even busier) machine reached only
+105 steps (validation loss 1.95) and found the same kind of unit, `layers.1[0].forward` unit
+498, r = -0.45 where picked and -0.42 on the second text (untrained: -0.38 and -0.31). A few
+minutes on a faster machine train the model further; expect larger correlations from units
+that have learnt more of the line's structure, and read the pictures before the numbers.
+"""

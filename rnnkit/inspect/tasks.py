@@ -51,9 +51,10 @@ def record_lm(
 def record_classifier(
     model: nn.Module, tokens: Tensor, lengths: Tensor | None = None, tokenizer: Any = None
 ) -> Recording:
-    """Record a ``TextClassifier``: ``probabilities`` (N, C) (sigmoid per label for a
-    multi-label model) and, with ``pooling="attention"``, ``pooling`` (N, L): the attention
-    pooling weight of every token (0 at padding)."""
+    """Record a ``TextClassifier`` (or a ``ClassifierEnsemble``): ``probabilities`` (N, C)
+    (sigmoid per label for a multi-label model) and, with ``pooling="attention"``, ``pooling``
+    (N, L): the attention-pooling weight of every token (0 at padding; for an ensemble, the
+    mean over its members, whose cells are traced as ``members.K.layers...``)."""
     _check_tokens("record_classifier", tokens)
     if lengths is None:
         lengths = torch.full((tokens.shape[0],), tokens.shape[1], dtype=torch.long)
@@ -61,9 +62,10 @@ def record_classifier(
     logits = rec.outputs.pop("output")
     multi = bool(getattr(getattr(model, "config", None), "multi_label", False))
     rec.outputs["probabilities"] = torch.sigmoid(logits) if multi else logits.softmax(-1)
-    pool = getattr(model, "pool", None)
-    if getattr(pool, "mode", None) == "attention" and pool.last_weights is not None:
-        rec.outputs["pooling"] = pool.last_weights.nan_to_num(0.0)
+    pools = [getattr(m, "pool", None) for m in getattr(model, "members", [model])]
+    weights = [p.last_weights for p in pools if getattr(p, "mode", None) == "attention"]
+    if weights and all(w is not None for w in weights):  # an ensemble's: the members' mean
+        rec.outputs["pooling"] = torch.stack(weights).mean(0).nan_to_num(0.0)
     if tokenizer is not None:
         rec.tokens = _strings(tokenizer, tokens, lengths)
     return rec
@@ -127,7 +129,7 @@ def inspect_text(model: nn.Module, tokenizer: Any, text: str, top_k: int = 5) ->
     kind = getattr(model, "model_type", None)
     if kind == "language_model":
         return record_lm(model, tokens, top_k=top_k, tokenizer=tokenizer)
-    if kind == "text_classifier":
+    if kind in ("text_classifier", "classifier_ensemble"):
         return record_classifier(model, tokens, tokenizer=tokenizer)
     raise ValueError(
         f"inspect_text: expected a language model or a text classifier, got {kind!r}; "

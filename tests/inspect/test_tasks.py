@@ -15,7 +15,13 @@ from rnnkit.inspect import (
     record_summarizer,
 )
 from rnnkit.layers.pooling import lengths_mask
-from rnnkit.models import LanguageModel, Seq2Seq, SummaRuNNer, TextClassifier
+from rnnkit.models import (
+    ClassifierEnsemble,
+    LanguageModel,
+    Seq2Seq,
+    SummaRuNNer,
+    TextClassifier,
+)
 from tests.harness import assert_states_close
 
 pytestmark = pytest.mark.filterwarnings("ignore::rnnkit.FusedPathWarning")
@@ -78,6 +84,18 @@ def test_classifier_attention_pooling():
     assert_states_close(rec.outputs["probabilities"], probs)
     # the padded positions of a trace are cut away in to_dict
     assert len(rec.to_dict(signals=["h"])["traces"][0]["signals"]["h"][2]) == 1
+
+
+def test_ensemble_pooling_is_the_members_mean():
+    model = ClassifierEnsemble(9, ensemble=2, embedding_size=4, hidden_size=3,
+                               pooling="attention", attention_size=4).eval()  # fmt: skip
+    tokenizer = build_tokenizer("char", "abcdefg")
+    rec = inspect_text(model, tokenizer, "bad cafe")
+    _small_errors(rec)
+    assert {t.module for t in rec.traces} == {"members.0.layers.0", "members.1.layers.0"}
+    members = [m.pool.last_weights for m in model.members]
+    assert_states_close(rec.outputs["pooling"], (members[0] + members[1]) / 2)
+    assert_states_close(rec.outputs["probabilities"].sum(-1), torch.ones(1))
 
 
 @pytest.mark.parametrize("input_feeding", [True, False])
