@@ -253,7 +253,7 @@ along it.
 
 A second run with `RNNKIT_TUTORIAL_SECONDS=900` on the same (even busier) machine reached only
 105 steps (validation loss 1.95) and found the same kind of unit, `layers.1[0].forward` unit
-498, r = -0.45 where picked and -0.42 on the second text (untrained: -0.38 and -0.31). A few
-minutes on a faster machine train the model further; expect larger correlations from units
-that have learnt more of the line's structure, and read the pictures before the numbers.
+498, r = -0.45 where picked and -0.42 on the second text (untrained: -0.38 and -0.31), again
+a start-of-line marker. A faster machine trains the model much further in the same minutes;
+what that does to these figures was not measured here, so read the pictures before the numbers.
 """
