@@ -159,7 +159,7 @@ class Capture:
     # --------------------------------------------------------------- tracing
     def traces(self) -> tuple[list[CellTrace], dict[str, float]]:
         """Re-run every captured call: the traces, and per trace group the largest
-        |re-computed h - the model's own output|."""
+        ``|re-computed h - the model's own output|``."""
         traces: list[CellTrace] = []
         errors: dict[str, float] = {}
         seen: dict[str, int] = {}
