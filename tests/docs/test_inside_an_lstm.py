@@ -18,6 +18,7 @@ def test_inside_an_lstm_quick(tmp_path):
         "RNNKIT_TUTORIAL_QUICK": "1",
         "RNNKIT_TUTORIAL_OUT": str(tmp_path),
         "MPLBACKEND": "Agg",
+        "OMP_NUM_THREADS": "1",  # a tiny model: a second thread only spins on a busy machine
         "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
     }
     done = subprocess.run(
