@@ -10,11 +10,21 @@ with sacrebleu's BLEU and chrF, beside the copy-the-source baseline (the output 
 source itself; it scores because placeholders, numbers and names are shared). Also reported:
 the share of test sources whose placeholders (``%s``, ``{name}``, numbers ...) all appear in
 the output as often as in the source.
+
+Placeholders are masked, so the translator constrains beam search to emit each source
+placeholder exactly once (``rnnkit.tasks.placeholder_rule``). ``--compare-constraints``
+decodes the same trained model both ways in the same run (labels ``... constrained`` and
+``... unconstrained``); ``--reuse`` decodes a model this script trained before (its run folder
+and training figures) instead of training again; ``--name`` sets the result file's name.
+
+    nice -n 10 python benchmarks/translate.py --minutes 10 --variants attention \
+        --compare-constraints --name translate_en_fr_constrained
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
 import sys
 import time
@@ -50,31 +60,51 @@ def score(sources: list[str], refs: list[str], outputs: list[str], seconds: floa
     }  # fmt: skip
 
 
-def run_variant(name: str, options: dict, folder: Path, args) -> dict:
+def train_variant(name: str, options: dict, folder: Path, args) -> tuple[Path, dict]:
+    """Train (or, with ``--reuse``, find) a variant's model: its folder and training figures."""
     out = RESULTS / "runs" / f"translate_{name}"
+    model = {**TRANSLATE_DEFAULTS["model"], **options}
+    if args.reuse and (out / "bench_train.json").exists():
+        return out, json.loads((out / "bench_train.json").read_text())
     if out.exists():
         shutil.rmtree(out)
-    model = {**TRANSLATE_DEFAULTS["model"], **options}
     data = TranslateDataConfig(data=str(folder / "train.tsv"), valid=str(folder / "dev.tsv"))
     trainer = TrainerConfig.from_dict(
         {**TRANSLATE_DEFAULTS["trainer"], "max_time": args.minutes * 60, "seed": args.seed,
          "log_every": 200, "progress": False}
     )  # fmt: skip
+    cpu = time.process_time()
     result = train_translator(data, model, trainer, out)
-    test = read_parallel(folder / "test.tsv")
-    sources, refs = [e.source for e in test], [e.target or "" for e in test]
-    translator = Translator.load(out)
-    decoded = {}
-    for label, beam in (("greedy", 1), ("beam5", 5)):
-        start = time.monotonic()
-        outputs = [t.text for t in translator.translate(sources, beam=beam)]
-        decoded[label] = score(sources, refs, outputs, time.monotonic() - start)
-        print(name, label, decoded[label], flush=True)
-    return {
-        **decoded, "train_seconds": round(result.elapsed, 1), "epochs": result.epochs,
+    figures = {
+        "train_seconds": round(result.elapsed, 1),
+        "train_cpu_seconds": round(time.process_time() - cpu, 1), "epochs": result.epochs,
         "steps": result.steps, "stopped": result.stopped,
         "best_valid_loss": round(result.best_valid_loss or float("nan"), 4), "model": model,
     }  # fmt: skip
+    (out / "bench_train.json").write_text(json.dumps(figures, indent=2))
+    return out, figures
+
+
+def run_variant(name: str, options: dict, folder: Path, args) -> dict:
+    out, figures = train_variant(name, options, folder, args)
+    test = read_parallel(folder / "test.tsv")
+    sources, refs = [e.source for e in test], [e.target or "" for e in test]
+    translator = Translator.load(out)
+    modes = [("", None)]
+    if args.compare_constraints:
+        modes = [(" constrained", True), (" unconstrained", False)]
+    decoded = {}
+    for label, beam in (("greedy", 1), ("beam5", 5)):
+        for suffix, constrain in modes:
+            start = time.monotonic()
+            cpu = time.process_time()
+            found = translator.translate(sources, beam=beam, constrain=constrain)
+            outputs = [t.text for t in found]
+            key = label + suffix
+            decoded[key] = score(sources, refs, outputs, time.monotonic() - start)
+            decoded[key]["decode_cpu_seconds"] = round(time.process_time() - cpu, 1)
+            print(name, key, decoded[key], flush=True)
+    return {**decoded, **figures}
 
 
 def main() -> None:
@@ -82,6 +112,17 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, default=15.0, help="training budget per model")
     parser.add_argument("--variants", default=",".join(VARIANTS))
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--compare-constraints",
+        action="store_true",
+        help="decode each model with and without placeholder constraints",
+    )
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="decode the models trained by an earlier run instead of training",
+    )
+    parser.add_argument("--name", default="translate_en_fr", help="result file name")
     args = parser.parse_args()
     folder = data_dir() / "translation" / "en-fr"
     test = read_parallel(folder / "test.tsv")
@@ -91,7 +132,7 @@ def main() -> None:
     for name in args.variants.split(","):
         runs[f"rnnkit {name}"] = run_variant(name, VARIANTS[name], folder, args)
     write_result(
-        "translate_en_fr",
+        args.name,
         {"budget_minutes_per_model": args.minutes, "test_sentences": len(test), "runs": runs},
     )
 

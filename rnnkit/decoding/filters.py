@@ -118,3 +118,42 @@ def top_p_filter(logits: Tensor, p: float) -> Tensor:
     keep_sorted[:, 0] = True  # always the top token, even if rounding says otherwise
     keep = torch.zeros_like(keep_sorted).scatter_(1, order, keep_sorted)
     return logits.masked_fill(~keep, float("-inf"))
+
+
+def repetition_penalty_filter(logits: Tensor, previous: Tensor, penalty: float) -> Tensor:
+    """Make tokens already seen less likely (Keskar et al. 2019, "CTRL", section 4.1).
+
+    .. math::
+        z'_i = z_i / \\theta \\text{ if } z_i > 0, \\quad z_i \\theta \\text{ otherwise},
+        \\qquad \\text{for every token } i \\text{ in } \\text{previous}
+
+    A penalty theta > 1 discourages repetition, theta = 1 returns ``logits`` itself, and
+    theta < 1 encourages it. Each seen token is penalised once, however often it was seen.
+
+    Args:
+        logits: next-token logits.
+        previous: the tokens seen so far per row (any integer ids in [0, V)).
+        penalty: theta, a finite number > 0.
+
+    Shape:
+        logits (N, V), previous (N, t) -> (N, V).
+
+    Example:
+        >>> repetition_penalty_filter(torch.tensor([[2.0, -1.0, 1.0]]), torch.tensor([[0, 1]]), 2.0)
+        tensor([[ 1., -2.,  1.]])
+    """
+    _check_logits("repetition_penalty_filter", logits)
+    if not (isinstance(penalty, (int, float)) and math.isfinite(penalty) and penalty > 0):
+        raise ValueError(
+            f"repetition_penalty_filter: expected a finite penalty > 0, got {penalty!r}"
+        )
+    if penalty == 1 or previous.numel() == 0:
+        return logits
+    if previous.dim() != 2 or previous.shape[0] != logits.shape[0]:
+        raise ValueError(
+            f"repetition_penalty_filter: expected previous of shape ({logits.shape[0]}, t), "
+            f"got {tuple(previous.shape)}"
+        )
+    seen = torch.zeros_like(logits, dtype=torch.bool).scatter_(1, previous.long(), True)
+    penalised = torch.where(logits > 0, logits / penalty, logits * penalty)
+    return torch.where(seen, penalised, logits)

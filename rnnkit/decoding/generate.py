@@ -13,6 +13,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from rnnkit.decoding.filters import repetition_penalty_filter
 from rnnkit.decoding.protocol import StepModel, check_count, check_tokens, checked_step
 from rnnkit.decoding.sampling import Strategy, check_sampling_options, select_next_tokens
 
@@ -29,6 +30,7 @@ def generate_tokens(
     top_p: float | None = None,
     generator: torch.Generator | None = None,
     eos_id: int | None = None,
+    repetition_penalty: float = 1.0,
 ) -> Iterator[Tensor]:
     """Generate up to ``max_tokens`` tokens per sequence, yielding each step's tokens.
 
@@ -53,6 +55,9 @@ def generate_tokens(
         temperature, top_k, top_p, generator: sampling options, see ``select_next_tokens``;
             ignored by greedy decoding.
         eos_id: the end-of-sequence token, or None to always run ``max_tokens`` steps.
+        repetition_penalty: theta of ``repetition_penalty_filter``, applied to the logits of
+            every token fed so far (the first token and those generated) before the other
+            filters; 1 turns it off.
 
     Shape:
         first_tokens: (N,) long -> yields (N,) long tensors, at most ``max_tokens`` of them.
@@ -68,10 +73,14 @@ def generate_tokens(
     check_sampling_options(owner, strategy, temperature, top_k, top_p)
     if eos_id is not None:
         check_count(owner, "eos_id", eos_id, 0)
+    try:
+        repetition_penalty_filter(torch.zeros(1, 1), torch.zeros(1, 0), repetition_penalty)
+    except ValueError as err:
+        raise ValueError(f"{owner}: {err}") from None
     options = dict(
         strategy=strategy, temperature=temperature, top_k=top_k, top_p=top_p, generator=generator
     )
-    return _generate(model, state, tokens, max_tokens, eos_id, options)
+    return _generate(model, state, tokens, max_tokens, eos_id, repetition_penalty, options)
 
 
 @torch.no_grad()
@@ -81,15 +90,21 @@ def _generate(
     tokens: Tensor,
     max_tokens: int,
     eos_id: int | None,
+    penalty: float,
     options: dict[str, Any],
 ) -> Generator[Tensor, None, Any]:
     finished = torch.zeros_like(tokens, dtype=torch.bool)  # (N,)
+    seen = tokens[:, None]  # (N, t): every token fed so far
     for _ in range(max_tokens):
         logits, state = checked_step("generate_tokens", model, tokens, state, eos_id)
+        if penalty != 1:
+            logits = repetition_penalty_filter(logits, seen.to(logits.device), penalty)
         tokens = select_next_tokens(logits, **options).to(tokens.device)  # (N,)
         if eos_id is not None:
             tokens = tokens.masked_fill(finished, eos_id)  # finished sequences stay finished
             finished |= tokens == eos_id
+        if penalty != 1:
+            seen = torch.cat([seen, tokens[:, None]], dim=1)
         yield tokens
         if eos_id is not None and bool(finished.all()):
             break

@@ -13,12 +13,18 @@ decoder state and H = h_1..h_S the encoder's memory:
 Without attention h~_t = q_t: the decoder sees the source only through its initial state
 (Sutskever et al. 2014; Cho et al. 2014). Input feeding: Luong et al. 2015, section 3.3.
 
-Under teacher forcing without input feeding, all steps run in one call per layer (the fused
-kernels); input feeding and scheduled sampling need a step loop.
+With ``copy=True`` the output is the pointer-generator's mixture over the vocabulary extended
+with the source's out-of-vocabulary words, and with ``coverage=True`` the attention reads the
+coverage vector (``rnnkit.models.copying``; See et al. 2017). Copying and coverage need
+attention. The step's "logits" are then log-probabilities (log_softmax leaves them unchanged).
+
+Under teacher forcing without input feeding or coverage, all steps run in one call per layer
+(the fused kernels); input feeding, coverage and scheduled sampling need a step loop.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,6 +35,7 @@ from torch.nn import functional as F
 from rnnkit.layers import LockedDropout, make_layer
 from rnnkit.layers.attention import Attention
 from rnnkit.layers.state import as_tuple, from_tuple, map_state
+from rnnkit.models.copying import CopyGate, Coverage, mix_copy
 
 
 @dataclass
@@ -40,6 +47,9 @@ class DecoderState:
         feed: (N, H) the previous attentional vector (input feeding), or None.
         memory: (N, S, M), keys: (N, S, A), mask: (N, S) bool; None without attention.
         weights: (N, S) the last step's attention weights, or None.
+        source_ids: (N, S) the source in extended target ids (copying), or None.
+        extra: the number of out-of-vocabulary ids of the batch (copying).
+        coverage: (N, S) the attention summed over the steps so far (coverage), or None.
     """
 
     layers: list
@@ -48,6 +58,9 @@ class DecoderState:
     keys: Tensor | None = None
     mask: Tensor | None = None
     weights: Tensor | None = None
+    source_ids: Tensor | None = None
+    extra: int = 0
+    coverage: Tensor | None = None
 
     def index_select(self, index: Tensor) -> DecoderState:
         """Entries ``index`` of the batch (for beam search): (N, ...) -> (N', ...)."""
@@ -55,8 +68,14 @@ class DecoderState:
         return DecoderState(
             map_state(lambda t: t.index_select(1, index), self.layers),
             pick(self.feed), pick(self.memory), pick(self.keys), pick(self.mask),
-            pick(self.weights),
+            pick(self.weights), pick(self.source_ids), self.extra, pick(self.coverage),
         )  # fmt: skip
+
+    def moved(self, layers: list, feed: Tensor | None, weights: Tensor | None,
+              coverage: Tensor | None) -> DecoderState:  # fmt: skip
+        """The state after one step: new layer states, fed vector, weights and coverage."""
+        return DecoderState(layers, feed, self.memory, self.keys, self.mask, weights,
+                            self.source_ids, self.extra, coverage)  # fmt: skip
 
 
 class RecurrentDecoder(nn.Module):
@@ -70,9 +89,13 @@ class RecurrentDecoder(nn.Module):
         input_feeding: feed h~_{t-1} into step t (with attention only).
         dropout: on the embeddings, between layers and before the output layer.
         cell_options: passed to each layer (e.g. ``peephole=True``).
+        copy: mix generating and copying source tokens (pointer-generator).
+        coverage: the attention reads the coverage vector (see ``rnnkit.models.copying``).
+        unk_id: fed in place of an extended (copied out-of-vocabulary) id.
 
     Shape:
-        tokens (N, T) teacher-forced inputs -> logits (N, T, V); ``step``: (N,) -> (N, V).
+        tokens (N, T) teacher-forced inputs -> logits (N, T, V); ``step``: (N,) -> (N, V);
+        with copying V is V + extra, the batch's out-of-vocabulary source words.
     """
 
     def __init__(
@@ -88,9 +111,16 @@ class RecurrentDecoder(nn.Module):
         input_feeding: bool = True,
         dropout: float = 0.0,
         cell_options: dict[str, Any] | None = None,
+        copy: bool = False,
+        coverage: bool = False,
+        unk_id: int = 0,
     ) -> None:
         super().__init__()
         self.attending = attention != "none"
+        if (copy or coverage) and not self.attending:
+            raise ValueError("RecurrentDecoder: copy and coverage need attention (not 'none')")
+        self.vocab_size, self.unk_id = vocab_size, unk_id
+        self.copying, self.covering = copy, coverage
         self.input_feeding = input_feeding and self.attending
         self.hidden_size = hidden_size
         self.embed = nn.Embedding(vocab_size, embedding_size)
@@ -104,45 +134,84 @@ class RecurrentDecoder(nn.Module):
         if self.attending:
             self.attention = Attention(attention, hidden_size, memory_size, attention_size)
             self.combine = nn.Linear(memory_size + hidden_size, hidden_size, bias=False)
+            key_size = self.attention.prepare(torch.zeros(1, 1, memory_size)).shape[-1]
+            self.cover = Coverage(key_size) if coverage else None
+            self.gate = CopyGate(memory_size, hidden_size, embedding_size) if copy else None
         self.out = nn.Linear(hidden_size, vocab_size)
 
-    def start(self, layers: list, memory: Tensor | None, mask: Tensor | None) -> DecoderState:
-        """The state before the first target token: initial layer states and the memory."""
+    def start(
+        self, layers: list, memory: Tensor | None, mask: Tensor | None,
+        source_ids: Tensor | None = None, extra: int = 0,
+    ) -> DecoderState:  # fmt: skip
+        """The state before the first target token: initial layer states and the memory;
+        with copying, the source in extended ids (N, S) and the batch's extra id count."""
         keys = self.attention.prepare(memory) if self.attending and memory is not None else None
         feed = None
         if self.input_feeding:
             first = _first_tensor(layers)  # (1, N, H)
             feed = first.new_zeros(first.shape[1], self.hidden_size)
-        return DecoderState(layers, feed, memory if self.attending else None, keys, mask)
+        if self.copying and (source_ids is None or source_ids.shape != mask.shape):
+            got = None if source_ids is None else tuple(source_ids.shape)
+            raise ValueError(
+                f"RecurrentDecoder: copying needs source_ids shaped like the mask "
+                f"{tuple(mask.shape)}, got {got}"
+            )
+        coverage = mask.new_zeros(mask.shape, dtype=memory.dtype) if self.covering else None
+        source_ids = source_ids if self.copying else None
+        memory = memory if self.attending else None
+        return DecoderState(layers, feed, memory, keys, mask, None, source_ids, extra, coverage)
 
-    def _attend(self, q: Tensor, state: DecoderState) -> tuple[Tensor, Tensor | None]:
-        """h~ from the layers' output q: (N, [T,] H) -> (N, [T,] H), weights (N, [T,] S)."""
+    def embed_ids(self, tokens: Tensor) -> Tensor:
+        """Embeddings of target ids; an extended (copied) id reads ``unk_id``'s row."""
+        if self.copying:
+            tokens = tokens.masked_fill(tokens >= self.vocab_size, self.unk_id)
+        return self.embed(tokens)
+
+    def _attend(
+        self, q: Tensor, state: DecoderState
+    ) -> tuple[Tensor, Tensor | None, Tensor | None]:
+        """h~, weights and context from the layers' output q: (N, [T,] H) -> (N, [T,] H),
+        (N, [T,] S), (N, [T,] M)."""
         if not self.attending:
-            return q, None
+            return q, None, None
         assert state.memory is not None and state.mask is not None
-        context, weights = self.attention(q, state.memory, state.mask, state.keys)
-        return torch.tanh(self.combine(torch.cat([context, q], dim=-1))), weights
+        keys = state.keys
+        if self.cover is not None and state.coverage is not None:
+            keys = self.cover(keys, state.coverage)
+        context, weights = self.attention(q, state.memory, state.mask, keys)
+        return torch.tanh(self.combine(torch.cat([context, q], dim=-1))), weights, context
+
+    def _output(
+        self, h: Tensor, parts: tuple, state: DecoderState, drop: Callable[[Tensor], Tensor]
+    ) -> Tensor:
+        """Logits (N, [T,] V) from h~; with copying, log P over V + extra (``mix_copy``)."""
+        logits = self.out(drop(h))
+        if not self.copying:
+            return logits
+        q, context, x, weights = parts
+        p_gen = self.gate(context, q, x)
+        assert state.source_ids is not None
+        return mix_copy(logits, p_gen, weights, state.source_ids, state.extra)
 
     def step(self, tokens: Tensor, state: DecoderState) -> tuple[Tensor, DecoderState]:
         """One target token per sequence: (N,) -> logits (N, V) and the next state."""
-        h, state = self._step(self.embed(tokens), state)
-        return self.out(self.step_drop(h)), state
+        h, parts, state = self._step(self.embed_ids(tokens), state)
+        return self._output(h, parts, state, self.step_drop), state
 
-    def _step(self, x: Tensor, state: DecoderState) -> tuple[Tensor, DecoderState]:
-        """One step from embedded tokens (N, E): h~ (N, H) and the next state."""
+    def _step(self, x: Tensor, state: DecoderState) -> tuple[Tensor, tuple, DecoderState]:
+        """One step from embedded tokens (N, E): h~ (N, H), (q, context, x, weights), state."""
         x = self.step_drop(x)
-        if self.input_feeding:
-            x = torch.cat([x, state.feed], dim=-1)
+        inputs = torch.cat([x, state.feed], dim=-1) if self.input_feeding else x
         layers = []
         for k, layer in enumerate(self.layers):
-            x, s = _one_step(layer, x, state.layers[k])
+            inputs, s = _one_step(layer, inputs, state.layers[k])
             layers.append(s)
             if k < len(self.layers) - 1:
-                x = self.step_drop(x)
-        h, weights = self._attend(x, state)
-        nxt = DecoderState(layers, h if self.input_feeding else None, state.memory, state.keys,
-                           state.mask, weights)  # fmt: skip
-        return h, nxt
+                inputs = self.step_drop(inputs)
+        h, weights, context = self._attend(inputs, state)
+        coverage = None if state.coverage is None else state.coverage + weights
+        nxt = state.moved(layers, h if self.input_feeding else None, weights, coverage)
+        return h, (inputs, context, x, weights), nxt
 
     def forward(
         self, tokens: Tensor, state: DecoderState, sampling: float = 0.0
@@ -153,38 +222,42 @@ class RecurrentDecoder(nn.Module):
         ``sampling`` is the scheduled-sampling probability (Bengio et al. 2015): at each step
         after the first, each sequence is fed its own previous prediction (sampled from the
         model's distribution, no gradient through the choice) instead of the gold token with
-        this probability. Input feeding or sampling run step by step; otherwise each layer runs
-        over all steps in one call.
+        this probability. Input feeding, coverage or sampling run step by step; otherwise each
+        layer runs over all steps in one call.
         """
-        if self.input_feeding or (sampling > 0.0 and self.training):
+        if self.input_feeding or self.covering or (sampling > 0.0 and self.training):
             return self._loop(tokens, state, sampling if self.training else 0.0)
-        x = self.drop(self.embed(tokens))
+        emb = self.drop(self.embed_ids(tokens))
+        x = emb
         for k, layer in enumerate(self.layers):
             x, _ = layer(x, state.layers[k])
             if k < len(self.layers) - 1:
                 x = self.drop(x)
-        h, weights = self._attend(x, state)
-        return self.out(self.drop(h)), weights
+        h, weights, context = self._attend(x, state)
+        return self._output(h, (x, context, emb, weights), state, self.drop), weights
 
     def _loop(
         self, tokens: Tensor, state: DecoderState, sampling: float
     ) -> tuple[Tensor, Tensor | None]:
         # embedded once and projected to the vocabulary once, for all steps: one embedding
         # backward and one large output matmul instead of one of each per step
-        gold = self.embed(tokens).unbind(1)  # T x (N, E)
-        outputs, weights = [], []
+        gold = self.embed_ids(tokens).unbind(1)  # T x (N, E)
+        start, outputs, parts = state, [], []
         for t, x in enumerate(gold):
             if t > 0 and sampling > 0.0:
                 with torch.no_grad():
-                    probs = self.out(outputs[-1]).softmax(-1)
+                    probs = self._output(outputs[-1], parts[-1], state, _same).softmax(-1)
                 own = torch.multinomial(probs, 1)[:, 0]
                 swap = torch.rand(own.shape, device=own.device) < sampling
-                x = torch.where(swap[:, None], self.embed(own), x)
-            h, state = self._step(x, state)
+                x = torch.where(swap[:, None], self.embed_ids(own), x)
+            h, step_parts, state = self._step(x, state)
             outputs.append(h)
-            weights.append(state.weights)
-        stacked = torch.stack(weights, dim=1) if self.attending else None  # (N, T, S)
-        return self.out(self.drop(torch.stack(outputs, dim=1))), stacked
+            parts.append(step_parts)
+        if not self.attending:
+            return self.out(self.drop(torch.stack(outputs, dim=1))), None
+        stacked = [torch.stack(p, dim=1) for p in zip(*parts)]  # q, context, x, weights
+        h = torch.stack(outputs, dim=1)
+        return self._output(h, tuple(stacked), start, self.drop), stacked[3]
 
 
 class DecodingModel(nn.Module):
@@ -242,6 +315,10 @@ def _one_step(layer: nn.Module, x: Tensor, state: Any) -> tuple[Tensor, Any]:
         return out[:, 0], new
     h, new = cell(x, from_tuple([t[0] for t in as_tuple(state)]))
     return h, from_tuple([t[None] for t in as_tuple(new)])
+
+
+def _same(x: Tensor) -> Tensor:
+    return x
 
 
 def _first_tensor(layers: list) -> Tensor:

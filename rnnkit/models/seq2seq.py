@@ -30,6 +30,7 @@ from rnnkit.config import Config
 from rnnkit.layers import LockedDropout, make_layer
 from rnnkit.layers.pooling import lengths_mask
 from rnnkit.layers.state import as_tuple, from_tuple
+from rnnkit.models.copying import coverage_loss
 from rnnkit.models.decoder import DecoderState, DecodingModel, RecurrentDecoder
 
 
@@ -54,6 +55,10 @@ class Seq2SeqConfig(Config):
     scheduled_sampling: float = 0.0
     scheduled_sampling_epochs: int = 5
     bos_id: int = 1
+    copy: bool = False
+    coverage: bool = False
+    coverage_weight: float = 1.0
+    unk_id: int = 0
     cell_options: dict[str, Any] = field(default_factory=dict)
 
 
@@ -75,6 +80,11 @@ class Seq2Seq(DecodingModel):
         scheduled_sampling: the final probability of feeding the model's own prediction in
             training, reached linearly over ``scheduled_sampling_epochs`` epochs (0: off).
         bos_id: the token fed before the first target token.
+        copy: pointer-generator output (``rnnkit.models.copying``): copy source tokens, also
+            out-of-vocabulary ones given as extended ids (``source_ids``, ``extra``).
+        coverage: the coverage vector in attention, and ``coverage_weight`` times the
+            coverage loss added to the training loss.
+        unk_id: the target id fed in place of an extended id.
 
     Shape:
         source (N, S) long, source_lengths (N,), target_in (N, T) -> logits (N, T, V_tgt).
@@ -114,6 +124,7 @@ class Seq2Seq(DecodingModel):
             target_vocab_size, c.cell, c.embedding_size, c.hidden_size, c.decoder_layers,
             memory_size=width, attention=c.attention, attention_size=c.attention_size,
             input_feeding=c.input_feeding, dropout=c.dropout, cell_options=c.cell_options,
+            copy=c.copy, coverage=c.coverage, unk_id=c.unk_id,
         )  # fmt: skip
         if c.share_embeddings:
             self.decoder.embed.weight = self.embed.weight
@@ -131,10 +142,16 @@ class Seq2Seq(DecodingModel):
         )
 
     # -------------------------------------------------------------- encoding
-    def encode(self, source: Tensor, lengths: Tensor) -> DecoderState:
+    def encode(
+        self, source: Tensor, lengths: Tensor, source_ids: Tensor | None = None, extra: int = 0
+    ) -> DecoderState:
         """Run the encoder; the decoder's state before the first target token.
 
-        Shape: source (N, S) long, lengths (N,) with every length >= 1.
+        With copying, ``source_ids`` are the source tokens as target ids, out-of-vocabulary
+        ones numbered V_tgt, V_tgt + 1 ... (``extra`` of them in the batch); by default the
+        source ids themselves (one shared vocabulary, no extension).
+
+        Shape: source (N, S) long, lengths (N,) with every length >= 1, source_ids (N, S).
         """
         if source.dim() != 2 or lengths.shape != source.shape[:1]:
             raise ValueError(
@@ -152,7 +169,14 @@ class Seq2Seq(DecodingModel):
             if k < len(self.encoder) - 1:
                 x = self.drop(x)
         mask = lengths_mask(lengths.to(source.device), source.shape[1])
-        return self.decoder.start(self._bridge(finals), self.drop(x), mask)
+        if self.config.copy and source_ids is None:
+            if self.config.source_vocab_size != self.config.target_vocab_size:
+                raise ValueError(
+                    "Seq2Seq: copying with separate vocabularies needs source_ids (the source "
+                    "in target ids)"
+                )
+            source_ids = source
+        return self.decoder.start(self._bridge(finals), self.drop(x), mask, source_ids, extra)
 
     def _bridge(self, finals: list) -> list:
         """Encoder final states (D, N, H) per layer -> decoder initial states (1, N, H)."""
@@ -171,17 +195,26 @@ class Seq2Seq(DecodingModel):
 
     # -------------------------------------------------------------- training
     def forward(
-        self, source: Tensor, source_lengths: Tensor, target_in: Tensor
-    ) -> tuple[Tensor, Tensor | None]:
-        """Teacher-forced logits (N, T, V_tgt) and attention weights (N, T, S) or None."""
-        state = self.encode(source, source_lengths)
+        self, source: Tensor, source_lengths: Tensor, target_in: Tensor,
+        source_ids: Tensor | None = None, extra: int = 0,
+    ) -> tuple[Tensor, Tensor | None]:  # fmt: skip
+        """Teacher-forced logits (N, T, V_tgt [+ extra]) and attention weights (N, T, S) or
+        None."""
+        state = self.encode(source, source_lengths, source_ids, extra)
         return self.decoder(target_in, state, self.sampling)
 
     def forward_loss(self, batch: dict[str, Tensor]) -> tuple[Tensor, int]:
         """Mean (label-smoothed) cross-entropy per target token; padding is -100 in
-        ``target_out``."""
-        logits, _ = self(batch["source"], batch["source_lengths"], batch["target_in"])
-        return self.sequence_loss(logits, batch["target_out"])
+        ``target_out``. With coverage, + coverage_weight * the mean coverage loss.
+        ``source_ids`` and ``extra`` (a 0-d tensor), if present, feed copying."""
+        extra = int(batch["extra"]) if "extra" in batch else 0
+        logits, weights = self(batch["source"], batch["source_lengths"], batch["target_in"],
+                               batch.get("source_ids"), extra)  # fmt: skip
+        loss, n = self.sequence_loss(logits, batch["target_out"])
+        if self.config.coverage and weights is not None:
+            cover = coverage_loss(weights, batch["target_out"]) / max(n, 1)
+            loss = loss + self.config.coverage_weight * cover
+        return loss, n
 
     def start_epoch(self, epoch: int) -> None:
         """Scheduled sampling: the probability grows linearly to its final value."""

@@ -146,10 +146,14 @@ def build_translator(
         source = target = train_tokenizer(cfg, sources + targets)
     else:
         source, target = train_tokenizer(cfg, sources), train_tokenizer(cfg, targets)
+    if model_options.get("copy") and not cfg.share_vocab:
+        raise ValueError(
+            "translate: --model.copy needs one shared vocabulary (--data.share_vocab=true), so "
+            "that source tokens are target tokens"
+        )
     torch.manual_seed(seed)
-    model = Seq2Seq(
-        source.vocab_size, target.vocab_size, **{**model_options, "bos_id": target.eos_id}
-    )
+    options = {**model_options, "bos_id": target.eos_id, "unk_id": target.unk_id}
+    model = Seq2Seq(source.vocab_size, target.vocab_size, **options)
     return model, TranslationEncoder(source, target, cfg)
 
 

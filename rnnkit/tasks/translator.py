@@ -20,10 +20,11 @@ from torch import Tensor
 from rnnkit.data import TOKENIZERS, Tokenizer
 from rnnkit.data.parallel import ParallelExample, read_parallel
 from rnnkit.data.placeholders import FIRST, restore_placeholders
-from rnnkit.decoding import beam_search
+from rnnkit.decoding import SymbolCounts, beam_search
 from rnnkit.metrics import translation_metrics
 from rnnkit.models import Seq2Seq
 from rnnkit.models.io import load_model_dir, read_model_file
+from rnnkit.tasks.placeholder_rule import PlaceholderConstraint
 from rnnkit.tasks.translate import TranslateDataConfig, TranslationEncoder
 
 
@@ -62,6 +63,7 @@ class Translator:
 
     def __init__(self, model: Seq2Seq, encoder: TranslationEncoder) -> None:
         self.model, self.encoder = model.eval(), encoder
+        self._constraint: PlaceholderConstraint | None = None
 
     @classmethod
     def load(cls, directory: str | Path) -> Translator:
@@ -85,31 +87,42 @@ class Translator:
         length_penalty: float = 1.0,
         attention: bool = False,
         batch_size: int | None = None,
+        constrain: bool | None = None,
+        min_length: int = 0,
+        no_repeat_ngram_size: int = 0,
     ) -> list[Translation]:
-        """Translate each source; results in input order.
+        """Translate each source; results in input order, each independent of the others.
 
         Args:
             beam: beam size (1: greedy).
             n_best: hypotheses kept per source (<= beam).
-            max_length: the most output tokens; default 2 * source tokens + 10 per batch.
+            max_length: the most output tokens; default 2 * source tokens + 10 per source.
             length_penalty: alpha of the GNMT length penalty.
             attention: also return the best translation's attention matrix.
             batch_size: sources decoded together (default: the model's eval batch size).
+            constrain: finished translations hold each source placeholder exactly as often as
+                the source and no other (``rnnkit.tasks.placeholder_rule``); default: on when
+                the model masks placeholders.
+            min_length, no_repeat_ngram_size: beam search rules (``beam_search``).
         """
         masked = [self.encoder.mask(ParallelExample(s)) for s in sources]
         ids = [self.encoder.source_ids(src) for src, _, _ in masked]
         size = batch_size or self.encoder.cfg.eval_batch_size
+        constrain = self.encoder.cfg.placeholders if constrain is None else constrain
         order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
         out: list[Translation | None] = [None] * len(ids)
+        eos = self.encoder.target.eos_id
         for start in range(0, len(order), size):
             chunk = order[start : start + size]
             batch = self.encoder.collate_sources([ids[i] for i in chunk])
-            limit = max_length or 2 * int(batch["source_lengths"].max()) + 10
+            limits = [max_length or 2 * len(ids[i]) + 10 for i in chunk]
+            rules = [self._rule([masked[i][0] for i in chunk])] if constrain else []
             state = self.model.encode(batch["source"], batch["source_lengths"])
             first = self.model.first_tokens(len(chunk))
-            hyps = beam_search(self.model, state, first, limit, beam,
-                               eos_id=self.encoder.target.eos_id, length_penalty=length_penalty,
-                               n_best=n_best)  # fmt: skip
+            hyps = beam_search(self.model, state, first, limits, beam, eos_id=eos,
+                               length_penalty=length_penalty, n_best=n_best, rules=rules,
+                               min_length=min_length,
+                               no_repeat_ngram_size=no_repeat_ngram_size)  # fmt: skip
             for row, i in enumerate(chunk):
                 table = masked[i][2]
                 kept = [(self._text(h.tokens, table), h.score) for h in hyps[row]]
@@ -117,6 +130,11 @@ class Translator:
                 if attention:
                     self._attach_attention(out[i], ids[i], hyps[row][0].tokens, table)
         return [t for t in out if t is not None]
+
+    def _rule(self, masked_sources: list[str]) -> SymbolCounts:
+        if self._constraint is None:
+            self._constraint = PlaceholderConstraint(self.encoder.target)
+        return self._constraint.rule(masked_sources, self.encoder.target.eos_id)
 
     def _text(self, tokens: list[int], table: list[str]) -> str:
         text = self.encoder.target.decode(tokens)
@@ -147,13 +165,17 @@ def _show(token: str) -> str:
 
 
 def evaluate_translator(
-    directory: str | Path, path: str | Path, beam: int = 5, length_penalty: float = 1.0
+    directory: str | Path,
+    path: str | Path,
+    beam: int = 5,
+    length_penalty: float = 1.0,
+    constrain: bool | None = None,
 ) -> dict[str, Any]:
     """BLEU and chrF (sacrebleu) of the model's translations of a ``source<TAB>ref`` file."""
     examples = read_parallel(path)
     translator = Translator.load(directory)
     outputs = translator.translate([e.source for e in examples], beam=beam,
-                                   length_penalty=length_penalty)  # fmt: skip
+                                   length_penalty=length_penalty, constrain=constrain)  # fmt: skip
     metrics = translation_metrics([t.text for t in outputs], [e.target or "" for e in examples])
     metrics["examples"] = len(examples)
     metrics["beam"] = beam

@@ -1,0 +1,108 @@
+"""Rules that forbid some next tokens during beam search: minimum length, repeated n-grams.
+
+A rule is a small automaton run beside the search, one state per beam row:
+
+- ``begin(inputs)``: the state for rows whose inputs are ``inputs`` (R,) (row r decodes input
+  ``inputs[r]``), before any token is generated;
+- ``allowed(state, history, vocab_size)``: (R, V) bool, True where a token may come next, or
+  None when the rule allows everything at this step; ``history`` (R, t) holds the tokens
+  generated so far (without the first token fed);
+- ``advance(state, rows, tokens)``: the state after the search kept rows ``rows`` (R,) and
+  appended ``tokens`` (R,) to them.
+
+Beam search sets the log-probability of a forbidden token to -inf before ranking; the scores of
+allowed tokens stay the model's own (no renormalisation). ``rnnkit.decoding.constraints`` holds a
+rule with real state (placeholder counts).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol, runtime_checkable
+
+import torch
+from torch import Tensor
+
+
+@runtime_checkable
+class TokenRule(Protocol):
+    """What beam search needs from a rule (see the module docstring)."""
+
+    def begin(self, inputs: Tensor) -> Any: ...
+
+    def allowed(self, state: Any, history: Tensor, vocab_size: int) -> Tensor | None: ...
+
+    def advance(self, state: Any, rows: Tensor, tokens: Tensor) -> Any: ...
+
+
+class MinLength:
+    """Forbid ``eos_id`` until ``min_length`` tokens (eos excluded) were generated.
+
+    Args:
+        min_length: the fewest tokens before eos, >= 0.
+        eos_id: the end-of-sequence token.
+
+    Example:
+        >>> rule = MinLength(3, eos_id=0)
+        >>> rule.allowed(None, torch.zeros(2, 1, dtype=torch.long), 4)[0].tolist()
+        [False, True, True, True]
+    """
+
+    def __init__(self, min_length: int, eos_id: int) -> None:
+        self.min_length, self.eos_id = min_length, eos_id
+
+    def begin(self, inputs: Tensor) -> None:
+        return None
+
+    def allowed(self, state: None, history: Tensor, vocab_size: int) -> Tensor | None:
+        if history.shape[1] >= self.min_length or self.eos_id >= vocab_size:
+            return None
+        keep = torch.ones(history.shape[0], vocab_size, dtype=torch.bool, device=history.device)
+        keep[:, self.eos_id] = False
+        return keep
+
+    def advance(self, state: None, rows: Tensor, tokens: Tensor) -> None:
+        return None
+
+
+class NoRepeatNgram:
+    """Forbid a token that would repeat an n-gram already in the output.
+
+    With prefix y_1..y_t, token v is forbidden when (y_{t-n+2} .. y_t, v) equals some
+    (y_j .. y_{j+n-1}) with j + n - 1 <= t. ``n = 1`` forbids every token already generated.
+
+    Args:
+        size: n, >= 1.
+
+    Shape:
+        history (R, t) -> allowed (R, V).
+
+    Example:
+        >>> rule = NoRepeatNgram(2)
+        >>> rule.allowed(None, torch.tensor([[1, 2, 1]]), 4)[0].tolist()  # "1 2" was seen
+        [True, True, False, True]
+    """
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+
+    def begin(self, inputs: Tensor) -> None:
+        return None
+
+    def allowed(self, state: None, history: Tensor, vocab_size: int) -> Tensor | None:
+        n, (r, t) = self.size, history.shape
+        if t < n:  # no complete n-gram yet
+            return None
+        grams = history.unfold(1, n, 1)  # (R, M, n): every n-gram so far
+        # an n-gram's first n-1 tokens must equal the current tail for its last one to be banned
+        if n > 1:
+            tail = history[:, t - n + 1 :]  # (R, n-1)
+            match = (grams[:, :, :-1] == tail[:, None, :]).all(-1)  # (R, M)
+        else:
+            match = torch.ones(grams.shape[:2], dtype=torch.bool, device=history.device)
+        banned = torch.zeros(r, vocab_size + 1, dtype=torch.bool, device=history.device)
+        last = torch.where(match, grams[:, :, -1], vocab_size)  # no match: a spare column
+        banned.scatter_(1, last.clamp(max=vocab_size), True)
+        return ~banned[:, :vocab_size]
+
+    def advance(self, state: None, rows: Tensor, tokens: Tensor) -> None:
+        return None
