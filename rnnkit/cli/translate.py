@@ -29,6 +29,18 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     tr.add_argument("--max-length", type=int, help="most output tokens (default 2*source+10)")
     tr.add_argument("--length-penalty", type=float, default=1.0, help="GNMT length penalty alpha")
     tr.add_argument("--attention", type=Path, help="save the attention heatmap as this PNG")
+    tr.add_argument(
+        "--no-constrain",
+        action="store_true",
+        help="do not force each source placeholder to appear exactly once",
+    )
+    tr.add_argument("--min-length", type=int, default=0, help="fewest output tokens")
+    tr.add_argument(
+        "--no-repeat-ngram-size",
+        type=int,
+        default=0,
+        help="forbid repeating any n-gram of this size (0: off)",
+    )
 
 
 def _attention_path(base: Path, k: int) -> Path:
@@ -51,6 +63,8 @@ def run(args: argparse.Namespace) -> int:
         results = translator.translate(  # type: ignore[attr-defined]
             sources, beam=args.beam, n_best=args.n_best, max_length=args.max_length,
             length_penalty=args.length_penalty, attention=args.attention is not None,
+            constrain=False if args.no_constrain else None, min_length=args.min_length,
+            no_repeat_ngram_size=args.no_repeat_ngram_size,
         )  # fmt: skip
     except (DataError, FileNotFoundError, ValueError) as exc:
         print(f"rnnkit translate: {exc}", file=sys.stderr)
