@@ -57,6 +57,9 @@ napoleon_custom_sections = [
 ]
 
 
+# Keep "--model.cell" and "--data" as typed: no en dashes or curly quotes in prose.
+smartquotes = False
+
 html_theme = "furo"
 html_title = f"rnnkit {release}"
 html_static_path: list[str] = []
