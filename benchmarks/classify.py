@@ -29,6 +29,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
 import rnnkit
+from rnnkit.memory import keep_freed_memory
 from rnnkit.data.labelled import read_classification
 from rnnkit.tasks.classify import ClassifyDataConfig, evaluate_classifier, train_classifier
 from rnnkit.tasks.lm import LMDataConfig, train_lm
@@ -171,7 +172,7 @@ def main() -> None:
     )
     parser.add_argument("--name", help="result file (default classify_DATASET)")
     args = parser.parse_args()
-    rnnkit.keep_freed_memory()  # as ``rnnkit train`` does
+    keep_freed_memory()  # as ``rnnkit train`` does
     folder = data_dir() / args.dataset
     paths = tuple(folder / name for name in FILES[args.dataset])
     baseline = tfidf_baseline(paths[0], paths[2])

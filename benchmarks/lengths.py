@@ -29,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import timed, write_result
 
 import rnnkit
+from rnnkit.memory import keep_freed_memory
 
 #: (name, hidden, batch, steps): a document classifier, a sentence tagger, a large layer
 SHAPES = [("classifier", 64, 32, 400), ("tagger", 256, 32, 40), ("large", 512, 32, 128)]
@@ -94,7 +95,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--name", default="lengths", help="benchmarks/results/NAME.json")
     args = parser.parse_args()
-    rnnkit.keep_freed_memory()  # as ``rnnkit train`` does; the baselines share the process
+    keep_freed_memory()  # as ``rnnkit train`` does; the baselines share the process
     rows = [
         measure(layer, shape, kind, train, args.repeats)
         for layer in args.layers.split(",")

@@ -26,7 +26,7 @@ When Keras 3 is installed, its ``LSTM`` and ``GRU`` layers run as a third contes
 ``paired_ratio_vs_keras`` (rnnkit over Keras, per repeat, median), with the Keras backend in the
 result file.
 
-``--keep-freed-memory`` calls ``rnnkit.keep_freed_memory()`` first (glibc keeps freed blocks
+``--keep-freed-memory`` calls ``keep_freed_memory()`` first (glibc keeps freed blocks
 mapped, so repeated calls stop page-faulting their activations in); it applies to the whole
 process, baselines included.
 """
@@ -49,6 +49,7 @@ import keras_baseline
 from common import timed, write_result
 
 import rnnkit
+from rnnkit.memory import keep_freed_memory
 
 INPUT = 256
 #: the most rounds ``--min-seconds`` adds for short calls
@@ -209,7 +210,7 @@ def main() -> None:
     parser.add_argument(
         "--keep-freed-memory",
         action="store_true",
-        help="call rnnkit.keep_freed_memory() first (whole process)",
+        help="call keep_freed_memory() first (whole process)",
     )
     parser.add_argument(
         "--min-seconds",
@@ -228,7 +229,7 @@ def main() -> None:
         keras_backend = None
     allocator = "default"
     if args.keep_freed_memory:
-        allocator = "keep_freed_memory" if rnnkit.keep_freed_memory() else "default (not glibc)"
+        allocator = "keep_freed_memory" if keep_freed_memory() else "default (not glibc)"
     hidden = [512] if args.quick else [int(v) for v in args.hidden.split(",")]
     batch = [32] if args.quick else [int(v) for v in args.batch.split(",")]
     # the step first, as in a process that only generates, and again after the training calls

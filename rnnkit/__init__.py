@@ -9,7 +9,6 @@ import os
 from typing import Any
 
 from rnnkit.backends import Backend
-from rnnkit.backends.allocator import keep_freed_memory
 from rnnkit.cells import ElmanCell, GRUCell, LSTMCell, RecurrentCell
 from rnnkit.layers import (
     GRU,
@@ -57,7 +56,6 @@ __all__ = [
     "Stacked",
     "__version__",
     "from_keras",
-    "keep_freed_memory",
     "load",
 ]
 
@@ -68,4 +66,13 @@ def __getattr__(name: str) -> object:
         from rnnkit.interop.keras import from_keras
 
         return from_keras
+    # ``rnnkit.keep_freed_memory`` (a process-wide allocator setting) lives in ``rnnkit.memory``
+    if name == "keep_freed_memory":
+        import warnings
+
+        from rnnkit.memory import keep_freed_memory
+
+        warnings.warn("rnnkit.keep_freed_memory moved to rnnkit.memory.keep_freed_memory",
+                      DeprecationWarning, stacklevel=2)  # fmt: skip
+        return keep_freed_memory
     raise AttributeError(f"module 'rnnkit' has no attribute {name!r}")

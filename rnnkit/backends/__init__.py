@@ -1,7 +1,8 @@
-"""Backends: fast implementations and the rule that picks one. Layers ask, backends answer."""
+"""Backends: the paths that run a layer, and the one rule that picks one
+(``rnnkit.backends.dispatch``). Layers ask, backends answer."""
 
 from rnnkit.backends.fused import run_fused
 from rnnkit.backends.generic import run_generic
-from rnnkit.backends.select import Backend, choose, combine, force
+from rnnkit.backends.select import Backend, combine, force
 
-__all__ = ["Backend", "choose", "combine", "force", "run_fused", "run_generic"]
+__all__ = ["Backend", "combine", "force", "run_fused", "run_generic"]

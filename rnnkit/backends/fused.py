@@ -2,7 +2,7 @@
 
 ``torch.lstm`` / ``torch.gru`` / ``torch.rnn_tanh`` / ``torch.rnn_relu`` are the ops behind
 ``torch.nn.LSTM`` and friends: cuDNN on CUDA, oneDNN or the native kernel on CPU. Variable lengths
-go through a packed sequence, or on CPU where it is faster, through unpacked calls
+go through a packed sequence, or (where the dispatch finds it faster) through unpacked calls
 (``rnnkit.backends.segmented``), so each direction starts and stops at each sequence's true ends.
 """
 
@@ -14,7 +14,7 @@ import torch
 from torch import Tensor, nn
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
-from rnnkit.backends import segmented
+from rnnkit.backends.segmented import run_segmented
 from rnnkit.backends.sequence import StateLike, reverse_padded
 
 _OPS = {
@@ -41,6 +41,7 @@ def run_fused(
     dropout: float = 0.0,
     training: bool = False,
     reverse: bool = False,
+    segmented: bool = False,
 ) -> tuple[Tensor, StateLike]:
     """Run a stack of standard cells with one fused call.
 
@@ -52,6 +53,8 @@ def run_fused(
         lengths: (N,) true lengths or None.
         dropout, training: dropout between layers, as ``torch.nn.LSTM``.
         reverse: read every sequence back to front (Keras' go_backwards).
+        segmented: with lengths, unpacked calls per run of equal lengths
+            (``rnnkit.backends.segmented``) instead of a packed sequence.
 
     Shape:
         x (N, L, H_in) -> output (N, L, D*H_out), state (K, N, S) each.
@@ -62,22 +65,17 @@ def run_fused(
         sizes = cells[0].state_size
         state = tuple(x.new_zeros(k, n, s) for s in sizes)
     hx = _as_tuple(state)
-    if reverse:
-        x = reverse_padded(x, lengths)
     params = [p for cell in cells for p in cell.fused_weights()]
     flags = (cells[0].bias, num_layers, float(dropout), training, bidirectional)
     op = _OPS[kernel]
-    if lengths is not None and x.device.type == "cpu":
-        if int(lengths.min()) >= steps:  # every sequence is full: no lengths needed
-            lengths = None
-        elif segmented.applies(kernel, lengths, steps):
-            out, hidden = segmented.run_segmented(
-                op, cells, x, hx, lengths, num_layers=num_layers, bidirectional=bidirectional,
-                dropout=dropout, training=training,
-            )  # fmt: skip
-            if reverse:
-                out = reverse_padded(out, lengths)
-            return out, hidden[0] if len(hidden) == 1 else hidden
+    if lengths is not None and segmented:
+        out, hidden = run_segmented(
+            op, cells, x, hx, lengths, num_layers=num_layers, bidirectional=bidirectional,
+            dropout=dropout, training=training, reverse=reverse,
+        )  # fmt: skip
+        return out, hidden[0] if len(hidden) == 1 else hidden
+    if reverse:
+        x = reverse_padded(x, lengths)
     if lengths is None:
         result = op(x, hx if kernel == "lstm" else hx[0], params, *flags, True)
         out, hidden = result[0], result[1:]

@@ -8,11 +8,16 @@ With lengths, a sequence's state stops changing after its last token and its out
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
 from rnnkit.backends.sequence import StateLike, reverse_padded, where_state
+from rnnkit.backends.stack import run_stack
+from rnnkit.ops import state as st
 
 
 def run_generic(
@@ -66,3 +71,25 @@ def run_generic(
     if reverse:
         out = reverse_padded(out, lengths)
     return out, state
+
+
+def run_generic_stack(
+    cells: Sequence[nn.Module], x: Tensor, state: Any, lengths: Tensor | None, **opts: Any
+) -> tuple[Tensor, Any]:
+    """``run_generic`` for every cell of a stack (``run_stack``'s loop and options).
+
+    Shape:
+        x (N, L, H_in) -> output (N, L, D*H), the stack's state (K, N, S) per part.
+    """
+
+    def direction(cell: nn.Module, seq: Tensor, start: tuple[Tensor, ...] | None) -> tuple:
+        if start is None:
+            cell_state = cell.init_state(seq.shape[0], seq.device, seq.dtype)  # type: ignore[operator]
+        else:
+            cell_state = st.from_tuple(start)
+        out, final = run_generic(cell, seq, cell_state, lengths)
+        return out, st.as_tuple(final)
+
+    parts = None if state is None else st.as_tuple(state)
+    out, finals = run_stack(direction, cells, x, parts, lengths, **opts)
+    return out, st.from_tuple(finals)

@@ -29,13 +29,12 @@ from typing import Any
 
 import torch
 from torch import Tensor, nn
-from torch.nn import functional as F
 
-from rnnkit.backends import onednn
-from rnnkit.backends.first_order import GENERIC, first_order
-from rnnkit.backends.select import Backend, forced
-from rnnkit.backends.sequence import reverse_padded, step_mask
+from rnnkit.backends.sequence import step_mask
+from rnnkit.backends.stack import run_stack
 from rnnkit.kernels import blocks, gru_step
+from rnnkit.ops import onednn
+from rnnkit.ops.first_order import GENERIC, first_order
 
 
 class GRUSequence(torch.autograd.Function):
@@ -169,75 +168,44 @@ def native_layer(cell: nn.Module, x: Tensor) -> bool:
     )
 
 
-def sequence_backend(cells: Sequence[nn.Module], training: bool) -> Backend | None:
-    """The ``sequence`` backend for a stack of standard GRU cells with ``reset_after=False``
-    (no fused kernel exists for them), or None when it does not apply."""
-    from rnnkit.cells import GRUCell
-
-    if forced() == "generic" or not cells:
-        return None
-    first = cells[0]
-    for cell in cells:
-        if type(cell) is not GRUCell or cell.reset_after:
-            return None
-        if cell.activation != "tanh" or cell.recurrent_activation != "sigmoid":
-            return None
-        if (cell.hidden_size, cell.bias) != (first.hidden_size, first.bias):
-            return None
-        if training and (cell.dropout or cell.recurrent_dropout):
-            return None
-    return Backend("sequence", "GRU with reset_after=False -> rnnkit's GRUSequence "
-                   "(hand-written backward; no fused kernel has this form)")  # fmt: skip
-
-
-def use_gru_cpu(kernel: str | None, x: Tensor) -> bool:
-    """Whether a fused-path GRU call should run ``GRUSequence``: training (grad) on CPU."""
-    return kernel == "gru" and x.device.type == "cpu" and torch.is_grad_enabled()
-
-
 def run_gru_sequence(
     cells: Sequence[nn.Module],
     x: Tensor,
     state: Tensor | None,
     lengths: Tensor | None,
     *,
+    native: bool = False,
     num_layers: int = 1,
     bidirectional: bool = False,
     dropout: float = 0.0,
     training: bool = False,
     reverse: bool = False,
 ) -> tuple[Tensor, Tensor]:
-    """A stack of standard GRU cells (layer-major, direction-minor) with ``GRUSequence``;
-    ``run_fused``'s arguments and results."""
-    n, steps, _ = x.shape
-    directions = 2 if bidirectional else 1
-    h_size = cells[0].hidden_size
-    if state is None:
-        state = x.new_zeros(num_layers * directions, n, h_size)
+    """A stack of standard GRU cells (layer-major, direction-minor), every cell through
+    ``GRULayer`` (``native=True``; see ``native_layer``) or ``GRUSequence`` with oneDNN's input
+    projection; ``run_fused``'s other arguments and results. The dispatch
+    (``rnnkit.backends.dispatch``) says which."""
     if lengths is not None:
         lengths = lengths.to(x.device)
-    mask = step_mask(lengths, steps, x.device)
-    finals, inp = [], x
-    for k in range(num_layers):
-        outs = []
-        for j in range(directions):
-            cell = cells[k * directions + j]
-            backwards = reverse != (j == 1)
-            seq = reverse_padded(inp, lengths) if backwards else inp
-            b_hh = cell.bias_hh if cell.bias_hh is not None else seq.new_zeros(3 * h_size)
-            h0 = state[k * directions + j]
-            if native_layer(cell, seq):
-                h = GRULayer.apply(seq, cell.weight_ih, cell.bias_ih, h0, cell.weight_hh, b_hh,
-                                   mask)  # fmt: skip
-            else:  # time-major storage seen batch-first: each step's rows lie side by side
-                xp = onednn.project(seq.transpose(0, 1), cell.weight_ih, cell.bias_ih)
-                xp = xp.transpose(0, 1)  # oneDNN's product where it runs (faster than MKL's)
-                h = GRUSequence.apply(xp, h0, cell.weight_hh, b_hh, mask, cell.reset_after)
-            finals.append(h[:, -1])
-            if mask is not None:
-                h = h * mask[..., None].to(h.dtype)
-            outs.append(reverse_padded(h, lengths) if backwards else h)
-        inp = torch.cat(outs, dim=-1) if directions == 2 else outs[0]
-        if dropout and training and k < num_layers - 1:
-            inp = F.dropout(inp, dropout, training=True)
-    return inp, torch.stack(finals)
+    mask = step_mask(lengths, x.shape[1], x.device)
+
+    def direction(cell: nn.Module, seq: Tensor, start: tuple[Tensor, ...] | None) -> tuple:
+        hs = cell.hidden_size
+        h0 = start[0] if start is not None else seq.new_zeros(seq.shape[0], hs)
+        b_hh = cell.bias_hh if cell.bias_hh is not None else seq.new_zeros(3 * hs)
+        if native:
+            h = GRULayer.apply(seq, cell.weight_ih, cell.bias_ih, h0, cell.weight_hh, b_hh, mask)
+        else:  # time-major storage seen batch-first: each step's rows lie side by side
+            xp = onednn.project(seq.transpose(0, 1), cell.weight_ih, cell.bias_ih)
+            xp = xp.transpose(0, 1)  # oneDNN's product where it runs (faster than MKL's)
+            h = GRUSequence.apply(xp, h0, cell.weight_hh, b_hh, mask, cell.reset_after)
+        final = h[:, -1]  # padded steps keep the state: the last step's is each sequence's
+        if mask is not None:
+            h = h * mask[..., None].to(h.dtype)
+        return h, (final,)
+
+    parts = None if state is None else (state,)
+    out, finals = run_stack(direction, cells, x, parts, lengths, num_layers=num_layers,
+                            bidirectional=bidirectional, dropout=dropout, training=training,
+                            reverse=reverse)  # fmt: skip
+    return out, finals[0]

@@ -8,8 +8,8 @@ tanh/sigmoid, no projection) with one product per step and one native element-wi
 or without peepholes), and a backward that walks the steps once; the weight gradients of the
 recurrent product are then one product over all steps (in chunks, for layer norm), those of the
 input projection are left to autograd. With layer norm the input projection is inside the
-function too (through oneDNN where it runs, about 2.5% of a training call faster than MKL's
-product at hidden 512, T 128 in an ad-hoc paired timing): the kernel normalises it row by
+function too (through oneDNN where it runs, a little faster than MKL's product): the kernel
+normalises it row by
 row, and W_ih's gradient is accumulated in chunks like W_hh's, so the projection's gradient is
 never materialised whole. Padded steps (``mask``
 false) keep h and c.
@@ -25,12 +25,11 @@ from typing import Any
 
 import torch
 from torch import Tensor, nn
-from torch.nn import functional as F
 
-from rnnkit.backends.first_order import GENERIC, first_order
-from rnnkit.backends.select import Backend, forced
-from rnnkit.backends.sequence import reverse_padded, step_mask
+from rnnkit.backends.sequence import step_mask
+from rnnkit.backends.stack import run_stack
 from rnnkit.kernels import blocks, lnlstm_step, lstm_step
+from rnnkit.ops.first_order import GENERIC, first_order
 
 
 class LSTMSequence(torch.autograd.Function):
@@ -101,38 +100,6 @@ class LayerNormLSTMSequence(torch.autograd.Function):
                 g["bias"], g["gamma_c"], g["beta_c"], g["peep"], None)  # fmt: skip
 
 
-def lstm_sequence_backend(cells: Sequence[nn.Module], training: bool) -> Backend | None:
-    """The ``sequence`` backend for a stack of LSTM cells with peepholes and/or layer norm on
-    CPU (tanh/sigmoid, no projection), or None when it does not apply."""
-    from rnnkit.cells import LSTMCell
-
-    if forced() == "generic" or not cells:
-        return None
-    first = cells[0]
-    kernel = lnlstm_step if getattr(first, "layer_norm", False) else lstm_step
-    if kernel.library() is None:
-        return None
-    for cell in cells:
-        if type(cell) is not LSTMCell or not (cell.peephole or cell.layer_norm):
-            return None
-        if cell.proj_size or (cell.peephole, cell.layer_norm) != (first.peephole,
-                                                                  first.layer_norm):  # fmt: skip
-            return None
-        if cell.activation != "tanh" or cell.recurrent_activation != "sigmoid":
-            return None
-        if (cell.hidden_size, cell.bias) != (first.hidden_size, first.bias):
-            return None
-        if cell.weight_hh.device.type != "cpu":
-            return None
-        if training and (cell.dropout or cell.recurrent_dropout):
-            return None
-    what = " and ".join(name for name, on in (("peephole", first.peephole),
-                                              ("layer-norm", first.layer_norm)) if on)  # fmt: skip
-    function = "LayerNormLSTMSequence" if first.layer_norm else "LSTMSequence"
-    return Backend("sequence", f"{what} LSTM on CPU -> rnnkit's {function} (one product and "
-                   "one native element-wise call per step)", "lstm")  # fmt: skip
-
-
 def _ln_bias(cell: nn.Module) -> Tensor:
     """The one shift of a layer-norm cell's gates: beta_ih + b_ih + beta_hh + b_hh (4H,)."""
     total = cell.layer_norm_ih_bias + cell.layer_norm_hh_bias
@@ -156,44 +123,36 @@ def run_lstm_sequence(
 ) -> tuple[Tensor, tuple[Tensor, Tensor]]:
     """A stack of peephole and/or layer-norm LSTM cells (layer-major, direction-minor) with
     ``LSTMSequence`` / ``LayerNormLSTMSequence``; ``run_fused``'s arguments and results."""
-    n, steps, _ = x.shape
-    directions = 2 if bidirectional else 1
-    hs = cells[0].hidden_size
-    if state is None:
-        zeros = x.new_zeros(num_layers * directions, n, hs)
-        state = (zeros, zeros)
     if lengths is not None:
         lengths = lengths.to(x.device)
-    mask = step_mask(lengths, steps, x.device)
-    finals_h, finals_c, inp = [], [], x
-    for k in range(num_layers):
-        outs = []
-        for j in range(directions):
-            i = k * directions + j
-            cell = cells[i]
-            backwards = reverse != (j == 1)
-            seq = reverse_padded(inp, lengths) if backwards else inp
-            h0, c0 = state[0][i], state[1][i]
-            if cell.peephole:
-                peep = torch.stack([cell.weight_ci, cell.weight_cf, cell.weight_co])
-            else:
-                peep = x.new_zeros(3, hs)
-            if cell.layer_norm:  # the kernel normalises W_ih x itself, row by row
-                h, c_last = LayerNormLSTMSequence.apply(
-                    seq, cell.weight_ih, h0, c0, cell.weight_hh,
-                    cell.layer_norm_ih_weight, cell.layer_norm_hh_weight, _ln_bias(cell),
-                    cell.layer_norm_c_weight, cell.layer_norm_c_bias, peep, mask,
-                )  # fmt: skip
-            else:
-                b_hh = cell.bias_hh if cell.bias_hh is not None else seq.new_zeros(4 * hs)
-                h, c_last = LSTMSequence.apply(seq, cell.weight_ih, cell.bias_ih, h0, c0,
-                                               cell.weight_hh, b_hh, peep, mask)  # fmt: skip
-            finals_h.append(h[:, -1])
-            finals_c.append(c_last)
-            if mask is not None:
-                h = h * mask[..., None].to(h.dtype)
-            outs.append(reverse_padded(h, lengths) if backwards else h)
-        inp = torch.cat(outs, dim=-1) if directions == 2 else outs[0]
-        if dropout and training and k < num_layers - 1:
-            inp = F.dropout(inp, dropout, training=True)
-    return inp, (torch.stack(finals_h), torch.stack(finals_c))
+    mask = step_mask(lengths, x.shape[1], x.device)
+
+    def direction(cell: nn.Module, seq: Tensor, start: tuple[Tensor, ...] | None) -> tuple:
+        hs = cell.hidden_size
+        if start is None:
+            h0 = c0 = seq.new_zeros(seq.shape[0], hs)
+        else:
+            h0, c0 = start
+        if cell.peephole:
+            peep = torch.stack([cell.weight_ci, cell.weight_cf, cell.weight_co])
+        else:
+            peep = seq.new_zeros(3, hs)
+        if cell.layer_norm:  # the kernel normalises W_ih x itself, row by row
+            h, c_last = LayerNormLSTMSequence.apply(
+                seq, cell.weight_ih, h0, c0, cell.weight_hh,
+                cell.layer_norm_ih_weight, cell.layer_norm_hh_weight, _ln_bias(cell),
+                cell.layer_norm_c_weight, cell.layer_norm_c_bias, peep, mask,
+            )  # fmt: skip
+        else:
+            b_hh = cell.bias_hh if cell.bias_hh is not None else seq.new_zeros(4 * hs)
+            h, c_last = LSTMSequence.apply(seq, cell.weight_ih, cell.bias_ih, h0, c0,
+                                           cell.weight_hh, b_hh, peep, mask)  # fmt: skip
+        final = h[:, -1]  # padded steps keep the state: the last step's is each sequence's
+        if mask is not None:
+            h = h * mask[..., None].to(h.dtype)
+        return h, (final, c_last)
+
+    out, (h_n, c_n) = run_stack(direction, cells, x, state, lengths, num_layers=num_layers,
+                                bidirectional=bidirectional, dropout=dropout,
+                                training=training, reverse=reverse)  # fmt: skip
+    return out, (h_n, c_n)

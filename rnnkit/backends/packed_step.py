@@ -15,7 +15,7 @@ so a step is a single product ``[x_t | h_{t-1}] P^T + p`` followed by the cell's
            (the GRU keeps W_in and W_hn apart because r multiplies only the W_hn term).
 
 For float32 on CPU the packed matrices are in oneDNN's blocked layout and the products run
-through ``rnnkit.backends.onednn`` (about twice as fast as ``addmm`` for one row); otherwise they
+through ``rnnkit.ops.onednn`` (about twice as fast as ``addmm`` for one row); otherwise they
 are contiguous transposes used by ``addmm``. The packs are cached on the cell and rebuilt
 whenever a weight changes (keyed by each parameter's storage pointer and version counter, and the
 dtype), so training between calls is safe; they cost one extra copy of the weights while
@@ -30,21 +30,12 @@ from collections.abc import Callable
 import torch
 from torch import Tensor, nn
 
-from rnnkit.backends import onednn
 from rnnkit.kernels import lstm_step
+from rnnkit.ops import onednn
+from rnnkit.ops.versions import parameter_versions
 
 ACTIVATIONS = {"rnn_tanh": torch.tanh, "rnn_relu": torch.relu}
-PARAMETERS = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
 Product = Callable[[Tensor], Tensor]
-
-
-def parameter_versions(cell: nn.Module) -> tuple:
-    """What a cache of the cell's packed weights is keyed by: each parameter's storage pointer
-    and version counter (in-place updates bump it), and the dtype."""
-    registered = cell._parameters  # faster than four trips through Module.__getattr__
-    params = [registered[n] if n in registered else getattr(cell, n) for n in PARAMETERS]
-    versions = tuple((p.data_ptr(), p._version) if p is not None else None for p in params)
-    return params[0].dtype, versions
 
 
 def _key(cell: nn.Module, kernel: str, fast: bool) -> tuple:

@@ -1,9 +1,9 @@
 """Variable lengths on CPU for the fused kernels without packing.
 
 With lengths, ``torch.nn.LSTM`` users pack the batch (``pack_padded_sequence``). On CPU that
-leaves oneDNN for PyTorch's native packed kernel, whose backward is recorded op by op: measured
-here (benchmarks/lengths.py), a BiLSTM-64 over 32 x 400 tokens trains 6 to 13 times slower
-packed than padded. This path keeps unpacked calls and is still exact:
+leaves oneDNN for PyTorch's native packed kernel, whose backward is recorded op by op, several
+times slower than padded calls (``benchmarks/lengths.py`` measures it). This path keeps unpacked
+calls and is still exact:
 
 - LSTM: the batch is sorted by length (longest first) and time is cut at every distinct length
   d_1 < d_2 < ... < d_m. Over steps [d_{s-1}, d_s) exactly the rows with length >= d_s are
@@ -29,11 +29,11 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
-from rnnkit.backends.sequence import reverse_padded, step_mask
+from rnnkit.backends.sequence import step_mask
+from rnnkit.backends.stack import run_stack
 
 #: the fewest steps per distinct length for which segmented LSTM calls beat the packed kernel
-#: (a run of benchmarks/lengths.py without this rule: 1.7 steps per length ran at 0.6x the
-#: packed kernel's speed, 4.7 steps at 1.0-1.7x)
+#: (``benchmarks/lengths.py`` measures both sides of it)
 MIN_STEPS_PER_CALL = 4
 
 
@@ -96,13 +96,14 @@ def _run_gathered(
 
 def run_segmented(
     op, cells: Sequence[nn.Module], x: Tensor, hx: tuple[Tensor, ...], lengths: Tensor, *,
-    num_layers: int, bidirectional: bool, dropout: float, training: bool,
+    num_layers: int, bidirectional: bool, dropout: float, training: bool, reverse: bool = False,
 ) -> tuple[Tensor, tuple[Tensor, ...]]:  # fmt: skip
     """A fused stack (``torch.lstm`` ... as ``op``) over a padded batch with true lengths.
 
     Args:
         op: the torch op; cells: layer-major, direction-minor; hx: the state, (K, N, S) each.
         lengths: (N,) true lengths, each in [1, L] (the layers check that).
+        reverse: read every sequence back to front (Keras' go_backwards).
 
     Shape:
         x (N, L, F) -> output (N, L, D*H), state (K, N, S) each.
@@ -113,23 +114,17 @@ def run_segmented(
     order_dev = order.to(x.device)
     unsort = torch.argsort(order_dev)
     lens = sorted_lengths.to(x.device)
+
+    def direction(cell: nn.Module, seq: Tensor, start: tuple[Tensor, ...] | None) -> tuple:
+        assert start is not None
+        state = tuple(s.unsqueeze(0) for s in start)
+        out, state = _run_direction(op, cell.fused_weights(), seq, state, lens, segments,
+                                    cell.bias, training)  # fmt: skip
+        return out, tuple(s[0] for s in state)
+
     inp = x.index_select(0, order_dev)
     hx = tuple(h.index_select(1, order_dev) for h in hx)
-    directions = 2 if bidirectional else 1
-    finals: list[tuple[Tensor, ...]] = []
-    for k in range(num_layers):
-        outs = []
-        for j in range(directions):
-            i = k * directions + j
-            cell = cells[i]
-            seq = reverse_padded(inp, lens) if j == 1 else inp
-            state = tuple(h[i : i + 1] for h in hx)
-            out, state = _run_direction(op, cell.fused_weights(), seq, state, lens, segments,
-                                        cell.bias, training)  # fmt: skip
-            outs.append(reverse_padded(out, lens) if j == 1 else out)
-            finals.append(state)
-        inp = torch.cat(outs, dim=-1) if directions == 2 else outs[0]
-        if dropout and training and k < num_layers - 1:
-            inp = F.dropout(inp, dropout, training=True)
-    hidden = tuple(torch.cat(parts, dim=0).index_select(1, unsort) for parts in zip(*finals))
-    return inp.index_select(0, unsort), hidden
+    out, hidden = run_stack(direction, cells, inp, hx, lens, num_layers=num_layers,
+                            bidirectional=bidirectional, dropout=dropout, training=training,
+                            reverse=reverse)  # fmt: skip
+    return out.index_select(0, unsort), tuple(h.index_select(1, unsort) for h in hidden)

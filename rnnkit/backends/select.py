@@ -1,11 +1,7 @@
-"""The rule that picks a backend for a set of cells, and says why.
+"""What a layer reports about the path it runs (``Backend``), and ``force``.
 
-Fused: PyTorch's own multi-layer kernels (``torch.lstm`` / ``torch.gru`` / ``torch.rnn_tanh`` /
-``torch.rnn_relu``: cuDNN on CUDA, oneDNN or the native kernel on CPU) run on the cells' own
-parameters. They apply when every cell is a built-in one in its standard form and no per-sequence
-dropout mask is needed. Anything else runs the generic loop (``rnnkit.backends.generic``).
-
-Cells are asked through duck typing (``fused_kernel()``), so this module imports no cell class.
+The rule that picks the path is ``rnnkit.backends.dispatch``; this module holds what it
+answers with and the switch that overrides it in a block of code.
 """
 
 from __future__ import annotations
@@ -15,23 +11,28 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 
-from torch import nn
-
 
 @dataclass(frozen=True)
 class Backend:
     """Which implementation runs a layer, and why.
 
     Attributes:
-        name: ``"fused"`` or ``"generic"``.
-        reason: a human-readable explanation.
-        kernel: the torch op for the fused path (``"lstm"``, ``"gru"``, ``"rnn_tanh"``...).
-        fallback: True when built-in cells run generic although their family has a fused kernel
+        name: what runs, e.g. ``"torch.lstm (oneDNN)"``, ``"rnnkit GRU sequence (native
+            steps)"``, ``"segmented torch.lstm (oneDNN)"``, ``"generic loop"``, ``"native token
+            step"``, ``"MinGRU scan (native)"`` (the list: ``docs/guides/backends.md``).
+        reason: why this path, in words.
+        kind: the family: ``"fused"`` (PyTorch's RNN kernels), ``"sequence"`` (rnnkit's
+            sequence functions with hand-written backwards), ``"step"`` (one time step),
+            ``"scan"`` (MinGRU / MinLSTM) or ``"generic"`` (the cell's own ops, step by step).
+        kernel: the torch op family of standard cells (``"lstm"``, ``"gru"``, ``"rnn_tanh"``,
+            ``"rnn_relu"``), else None.
+        fallback: True when built-in cells run generic although their family has a faster path
             (that is what layers warn about).
     """
 
     name: str
     reason: str
+    kind: str = "generic"
     kernel: str | None = None
     fallback: bool = False
 
@@ -66,45 +67,9 @@ def forced() -> str | None:
     return _FORCED.get()
 
 
-def _signature(cell: nn.Module) -> tuple:
-    return (cell.hidden_size, cell.bias, getattr(cell, "proj_size", 0))
-
-
-def choose(cells: Sequence[nn.Module], training: bool) -> Backend:
-    """Pick the backend for cells listed layer-major, direction-minor (PyTorch's order)."""
-    if _FORCED.get() == "generic":
-        return Backend("generic", "forced by rnnkit.backends.force('generic')")
-    kernels = set()
-    for cell in cells:
-        probe = getattr(cell, "fused_kernel", None)
-        if probe is None:
-            return Backend("generic", f"user-defined cell {type(cell).__name__}")
-        kernel, why = probe()
-        if kernel is None:
-            return Backend("generic", why, fallback=True)
-        kernels.add(kernel)
-    if len(kernels) > 1:
-        return Backend("generic", f"cells of different kinds {sorted(kernels)}", fallback=True)
-    if len({_signature(c) for c in cells}) > 1:
-        return Backend("generic", "cells differ in hidden size, bias or projection", fallback=True)
-    if training and any(c.dropout > 0 or c.recurrent_dropout > 0 for c in cells):
-        return Backend(
-            "generic",
-            "dropout/recurrent_dropout masks while training (the fused kernel has none; "
-            "eval mode runs fused)",
-            fallback=True,
-        )
-    kernel = kernels.pop()
-    return Backend(
-        "fused",
-        f"{why} -> torch.{kernel} (cuDNN on CUDA, oneDNN/native on CPU)",
-        kernel=kernel,
-    )
-
-
 def combine(backends: Sequence[Backend]) -> Backend:
-    """The backend of a wrapper: fused only if every part is; else the first generic part's."""
+    """The backend of a wrapper: the first part that runs generic, else the first part's."""
     for b in backends:
-        if b.name != "fused":
+        if b.kind == "generic":
             return b
     return backends[0]

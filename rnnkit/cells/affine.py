@@ -81,6 +81,10 @@ class AffineCell(RecurrentCell):
             initialize(self.bias_ih, self.bias_initializer, h, g)
             initialize(self.bias_hh, self.bias_initializer, h, g)
 
+    def _reference(self) -> Tensor:
+        # by name: inside a stack the parameters are the stack's (rnnkit.layers.flat_names)
+        return self.weight_hh  # type: ignore[no-any-return]
+
     def project_input(self, x: Tensor) -> Tensor:
         """W_ih x + b_ih: (..., H_in) -> (..., G*H)."""
         return F.linear(x, self.weight_ih, self.bias_ih)

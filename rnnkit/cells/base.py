@@ -108,13 +108,17 @@ class RecurrentCell(nn.Module):
         dtype: torch.dtype | None = None,
     ) -> State:
         """Zero state: a tensor (N, S) for single-state cells, else a tuple of them."""
-        ref = next(iter(self.parameters()), None)
+        ref = self._reference()
         device = device if device is not None else (ref.device if ref is not None else None)
         dtype = dtype if dtype is not None else (ref.dtype if ref is not None else None)
         zeros = tuple(
             torch.zeros(batch_size, s, device=device, dtype=dtype) for s in self.state_size
         )
         return zeros[0] if len(zeros) == 1 else zeros
+
+    def _reference(self) -> Tensor | None:
+        """A tensor whose device and dtype the zero state takes (the first parameter)."""
+        return next(iter(self.parameters()), None)
 
     def forward(self, x_t: Tensor, state: State | None = None) -> tuple[Tensor, State]:
         """One step: ``(h_t, new_state)`` from x_t (N, H_in) and the previous state."""

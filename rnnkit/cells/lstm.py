@@ -108,8 +108,10 @@ class LSTMCell(AffineCell):
             for name in ("weight_ci", "weight_cf", "weight_co", "weight_hr"):
                 if hasattr(self, name):
                     nn.init.uniform_(getattr(self, name), -bound, bound)
-            for name, p in self.named_parameters(recurse=False):
+            names = getattr(self._parameters, "local_names", self._parameters.keys)()
+            for name in names:  # a view that lists nothing when the cell sits in a stack
                 if name.startswith("layer_norm_"):
+                    p = self._parameters[name]
                     nn.init.ones_(p) if name.endswith("weight") else nn.init.zeros_(p)
             if self.unit_forget_bias and self.bias:
                 self.bias_ih[h : 2 * h] += 1.0

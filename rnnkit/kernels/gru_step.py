@@ -8,7 +8,7 @@ and the rest of the step is one native call. Everything is stored time-major, (L
 step reads and writes contiguous blocks (batch-first rows of one step lie L rows apart, which on
 CPU costs cache conflicts at long L); callers see batch-first views. For float32 the two products
 per step (h W_hh^T forward, dgh W_hh backward) run through oneDNN with W_hh packed once per call
-(``rnnkit.backends.onednn``), about 1.8 times faster than ``addmm`` at these sizes.
+(``rnnkit.ops.onednn``), faster than ``addmm`` at these sizes (``benchmarks/products.py``).
 
 Memory comes in blocks of steps (``rnnkit.kernels.blocks``): the projection gi = W_ih x + b_ih of
 a block is computed just before its steps, the gates kept for the backward (r, z, n, gh_n) are one
@@ -26,14 +26,11 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from rnnkit.backends import onednn
-from rnnkit.kernels import blocks
+from rnnkit.kernels import blocks, prototypes
 from rnnkit.kernels.build import DTYPES, Kernel
+from rnnkit.ops import onednn
 
-SIGNATURES = {
-    "rnnkit_gru_step_forward": ("illplpplplplplplpli", None),
-    "rnnkit_gru_step_backward": ("illppllplplplplplplplppi", None),
-}  # argument codes: rnnkit.kernels.build.CODES
+SIGNATURES = prototypes.signatures("gru_step.c")  #: read from the C definitions
 
 
 _KERNEL = Kernel("gru_step", SIGNATURES)

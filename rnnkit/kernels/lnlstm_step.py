@@ -24,14 +24,11 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from rnnkit.backends import onednn
-from rnnkit.kernels import blocks
+from rnnkit.kernels import blocks, prototypes
 from rnnkit.kernels.build import DTYPES, Kernel
+from rnnkit.ops import onednn
 
-SIGNATURES = {
-    "rnnkit_lnlstm_step_forward": ("illplpppppppppplplplpppppplli", None),
-    "rnnkit_lnlstm_step_backward": ("illppllpplplplplpppppppppppplppppi", None),
-}  # argument codes: rnnkit.kernels.build.CODES
+SIGNATURES = prototypes.signatures("lnlstm_step.c")  #: read from the C definitions
 
 
 _KERNEL = Kernel("lnlstm_step", SIGNATURES)

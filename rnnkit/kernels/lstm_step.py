@@ -19,15 +19,11 @@ from collections.abc import Callable
 import torch
 from torch import Tensor
 
-from rnnkit.backends import onednn
-from rnnkit.kernels import blocks
+from rnnkit.kernels import blocks, prototypes
 from rnnkit.kernels.build import DTYPES, Kernel
+from rnnkit.ops import onednn
 
-SIGNATURES = {
-    "rnnkit_lstm_step_forward": ("illplppppplplplplplpli", None),
-    "rnnkit_lstm_step_backward": ("illppllpplplplplpppplpppi", None),
-    "rnnkit_lstm_cell_forward": ("illpppp", None),
-}  # argument codes: rnnkit.kernels.build.CODES
+SIGNATURES = prototypes.signatures("lstm_step.c")  #: read from the C definitions
 
 
 _KERNEL = Kernel("lstm_step", SIGNATURES)

@@ -8,9 +8,8 @@ of ``UNITS`` hidden units (each panel a contiguous (I + H, G u) block holding al
 units; see the C source), cached on the cell and rebuilt whenever a parameter changes (keyed by
 each parameter's storage pointer and version counter, and the dtype). The arrays of the layers'
 addresses and the thread count are cached too (``_plan``): streaming 14 MB of weights per token
-leaves the core's caches cold for the Python around the call, which then costs two to three times
-what it costs warm (about 70 against 25 us per token for 2 layers of hidden 512, measured ad
-hoc), so each call does as little as it can.
+leaves the core's caches cold for the Python around the call, which then costs several times
+what it costs warm, so each call does as little as it can.
 
     LSTM: a = [x_t | h_{t-1}] [W_ih | W_hh]^T + b_ih + b_hh;  i, f, g, o = split(a)
           c_t = s(f) c_{t-1} + s(i) tanh(g);  h_t = s(o) tanh(c_t)
@@ -30,10 +29,11 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
-from rnnkit.backends.packed_step import parameter_versions
+from rnnkit.kernels import prototypes
 from rnnkit.kernels.build import DTYPES, Kernel
+from rnnkit.ops.versions import parameter_versions
 
-SIGNATURES = {"rnnkit_token_stack": ("iillllppplpppppi", None)}  # codes: build.CODES
+SIGNATURES = prototypes.signatures("token_step.c")  #: read from the C definitions
 GATES = {"lstm": 4, "gru": 3}  #: the kernels this step runs, and their gate blocks
 UNITS = 16  #: hidden units per panel (as in the C source)
 MAX_ROWS = 8  #: the most rows a step takes here

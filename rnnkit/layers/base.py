@@ -24,8 +24,8 @@ from torch import Tensor, nn
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
 from rnnkit.backends.select import Backend
-from rnnkit.layers import state as st
 from rnnkit.layers.checks import check_input, check_lengths
+from rnnkit.ops import state as st
 
 
 class FusedPathWarning(UserWarning):

@@ -16,9 +16,9 @@ import torch
 from torch import Tensor
 
 from rnnkit.backends import Backend, combine
-from rnnkit.layers import state as st
 from rnnkit.layers.base import SequenceLayer
 from rnnkit.layers.recurrent import as_layer
+from rnnkit.ops import state as st
 
 MERGE_MODES = ("concat", "sum", "mul", "ave")
 

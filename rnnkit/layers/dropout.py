@@ -13,6 +13,7 @@ DropConnect", ICML 2013.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import torch
@@ -70,7 +71,8 @@ class WeightDrop(nn.Module):
     layer keeps its parameters, its state dict and its backend (fused kernels included).
 
     Args:
-        layer: any module with parameters named ``...weight_hh``.
+        layer: any module with parameters named ``...weight_hh`` (or ``weight_hh_l0``,
+            ``weight_hh_l1_reverse`` ... as ``rnnkit.LSTM`` and ``torch.nn.LSTM`` name them).
         p: drop probability.
 
     Example:
@@ -84,7 +86,7 @@ class WeightDrop(nn.Module):
             raise ValueError(f"WeightDrop: p must be in [0, 1), got {p}")
         self.layer = layer
         self.p = p
-        self.names = [n for n, _ in layer.named_parameters() if n.split(".")[-1] == "weight_hh"]
+        self.names = [n for n, _ in layer.named_parameters() if _recurrent(n.split(".")[-1])]
         if p > 0 and not self.names:
             raise ValueError(f"WeightDrop: {type(layer).__name__} has no weight_hh parameters")
 
@@ -103,3 +105,8 @@ class WeightDrop(nn.Module):
 
     def extra_repr(self) -> str:
         return f"p={self.p}"
+
+
+def _recurrent(name: str) -> bool:
+    """``weight_hh``, or its flat form in a stack (``weight_hh_l0``, ``weight_hh_l2_reverse``)."""
+    return re.fullmatch(r"weight_hh(_l\d+(_reverse)?)?", name) is not None

@@ -33,14 +33,13 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
-from rnnkit.backends import Backend
+from rnnkit.backends import Backend, dispatch
 from rnnkit.backends.sequence import reverse_padded
 from rnnkit.kernels import min_scan
-from rnnkit.layers import state as st
 from rnnkit.layers.base import SequenceLayer
-from rnnkit.layers.bidirectional import Bidirectional
+from rnnkit.layers.deep import DeepLayer
 from rnnkit.layers.scan import LinearRecurrence, g, log_g, parallel_scan_log
-from rnnkit.layers.stacked import Stacked
+from rnnkit.ops import state as st
 
 KINDS = {"gru": 2, "lstm": 3}  # input projections per kind
 #: None: by device (CPU: "native", or "sequential" without a C compiler; else "log")
@@ -80,26 +79,20 @@ class MinRecurrent(SequenceLayer):
     def layer_name(self) -> str:
         return f"Min{self.kind.upper()}"
 
-    def scan_mode(self, device: torch.device, dtype: torch.dtype | None = None) -> str:
-        """The scan a call on ``device`` runs: the ``scan`` argument, or by default
-        ``"native"`` on CPU (``"sequential"`` where the kernel cannot be built or for other
-        dtypes) and ``"log"`` elsewhere."""
-        if self.scan is not None:
-            return self.scan
-        if device.type != "cpu":
-            return "log"
-        probe = torch.empty(0, dtype=dtype or self.linear.weight.dtype)
-        return "native" if min_scan.supported(probe) else "sequential"
+    @property
+    def min_kind(self) -> str:
+        """``"gru"`` or ``"lstm"``: what the dispatch reads to route a MinGRU / MinLSTM call."""
+        return self.kind
 
     @property
     def backend(self) -> Backend:
-        mode = self.scan_mode(self.linear.weight.device)
-        how = {
-            "log": "log-space parallel scan",
-            "sequential": "linear recurrence, step by step",
-            "native": "gates and recurrence in one native pass",
-        }[mode]
-        return Backend("scan", f"min{self.kind.upper()}: {how} ({mode})")
+        """The path the last call ran, or the scan a sequence call would run now
+        (``rnnkit.backends.dispatch``)."""
+        return dispatch.last(self)
+
+    def _apply(self, fn: Any, recurse: bool = True) -> MinRecurrent:
+        dispatch.forget(self)  # .to(), .double() ... may change the scan
+        return super()._apply(fn, recurse)  # type: ignore[no-any-return]
 
     def reset_parameters(self) -> None:
         self.linear.reset_parameters()
@@ -141,13 +134,20 @@ class MinRecurrent(SequenceLayer):
     def _run(
         self, x: Tensor, state: st.LayerState | None, lengths: Tensor | None
     ) -> tuple[Tensor, st.LayerState]:
+        return dispatch.route(self, x, state, lengths).run(x, state, lengths)
+
+    def run_scan(
+        self, mode: str, x: Tensor, state: st.LayerState | None, lengths: Tensor | None
+    ) -> tuple[Tensor, st.LayerState]:
+        """Run the layer with ``mode``: ``"step"``, ``"log"``, ``"sequential"`` or ``"native"``
+        (the dispatch's choice)."""
         h0 = None if state is None else state[0]  # type: ignore[index]
         if self.go_backwards:
             x = reverse_padded(x, lengths)
-        if x.shape[1] == 1:
+        if mode == "step":
             start = h0 if h0 is not None else x.new_zeros(x.shape[0], self.hidden_size)
             out = self.step(x[:, 0], start).unsqueeze(1)
-        elif (mode := self.scan_mode(x.device, x.dtype)) == "log":
+        elif mode == "log":
             out = parallel_scan_log(*self.log_coefficients(x), h0)
         elif mode == "native":
             if not min_scan.supported(x):
@@ -180,7 +180,7 @@ class MinRecurrent(SequenceLayer):
         )
 
 
-class MinRNNStack(SequenceLayer):
+class MinRNNStack(DeepLayer):
     """Base of ``MinGRU`` and ``MinLSTM``: a deep, optionally bidirectional stack.
 
     Args:
@@ -210,56 +210,28 @@ class MinRNNStack(SequenceLayer):
         stateful: bool = False,
         scan: str | None = None,
     ) -> None:
-        super().__init__(batch_first, stateful)
-        name = type(self).__name__
-        if num_layers < 1:
-            raise ValueError(f"{name}: num_layers must be >= 1, got {num_layers}")
-        self._config = {
+        config = {
             "input_size": input_size, "hidden_size": hidden_size, "num_layers": num_layers,
             "bias": bias, "batch_first": batch_first, "dropout": dropout,
             "bidirectional": bidirectional, "go_backwards": go_backwards, "stateful": stateful,
             "scan": scan,
         }  # fmt: skip
-        layers: list[SequenceLayer] = []
-        width = input_size
-        for _ in range(num_layers):
-            layer: SequenceLayer = MinRecurrent(self.kind, width, hidden_size, bias,
-                                                go_backwards=go_backwards, scan=scan)  # fmt: skip
-            if bidirectional:
-                back = MinRecurrent(self.kind, width, hidden_size, bias,
-                                    go_backwards=not go_backwards, scan=scan)  # fmt: skip
-                layer = Bidirectional(layer, backward_layer=back)
-            layers.append(layer)
-            width = layer.output_size
-        self.stack = Stacked(layers, dropout=dropout)
-        self.input_size, self.hidden_size = input_size, hidden_size
-        self.num_layers, self.bidirectional = num_layers, bidirectional
-        self.output_size, self.num_states = self.stack.output_size, self.stack.num_states
+
+        def direction(width: int, backwards: bool) -> MinRecurrent:
+            return MinRecurrent(self.kind, width, hidden_size, bias, go_backwards=backwards,
+                                scan=scan)  # fmt: skip
+
+        super().__init__(input_size, hidden_size, num_layers, batch_first, dropout,
+                         bidirectional, go_backwards, stateful, config, direction)  # fmt: skip
 
     @property
     def backend(self) -> Backend:
         return self.stack.layers[0].backend  # type: ignore[no-any-return]
 
-    def init_state(
-        self,
-        batch_size: int,
-        device: torch.device | str | None = None,
-        dtype: torch.dtype | None = None,
-    ) -> st.LayerState:
-        return self.stack.init_state(batch_size, device, dtype)
-
     def _run(
         self, x: Tensor, state: st.LayerState | None, lengths: Tensor | None
     ) -> tuple[Tensor, st.LayerState]:
         return self.stack._run(x, state, lengths)
-
-    def get_config(self) -> dict[str, Any]:
-        """Constructor arguments; ``type(layer).from_config(layer.get_config())`` rebuilds it."""
-        return dict(self._config)
-
-    @classmethod
-    def from_config(cls, config: dict[str, Any]) -> MinRNNStack:
-        return cls(**config)
 
 
 class MinGRU(MinRNNStack):

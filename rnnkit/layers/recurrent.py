@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import Tensor, nn
 
-from rnnkit.backends import Backend, choose, run_fused, run_generic
+from rnnkit.backends import Backend, dispatch
 from rnnkit.cells.base import RecurrentCell
-from rnnkit.layers import state as st
 from rnnkit.layers.base import SequenceLayer
+from rnnkit.ops import state as st
 
 
 class Recurrent(SequenceLayer):
     """Run any cell over a sequence.
 
-    Standard built-in cells run on PyTorch's fused kernel; any other cell, including a
-    user-defined one, runs the generic loop (see ``layer.backend``).
+    Standard built-in cells run on a fast path (PyTorch's fused kernel, rnnkit's sequence
+    functions, a step); any other cell, including a user-defined one, runs the generic loop.
+    ``rnnkit.backends.dispatch`` picks; ``layer.backend`` says which ran.
 
     Args:
         cell: a cell obeying the contract (``rnnkit.cells.RecurrentCell``).
@@ -52,9 +55,24 @@ class Recurrent(SequenceLayer):
     def layer_name(self) -> str:
         return f"Recurrent({type(self.cell).__name__})"
 
+    # a stack of one cell, as the dispatch reads stacks
+    num_layers = 1
+    bidirectional = False
+    dropout = 0.0
+
+    @property
+    def cells(self) -> list[nn.Module]:
+        return [self.cell]
+
     @property
     def backend(self) -> Backend:
-        return choose([self.cell], self.training)
+        """The path the last call ran, or the one a sequence call would take now
+        (``rnnkit.backends.dispatch``)."""
+        return dispatch.last(self)
+
+    def _apply(self, fn: Any, recurse: bool = True) -> Recurrent:
+        dispatch.forget(self)  # .to(), .double() ... may change the path
+        return super()._apply(fn, recurse)  # type: ignore[no-any-return]
 
     def init_state(
         self,
@@ -67,17 +85,7 @@ class Recurrent(SequenceLayer):
     def _run(
         self, x: Tensor, state: st.LayerState | None, lengths: Tensor | None
     ) -> tuple[Tensor, st.LayerState]:
-        backend = self.backend
-        if backend.name == "fused":
-            return run_fused(
-                backend.kernel, [self.cell], x, state, lengths, reverse=self.go_backwards
-            )
-        if state is None:
-            cell_state = self.cell.init_state(x.shape[0], x.device, x.dtype)
-        else:
-            cell_state = st.select(state, 0)
-        out, final = run_generic(self.cell, x, cell_state, lengths, reverse=self.go_backwards)
-        return out, st.stack_cells([final])
+        return dispatch.route(self, x, state, lengths).run(x, state, lengths)
 
     def extra_repr(self) -> str:
         flags = [f"batch_first={self.batch_first}"]

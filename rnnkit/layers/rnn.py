@@ -7,9 +7,10 @@ take every option of their cell (peepholes, layer norm, ``reset_after``, activat
 initializers, ``unit_forget_bias``) plus Keras' ``input_dropout``/``recurrent_dropout``,
 ``go_backwards`` and ``stateful``.
 
-Internally each is a ``Stacked`` of ``Recurrent`` (or ``Bidirectional``) layers; a standard
-configuration instead runs all layers and directions in one fused PyTorch kernel call on the same
-parameters. ``layer.backend`` says which, and why.
+Internally each is a ``Stacked`` of ``Recurrent`` (or ``Bidirectional``) layers holding the cells;
+a call runs the path ``rnnkit.backends.dispatch`` picks for the cells and the call (PyTorch's fused
+kernel for all layers and directions at once, rnnkit's sequence functions, a step, or the generic
+loop). ``layer.backend`` says which ran, and why.
 """
 
 from __future__ import annotations
@@ -17,23 +18,17 @@ from __future__ import annotations
 import inspect
 from typing import Any, ClassVar
 
-import torch
 from torch import Tensor
 
-from rnnkit.backends import Backend, choose, run_fused
-from rnnkit.backends.gru_sequence import run_gru_sequence, sequence_backend, use_gru_cpu
-from rnnkit.backends.lstm_sequence import lstm_sequence_backend, run_lstm_sequence
-from rnnkit.backends.select import forced
-from rnnkit.backends.step import layer_step, run_fused_step, supports_step
+from rnnkit.backends import Backend, dispatch
 from rnnkit.cells import AffineCell, ElmanCell, GRUCell, LSTMCell, RecurrentCell
-from rnnkit.layers import state as st
-from rnnkit.layers.base import SequenceLayer
-from rnnkit.layers.bidirectional import Bidirectional
+from rnnkit.layers.deep import DeepLayer
+from rnnkit.layers.flat_names import share_flat
 from rnnkit.layers.recurrent import Recurrent
-from rnnkit.layers.stacked import Stacked
+from rnnkit.ops import state as st
 
 
-class RecurrentStack(SequenceLayer):
+class RecurrentStack(DeepLayer):
     """Base of ``RNN``, ``LSTM`` and ``GRU``.
 
     Args:
@@ -74,57 +69,33 @@ class RecurrentStack(SequenceLayer):
         stateful: bool = False,
         **cell_options: Any,
     ) -> None:
-        super().__init__(batch_first, stateful)
         name = type(self).__name__
-        if num_layers < 1:
-            raise ValueError(f"{name}: num_layers must be >= 1, got {num_layers}")
         _check_options(name, self.cell_class, cell_options)
-        rates = {"dropout": dropout, "input_dropout": input_dropout}
-        rates["recurrent_dropout"] = recurrent_dropout
-        for label, p in rates.items():
+        for label, p in (
+            ("input_dropout", input_dropout),
+            ("recurrent_dropout", recurrent_dropout),
+        ):
             if not 0.0 <= p < 1.0:
                 raise ValueError(f"{name}: {label} must be in [0, 1), got {p}")
-        self._config = {
-            "input_size": input_size,
-            "hidden_size": hidden_size,
-            "num_layers": num_layers,
-            "bias": bias,
-            "batch_first": batch_first,
-            "dropout": dropout,
-            "bidirectional": bidirectional,
-            "input_dropout": input_dropout,
-            "recurrent_dropout": recurrent_dropout,
-            "go_backwards": go_backwards,
-            "stateful": stateful,
-            **cell_options,
-        }
+        config = {
+            "input_size": input_size, "hidden_size": hidden_size, "num_layers": num_layers,
+            "bias": bias, "batch_first": batch_first, "dropout": dropout,
+            "bidirectional": bidirectional, "input_dropout": input_dropout,
+            "recurrent_dropout": recurrent_dropout, "go_backwards": go_backwards,
+            "stateful": stateful, **cell_options,
+        }  # fmt: skip
         opts = dict(
             cell_options, bias=bias, dropout=input_dropout, recurrent_dropout=recurrent_dropout
         )
-        self.num_layers = num_layers
-        self.bidirectional = bidirectional
-        self.go_backwards = go_backwards
-        self.dropout = float(dropout)
-        self.hidden_size = hidden_size
-        self.input_size = input_size
-        layers: list[SequenceLayer] = []
-        width = input_size
-        for _ in range(num_layers):
-            fwd = Recurrent(self.cell_class(width, hidden_size, **opts), go_backwards=go_backwards)
-            layer: SequenceLayer = fwd
-            if bidirectional:
-                bwd = self.cell_class(width, hidden_size, **opts)
-                layer = Bidirectional(
-                    fwd, backward_layer=Recurrent(bwd, go_backwards=not go_backwards)
-                )
-            layers.append(layer)
-            width = layer.output_size
-        self.stack = Stacked(layers, dropout=dropout)
-        self.output_size = self.stack.output_size
-        self.num_states = self.stack.num_states
-        self._names = self._flat_names()
-        self.register_state_dict_post_hook(_to_flat_names)
-        self.register_load_state_dict_pre_hook(_from_flat_names)
+
+        def direction(width: int, backwards: bool) -> Recurrent:
+            return Recurrent(self.cell_class(width, hidden_size, **opts), go_backwards=backwards)
+
+        super().__init__(input_size, hidden_size, num_layers, batch_first, dropout,
+                         bidirectional, go_backwards, stateful, config, direction)  # fmt: skip
+        d = 2 if bidirectional else 1
+        suffixes = [f"_l{i // d}" + ("_reverse" if i % d else "") for i in range(len(self.cells))]
+        self._names = share_flat(self, self.cells, suffixes)  # weight_ih_l0 ... as torch.nn's
 
     # ---------------------------------------------------------------- cells
     @property
@@ -140,75 +111,20 @@ class RecurrentStack(SequenceLayer):
         self.__dict__["_cell_list"] = (self.stack, tuple(out))
         return out
 
-    def _flat_names(self) -> dict[str, str]:
-        """Internal parameter path -> PyTorch's flat name (``weight_ih_l0_reverse``)."""
-        names = {}
-        d = 2 if self.bidirectional else 1
-        for i, cell in enumerate(self.cells):
-            k, reverse = divmod(i, d)
-            inner = "forward_layer." if reverse == 0 else "backward_layer."
-            path = f"stack.layers.{k}." + (inner if self.bidirectional else "") + "cell."
-            suffix = f"_l{k}" + ("_reverse" if reverse else "")
-            for p, _ in cell.named_parameters():
-                names[path + p] = p + suffix
-        return names
-
-    def __getattr__(self, name: str) -> Any:
-        try:
-            return super().__getattr__(name)
-        except AttributeError:
-            names = self.__dict__.get("_names", {})
-            for path, flat in names.items():
-                if flat == name:
-                    return self.get_parameter(path)
-            raise
-
     def flatten_parameters(self) -> None:
         """No-op, for code written for ``torch.nn.LSTM``."""
 
     # -------------------------------------------------------------- running
     @property
     def backend(self) -> Backend:
-        """The path the next call takes, and why. It follows from the cells' configuration
-        (fixed at construction), the mode, ``rnnkit.backends.force`` and the parameters' device;
-        it is cached per mode and forced path, and dropped when the parameters move or change
-        type (``_apply``): choosing costs several microseconds, a tenth of a generation step's
-        overhead."""
-        key = (self.training, forced())
-        cached = self.__dict__.get("_backend")
-        if cached is not None and cached[0] == key:
-            return cached[1]  # type: ignore[no-any-return]
-        backend = self._choose_backend()
-        self.__dict__["_backend"] = (key, backend)
-        return backend
+        """The path the last call ran, with its name and reason; before any call in the current
+        mode (and forced path), the path a sequence call would take now
+        (``rnnkit.backends.dispatch``)."""
+        return dispatch.last(self)
 
     def _apply(self, fn: Any, recurse: bool = True) -> RecurrentStack:
-        self.__dict__.pop("_backend", None)  # .to(), .cuda(), .double() ... may change it
+        dispatch.forget(self)  # .to(), .cuda(), .double() ... may change the path
         return super()._apply(fn, recurse)  # type: ignore[no-any-return]
-
-    def _choose_backend(self) -> Backend:
-        backend = choose(self.cells, self.training)
-        if backend.name == "generic":
-            return (
-                sequence_backend(self.cells, self.training)
-                or lstm_sequence_backend(self.cells, self.training)
-                or backend
-            )
-        if backend.kernel == "gru" and self.cells[0].weight_hh.device.type == "cpu":
-            reason = backend.reason + (
-                "; training on CPU: rnnkit's GRULayer (native steps; GRUSequence without a "
-                "C compiler or with reset_after=False), faster there"
-            )
-            return Backend(backend.name, reason, backend.kernel, backend.fallback)
-        return backend
-
-    def init_state(
-        self,
-        batch_size: int,
-        device: torch.device | str | None = None,
-        dtype: torch.dtype | None = None,
-    ) -> st.LayerState:
-        return self.stack.init_state(batch_size, device, dtype)
 
     def forward(
         self,
@@ -218,7 +134,7 @@ class RecurrentStack(SequenceLayer):
         mask: Tensor | None = None,
     ) -> tuple[Tensor, st.LayerState]:
         if lengths is None and mask is None:  # a generation step takes a shorter way
-            step = layer_step(self, x, state)
+            step = dispatch.generation_step(self, x, state)
             if step is not None:
                 return step
         return super().forward(x, state, lengths, mask)
@@ -226,66 +142,7 @@ class RecurrentStack(SequenceLayer):
     def _run(
         self, x: Tensor, state: st.LayerState | None, lengths: Tensor | None
     ) -> tuple[Tensor, st.LayerState]:
-        backend = self.backend
-        options = {
-            "num_layers": self.num_layers, "bidirectional": self.bidirectional,
-            "dropout": self.dropout, "training": self.training, "reverse": self.go_backwards,
-        }  # fmt: skip
-        if backend.name == "sequence" and backend.kernel == "lstm":
-            if x.device.type == "cpu" and x.dtype in (torch.float32, torch.float64):
-                return run_lstm_sequence(self.cells, x, state, lengths, **options)  # type: ignore[arg-type]
-            return self.stack._run(x, state, lengths)
-        if backend.name == "sequence" or (
-            backend.name == "fused" and use_gru_cpu(backend.kernel, x)
-        ):
-            return run_gru_sequence(self.cells, x, state, lengths, **options)  # type: ignore[arg-type]
-        if backend.name != "fused":
-            return self.stack._run(x, state, lengths)
-        if x.shape[1] == 1 and supports_step(backend.kernel, self.cells):
-            if state is None:
-                state = self.init_state(x.shape[0], x.device, x.dtype)
-            return run_fused_step(
-                backend.kernel,  # type: ignore[arg-type]
-                self.cells,
-                x,
-                state,
-                self.num_layers,
-                self.bidirectional,
-                self.dropout,
-                self.training,
-            )
-        return run_fused(
-            backend.kernel,  # type: ignore[arg-type]
-            self.cells,
-            x,
-            state,
-            lengths,
-            **options,
-        )
-
-    # --------------------------------------------------------------- config
-    def get_config(self) -> dict[str, Any]:
-        """Constructor arguments; ``type(layer).from_config(layer.get_config())`` rebuilds it."""
-        return dict(self._config)
-
-    @classmethod
-    def from_config(cls, config: dict[str, Any]) -> RecurrentStack:
-        return cls(**config)
-
-    def extra_repr(self) -> str:
-        return ", ".join(f"{k}={v!r}" for k, v in self._config.items())
-
-
-def _to_flat_names(module: RecurrentStack, state_dict: dict, prefix: str, _meta: Any) -> None:
-    for path, flat in module._names.items():
-        if prefix + path in state_dict:
-            state_dict[prefix + flat] = state_dict.pop(prefix + path)
-
-
-def _from_flat_names(module: RecurrentStack, state_dict: dict, prefix: str, *_args: Any) -> None:
-    for path, flat in module._names.items():
-        if prefix + flat in state_dict:
-            state_dict[prefix + path] = state_dict.pop(prefix + flat)
+        return dispatch.route(self, x, state, lengths).run(x, state, lengths)
 
 
 def _check_options(owner: str, cell_class: type, options: dict[str, Any]) -> None:

@@ -30,7 +30,7 @@ import torch
 from torch import Tensor
 from torch.nn import functional as F
 
-from rnnkit.backends.first_order import LOG_SCAN, first_order
+from rnnkit.ops.first_order import LOG_SCAN, first_order
 
 
 def log_g(x: Tensor) -> Tensor:

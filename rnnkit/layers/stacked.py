@@ -15,9 +15,9 @@ from torch import Tensor, nn
 from torch.nn import functional as F
 
 from rnnkit.backends import Backend, combine
-from rnnkit.layers import state as st
 from rnnkit.layers.base import SequenceLayer
 from rnnkit.layers.recurrent import as_layer
+from rnnkit.ops import state as st
 
 
 class Stacked(SequenceLayer):

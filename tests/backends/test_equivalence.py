@@ -55,15 +55,12 @@ def test_every_path_equals_reference(cls, opts, bidirectional, lengths):
     expected = reference_stack(layer, x, lengths)
     expected_grads = _reference_grads(layer, x, lengths)
     paths = ["generic"]
-    if (cls, opts) in STANDARD:
-        assert layer.backend.name == "fused", layer.backend
-        paths.append("fused")
-    if opts == {"reset_after": False}:
-        paths.append("sequence")
+    if (cls, opts) in STANDARD or opts == {"reset_after": False}:
+        paths.append("fast")  # PyTorch's kernel, or rnnkit's GRU sequence while training
     for path in paths:
         with force("generic" if path == "generic" else None):
-            assert layer.backend.name == path
             assert_states_close(_run(layer, x, lengths), expected)
+            assert (layer.backend.kind == "generic") == (path == "generic"), layer.backend
             got = grads_of(layer, x, lambda m, inp: _run(m, inp, lengths))
             assert_states_close(got, expected_grads)
 
@@ -103,5 +100,5 @@ def test_force_rejects_unknown_paths():
 def test_force_is_scoped_to_the_block():
     layer = rnnkit.LSTM(3, 4)
     with force("generic"):
-        assert layer.backend.name == "generic"
-    assert layer.backend.name == "fused"
+        assert layer.backend.kind == "generic"
+    assert layer.backend.kind == "fused"

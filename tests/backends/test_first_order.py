@@ -27,7 +27,7 @@ def test_create_graph_names_the_path_with_a_second_derivative(name):
     make, remedy = FAST_PATHS[name]
     layer = make()
     if ("native" in name and not min_scan.supported(torch.empty(0))) or (
-        layer.backend.name == "generic"
+        layer.backend.kind == "generic"
     ):
         pytest.skip("no compiler here: the layer runs plain PyTorch ops (second derivatives too)")
     x = torch.randn(2, 5, 3, requires_grad=True)

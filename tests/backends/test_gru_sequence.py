@@ -8,14 +8,15 @@ import torch
 
 import rnnkit
 from rnnkit.backends import run_fused
-from rnnkit.backends.gru_sequence import GRUSequence, run_gru_sequence, use_gru_cpu
+from rnnkit.backends.gru_sequence import GRUSequence, run_gru_sequence
 from tests.harness import assert_states_close, grads_of
 
 
 @pytest.mark.parametrize("bidirectional", [False, True])
 @pytest.mark.parametrize("go_backwards", [False, True])
 @pytest.mark.parametrize("with_lengths", [False, True])
-def test_equals_the_fused_kernel(bidirectional, go_backwards, with_lengths):
+@pytest.mark.parametrize("native", [True, False], ids=["GRULayer", "GRUSequence"])
+def test_equals_the_fused_kernel(bidirectional, go_backwards, with_lengths, native):
     torch.manual_seed(0)
     layer = rnnkit.GRU(4, 6, num_layers=2, bidirectional=bidirectional,
                        go_backwards=go_backwards).double()  # fmt: skip
@@ -25,7 +26,7 @@ def test_equals_the_fused_kernel(bidirectional, go_backwards, with_lengths):
     options = {"num_layers": 2, "bidirectional": bidirectional, "reverse": go_backwards}
 
     def ours(m, inp):
-        return run_gru_sequence(m.cells, inp, h0, lengths, **options)
+        return run_gru_sequence(m.cells, inp, h0, lengths, native=native, **options)
 
     def torchs(m, inp):
         return run_fused("gru", m.cells, inp, h0, lengths, **options)
@@ -51,10 +52,15 @@ def test_gradcheck_of_the_function(reset_after):
 def test_the_layer_uses_it_when_training_on_cpu():
     layer = rnnkit.GRU(4, 6)
     x = torch.randn(2, 5, 4)
-    assert use_gru_cpu(layer.backend.kernel, x) and "GRUSequence" in layer.backend.reason
+    layer(x)
+    assert layer.backend.name == "rnnkit GRU sequence (native steps)"
+    assert "GRULayer" in layer.backend.reason
     with torch.no_grad():
-        assert not use_gru_cpu(layer.backend.kernel, x)
-    assert not use_gru_cpu(rnnkit.LSTM(4, 6).backend.kernel, x)
+        layer(x)
+        assert layer.backend.name == "torch.gru (native)"
+    lstm = rnnkit.LSTM(4, 6)
+    lstm(x)
+    assert lstm.backend.kind == "fused"
 
 
 @pytest.mark.parametrize("dtype", [torch.float64, torch.float32])

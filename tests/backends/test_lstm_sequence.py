@@ -38,7 +38,7 @@ def test_equals_the_generic_path(bidirectional, go_backwards, with_lengths):
     torch.manual_seed(0)
     layer = rnnkit.LSTM(4, 6, num_layers=2, peephole=True, bidirectional=bidirectional,
                         go_backwards=go_backwards, unit_forget_bias=True).double()  # fmt: skip
-    assert layer.backend.name == "sequence" and "LSTMSequence" in layer.backend.reason
+    assert layer.backend.kind == "sequence" and "LSTMSequence" in layer.backend.reason
     x = torch.randn(3, 7, 4, dtype=torch.double)
     lengths = torch.tensor([7, 4, 1]) if with_lengths else None
     k = 2 * (2 if bidirectional else 1)
@@ -85,11 +85,11 @@ def test_gradcheck_of_the_function(monkeypatch, block_bytes, bias_ih):
 
 
 def test_other_variants_stay_generic():
-    assert rnnkit.LSTM(4, 6, layer_norm=True, proj_size=3).backend.name == "generic"
-    assert rnnkit.LSTM(4, 6, peephole=True, activation="relu").backend.name == "generic"
+    assert rnnkit.LSTM(4, 6, layer_norm=True, proj_size=3).backend.kind == "generic"
+    assert rnnkit.LSTM(4, 6, peephole=True, activation="relu").backend.kind == "generic"
     training = rnnkit.LSTM(4, 6, peephole=True, recurrent_dropout=0.2)
-    assert training.backend.name == "generic"
-    assert training.eval().backend.name == "sequence"
+    assert training.backend.kind == "generic"
+    assert training.eval().backend.kind == "sequence"
 
 
 @pytest.mark.parametrize("peephole", [False, True])

@@ -4,7 +4,7 @@ import pytest
 import torch
 from torch.nn import functional as F
 
-from rnnkit.backends import onednn
+from rnnkit.ops import onednn
 
 pytestmark = pytest.mark.skipif(
     not onednn.available(torch.zeros(1)), reason="no oneDNN linear operators in this PyTorch"

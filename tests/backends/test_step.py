@@ -38,7 +38,7 @@ def test_one_step_equals_the_sequence_kernel(cls, options, bidirectional):
     torch.manual_seed(0)
     layer = cls(5, 7, num_layers=2, bidirectional=bidirectional, **options).double()
     x = torch.randn(3, 1, 5, dtype=torch.double)
-    state = tuple(s + 0.3 * torch.randn_like(s) for s in rnnkit.layers.state.as_tuple(
+    state = tuple(s + 0.3 * torch.randn_like(s) for s in rnnkit.ops.state.as_tuple(
         layer.init_state(3, dtype=torch.double)))  # fmt: skip
     state = state if len(state) == 2 else state[0]
     assert_states_close(layer(x, state), _kernel_step(layer, x, state), atol=1e-12)
@@ -62,7 +62,7 @@ def test_no_grad_step_with_packed_weights_equals_the_sequence_kernel(cls, option
     torch.manual_seed(1)
     layer = cls(5, 7, num_layers=2, bidirectional=bidirectional, **options).double().eval()
     x = torch.randn(3, 1, 5, dtype=torch.double)
-    state = tuple(s + 0.3 * torch.randn_like(s) for s in rnnkit.layers.state.as_tuple(
+    state = tuple(s + 0.3 * torch.randn_like(s) for s in rnnkit.ops.state.as_tuple(
         layer.init_state(3, dtype=torch.double)))  # fmt: skip
     state = state if len(state) == 2 else state[0]
     with torch.no_grad():
@@ -86,7 +86,7 @@ def test_packed_weights_follow_a_weight_update():
 
 @pytest.mark.parametrize(("cls", "options"), CASES)
 def test_float32_step_through_onednn_equals_the_sequence_kernel(cls, options):
-    from rnnkit.backends import onednn
+    from rnnkit.ops import onednn
 
     torch.manual_seed(4)
     layer = cls(6, 8, num_layers=2, **options).eval()
@@ -107,7 +107,7 @@ def test_native_lstm_pointwise_equals_the_tensor_ops(dtype, monkeypatch):
     if not lstm_step.supported(torch.zeros(1, dtype=dtype)):
         pytest.skip("no C compiler here")
     torch.manual_seed(5)
-    cell = rnnkit.LSTM(6, 8).cells[0].to(dtype)
+    cell = rnnkit.LSTM(6, 8).to(dtype).cells[0]
     x = torch.randn(3, 6, dtype=dtype)
     state = (torch.randn(3, 8, dtype=dtype), torch.randn(3, 8, dtype=dtype))
     with torch.no_grad():

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 import rnnkit
-from rnnkit.backends import step
+from rnnkit.backends import dispatch
 from rnnkit.kernels import token_step
 from tests.harness import assert_states_close
 
@@ -39,7 +39,7 @@ def _native_calls(monkeypatch):
 
 def _reference(monkeypatch, layer, x, state):
     with monkeypatch.context() as m:
-        m.setattr(step, "_native", lambda *args: False)
+        m.setattr(dispatch, "native_step_fits", lambda *args: False)
         return layer(x, state)
 
 
@@ -212,8 +212,8 @@ def test_the_short_way_declines_what_it_does_not_cover(case):
         state = tuple(t.double() for t in state)
     state_only = ("list_state", "wide_state", "other_dtype")  # the layer itself qualifies
     with torch.set_grad_enabled(case == "grad"):
-        assert step.layer_step(layer, x, state) is None
-        assert (step.layer_step(layer, x, None) is None) != (case in state_only)
+        assert dispatch.generation_step(layer, x, state) is None
+        assert (dispatch.generation_step(layer, x, None) is None) != (case in state_only)
 
 
 def test_a_wrong_state_still_gets_the_general_paths_error():
@@ -231,8 +231,8 @@ def test_the_short_way_equals_the_general_path(monkeypatch, kind):
     layer = LAYERS[kind](5, 12, num_layers=3).eval()
     x, state = torch.randn(2, 1, 5), _state(kind, layer, 2, torch.float32)
     with torch.no_grad():
-        short = step.layer_step(layer, x, state)
+        short = dispatch.generation_step(layer, x, state)
         assert short is not None
-        monkeypatch.setattr(rnnkit.layers.rnn, "layer_step", lambda *args: None)
+        monkeypatch.setattr(dispatch, "generation_step", lambda *args: None)
         general = layer(x, state)
     assert_states_close(short, general, atol=0, rtol=0)

@@ -140,7 +140,7 @@ def test_min_lstm_stays_finite_when_both_gates_saturate(scan):
 def test_save_load_and_make_layer(tmp_path):
     layer = make_layer("mingru", 6, 8, num_layers=2, bidirectional=True)
     assert isinstance(layer, MinGRU) and layer.output_size == 16
-    assert layer.backend.name == "scan" and "(native)" in layer.backend.reason  # CPU, with cc
+    assert layer.backend.kind == "scan" and "(native)" in layer.backend.reason  # CPU, with cc
     assert "(sequential)" in MinGRU(6, 8, scan="sequential").backend.reason
     assert "(log)" in MinGRU(6, 8, scan="log").backend.reason
     with pytest.raises(ValueError, match="scan must be one of"):

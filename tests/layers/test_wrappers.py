@@ -102,9 +102,9 @@ def test_stacked_size_mismatch_is_named():
 
 
 def test_wrapper_backend_reports_first_generic_part():
-    deep = Stacked([Recurrent(GRUCell(3, 4)), Recurrent(GRUCell(4, 4, reset_after=False))])
-    assert deep.backend.name == "generic" and "reset_after=False" in deep.backend.reason
-    assert Stacked([Recurrent(LSTMCell(3, 4))]).backend.name == "fused"
+    deep = Stacked([Recurrent(GRUCell(3, 4)), Recurrent(GRUCell(4, 4, activation="relu"))])
+    assert deep.backend.kind == "generic" and "'relu'" in deep.backend.reason
+    assert Stacked([Recurrent(LSTMCell(3, 4))]).backend.kind == "fused"
 
 
 def test_wrappers_take_cells_directly():

@@ -6,13 +6,13 @@ import sys
 
 import pytest
 
-from rnnkit.backends import allocator
+from rnnkit import memory as allocator
 
 PROGRAM = """
 import resource, sys, torch
-import rnnkit
+from rnnkit.memory import keep_freed_memory
 if sys.argv[1] == "keep":
-    assert rnnkit.keep_freed_memory()
+    assert keep_freed_memory()
 def step():
     x = torch.ones(16, 1024, 1024)  # 64 MiB (above glibc's 32 MiB cap), touched, freed
     return float(x.sum())
