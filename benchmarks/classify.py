@@ -28,9 +28,8 @@ from common import RESULTS, data_dir, write_result
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
-import rnnkit
-from rnnkit.memory import keep_freed_memory
 from rnnkit.data.labelled import read_classification
+from rnnkit.memory import keep_freed_memory
 from rnnkit.tasks.classify import ClassifyDataConfig, evaluate_classifier, train_classifier
 from rnnkit.tasks.lm import LMDataConfig, train_lm
 from rnnkit.training import TrainerConfig
