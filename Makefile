@@ -28,6 +28,7 @@ lint: $(STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(VENV)/bin/lint-imports --no-cache
+	$(PY) -m mypy
 
 # The documentation site (Sphinx + MyST + furo; Python >= 3.11 and the `docs` extra, which `dev`
 # includes): open docs/_build/html/index.html. Every warning is an error.

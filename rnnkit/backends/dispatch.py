@@ -102,7 +102,8 @@ def _facts(layer: Any, fam: Family, x: Tensor, state: Any, lengths: Tensor | Non
         elif int(lengths.min()) >= steps:
             how = "full"
         else:
-            how = "segmented" if segments_pay(fam.kernel, lengths, steps) else "packed"
+            pays = segments_pay(fam.kernel or "", lengths, steps)
+            how = "segmented" if pays else "packed"
     native = False
     if step and not grad and fam.kind == "fused" and supports_step(fam.kernel, layer.cells):
         parts = st.as_tuple(state) if state is not None else ()
@@ -201,7 +202,7 @@ def _step_route(layer: Any, fam: Family, facts: Facts) -> Route:
 def _fused_route(layer: Any, fam: Family, facts: Facts, opts: dict[str, Any]) -> Route:
     kernel, cells = fam.kernel, layer.cells
     assert kernel is not None
-    run = functools.partial(run_fused, kernel, cells, **opts)
+    run: Run = functools.partial(run_fused, kernel, cells, **opts)
     if facts.lengths == "segmented":
         name = f"segmented torch.{kernel} ({_torch_impl(kernel, facts)})"
         why = "lengths on CPU -> unpacked calls per run of equal lengths"
@@ -214,9 +215,13 @@ def _fused_route(layer: Any, fam: Family, facts: Facts, opts: dict[str, Any]) ->
         why = "one call for the stack"
         if facts.lengths == "full":  # every sequence fills L: the lengths change nothing
             why = "every sequence is full length, one call for the stack"
-            plain = functools.partial(run_fused, kernel, cells, **opts)
-            run = lambda x, state, lengths: plain(x, state, None)  # noqa: E731
+            run = functools.partial(_without_lengths, functools.partial(run_fused, kernel, cells,
+                                                                        **opts))  # fmt: skip
     return Route(Backend(name, f"{fam.reason} -> {why}", "fused", kernel), run)
+
+
+def _without_lengths(run: Run, x: Tensor, state: Any, lengths: Tensor | None) -> tuple:
+    return run(x, state, None)
 
 
 # ------------------------------------------------------------------------ entry points

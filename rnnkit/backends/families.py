@@ -46,7 +46,7 @@ def standard(cells: Sequence[nn.Module], training: bool) -> Family:
     shapes = {(c.hidden_size, c.bias, getattr(c, "proj_size", 0)) for c in cells}
     if len(shapes) > 1:
         return Family("generic", "cells differ in hidden size, bias or projection", fallback=True)
-    if training and any(c.dropout > 0 or c.recurrent_dropout > 0 for c in cells):
+    if training and any(bool(c.dropout) or bool(c.recurrent_dropout) for c in cells):
         return Family(
             "generic",
             "dropout/recurrent_dropout masks while training (PyTorch's kernels have none; "

@@ -6,7 +6,6 @@ Tasks: lm, classify, tag, translate, summarize, bilm.
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import sys
 from collections.abc import Callable
@@ -29,7 +28,7 @@ from rnnkit.tasks.lm import LMDataConfig, train_lm
 from rnnkit.tasks.summarize import SummarizeDataConfig, train_summarizer
 from rnnkit.tasks.tag import TagDataConfig, train_tagger
 from rnnkit.tasks.translate import TranslateDataConfig, train_translator
-from rnnkit.training import TrainerConfig, TrainResult
+from rnnkit.training import TrainerConfig, TrainResult, distributed
 
 #: The default character-level LM: what ``make demo`` trains on the bundled corpus.
 LM_DEFAULTS = {
@@ -261,7 +260,7 @@ def run(args: argparse.Namespace, extra: list[str]) -> int:
         print(f"{prog}: {exc}", file=sys.stderr)
         return 2
     out = Path(args.out)
-    is_main = int(os.environ.get("RANK", "0")) == 0  # under torchrun only rank 0 touches files
+    is_main = distributed.launch_rank() == 0  # under torchrun only rank 0 touches files
     if is_main and (out / "checkpoints").exists() and not args.resume:
         if not args.overwrite:
             print(

@@ -14,7 +14,6 @@ is total loss / (characters * ln 2).
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,6 +24,7 @@ from torch.nn import functional as F
 from rnnkit.config import Config
 from rnnkit.layers import LockedDropout, WeightDrop, embedding_dropout, make_layer
 from rnnkit.layers.state import map_state
+from rnnkit.metrics.lm import bits_per_character, perplexity  # noqa: F401  (re-exported)
 
 
 @dataclass
@@ -205,13 +205,3 @@ def _batch_size(state: list) -> int:
 
 def _count(tensors: dict[str, Tensor], k: int) -> int:
     return sum(1 for name in tensors if name.startswith(f"carried.{k}."))
-
-
-def perplexity(mean_loss: float) -> float:
-    """exp(mean cross-entropy in nats per token), capped to stay finite."""
-    return math.exp(min(mean_loss, 700.0))
-
-
-def bits_per_character(total_loss: float, characters: int) -> float:
-    """Total cross-entropy in nats over a text -> bits per character of that text."""
-    return total_loss / (characters * math.log(2))

@@ -29,10 +29,10 @@ def map_state(fn: Callable[[Tensor], Tensor], state: LayerState) -> LayerState:
     """Apply ``fn`` to every tensor of a (possibly nested) state."""
     if isinstance(state, list):
         return [map_state(fn, s) for s in state]
-    return from_tuple([fn(t) for t in as_tuple(state)])
+    return from_tuple([fn(t) for t in as_tuple(state)])  # a tensor or a tuple here
 
 
-def select(state: LayerState, k: int) -> State:
+def select(state: State, k: int) -> State:
     """Cell state k of a stacked layer state: (K, N, S) -> (N, S)."""
     return from_tuple([t[k] for t in as_tuple(state)])
 
@@ -47,7 +47,8 @@ def split(state: LayerState, counts: Sequence[int]) -> list[LayerState]:
     """Split a layer state among sub-layers holding ``counts`` cells each."""
     if isinstance(state, list):
         return list(state)
-    out, start = [], 0
+    out: list[LayerState] = []
+    start = 0
     for k in counts:
         out.append(from_tuple([t[start : start + k] for t in as_tuple(state)]))
         start += k
@@ -58,7 +59,7 @@ def join(states: Sequence[LayerState]) -> LayerState:
     """Concatenate sub-layer states along K, or keep a list when their widths differ."""
     if any(isinstance(s, list) for s in states):
         return list(states)
-    tuples = [as_tuple(s) for s in states]
+    tuples = [as_tuple(s) for s in states]  # type: ignore[arg-type]  # no lists past the check
     same = all(
         len(t) == len(tuples[0]) and all(a.shape[1:] == b.shape[1:] for a, b in zip(t, tuples[0]))
         for t in tuples

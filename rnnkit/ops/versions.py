@@ -18,4 +18,4 @@ def parameter_versions(cell: nn.Module) -> tuple:
     registered = cell._parameters  # faster than four trips through Module.__getattr__
     params = [registered[n] if n in registered else getattr(cell, n) for n in PARAMETERS]
     versions = tuple((p.data_ptr(), p._version) if p is not None else None for p in params)
-    return params[0].dtype, versions
+    return params[0].dtype, versions  # type: ignore[union-attr]  # weight_ih is never None

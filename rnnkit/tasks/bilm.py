@@ -9,7 +9,6 @@ contextual vectors of lines of text; ``load_bilm`` is what task models use for f
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,12 +21,14 @@ from rnnkit.config import Config
 from rnnkit.data import TextTokenizer, read_text
 from rnnkit.data.bilm_vocab import BiLMVocab
 from rnnkit.layers.scalar_mix import ScalarMix
+from rnnkit.metrics.lm import perplexity
 from rnnkit.models.bilm import BiLanguageModel, BiLMConfig
 from rnnkit.models.io import load_model_dir, read_model_file, save_model_dir
 from rnnkit.tasks.batches import Batches, shard_examples
 from rnnkit.tasks.recipe import fit, split_data
 from rnnkit.training import TrainerConfig, TrainResult
 from rnnkit.training import distributed as dist
+from rnnkit.training.trainer import summed_loss
 
 TOKENIZATIONS = ("whitespace", "text")
 
@@ -220,10 +221,6 @@ def evaluate_bilm(directory: str | Path, path: str | Path) -> dict[str, float]:
     """
     model, vocab, cfg = load_bilm(directory)
     sentences = read_sentences(path, cfg)
-    total, count = 0.0, 0
-    for batch in _batches(vocab, sentences, cfg.eval_batch_size, False):
-        loss, n = model.forward_loss(batch)
-        total += loss.item() * n
-        count += n
+    total, count = summed_loss(model, _batches(vocab, sentences, cfg.eval_batch_size, False))
     mean = total / max(count, 1)
-    return {"perplexity": math.exp(min(mean, 700.0)), "loss": mean, "tokens": count}
+    return {"perplexity": perplexity(mean), "loss": mean, "tokens": count}

@@ -8,7 +8,6 @@ and writes ``OUT/model`` (config, weights, tokenizer) whenever validation improv
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,10 +17,12 @@ import torch
 
 from rnnkit.config import Config
 from rnnkit.data import LMStream, build_tokenizer, load_bundled, read_text
+from rnnkit.metrics.lm import bits_per_character, perplexity
 from rnnkit.models import LanguageModel
 from rnnkit.models.io import load_model_dir, save_model_dir
 from rnnkit.training import Trainer, TrainerConfig, TrainResult
 from rnnkit.training import distributed as dist
+from rnnkit.training.trainer import summed_loss
 
 
 @dataclass
@@ -137,17 +138,13 @@ def evaluate_lm(
     ids = torch.tensor(tokenizer.encode(text), dtype=torch.long)
     stream = LMStream(ids, min(batch_size, max(1, (ids.numel() - 1) // 2)), bptt)
     model.start_evaluation()
-    total, count = 0.0, 0
-    for batch in stream.windows_for_eval():
-        loss, n = model.forward_loss(batch)
-        total += loss.item() * n
-        count += n
+    total, count = summed_loss(model, stream.windows_for_eval())
     mean = total / count
     # characters covered by the evaluated tokens, pro rata (the stream drops a short tail)
     chars = len(text) * count / max(1, ids.numel())
     return {
-        "perplexity": math.exp(min(mean, 700.0)),
-        "bpc": total / (chars * math.log(2)),
+        "perplexity": perplexity(mean),
+        "bpc": bits_per_character(total, chars),
         "tokens": count,
         "characters": round(chars),
         "loss": mean,

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 
 def write_file(path: Path, write: Callable[[Path], None]) -> None:
@@ -24,11 +22,6 @@ def write_file(path: Path, write: Callable[[Path], None]) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-
-
-def write_json(path: Path, data: Any) -> None:
-    """Atomically write ``data`` as indented JSON."""
-    write_file(path, lambda p: p.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n"))
 
 
 def write_text(path: Path, text: str) -> None:

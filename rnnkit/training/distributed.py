@@ -23,6 +23,12 @@ def rank() -> int:
     return dist.get_rank() if dist.is_available() and dist.is_initialized() else 0
 
 
+def launch_rank() -> int:
+    """This process's rank as the launcher (torchrun) sets it in ``RANK``, before the process
+    group is joined; 0 when not launched distributed."""
+    return int(os.environ.get("RANK", "0"))
+
+
 def init_from_env() -> bool:
     """Join the process group if launched by torchrun; True when distributed."""
     if int(os.environ.get("WORLD_SIZE", "1")) <= 1 or not dist.is_available():

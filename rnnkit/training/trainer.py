@@ -23,6 +23,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from rnnkit.metrics.lm import perplexity
 from rnnkit.training import distributed as dist
 from rnnkit.training.callbacks import Callback, CSVLogger, ProgressBar, TensorBoardLogger
 from rnnkit.training.checkpoint import (
@@ -253,17 +254,13 @@ class Trainer:
         was_training = self.model.training
         self.model.eval()
         _call(self.model, "start_evaluation")
-        total, count = 0.0, 0
-        for batch in data:
-            loss, n_items = self.model.forward_loss(_to_device(batch, self.device))
-            total += loss.item() * n_items
-            count += n_items
+        total, count = summed_loss(self.model, data, self.device)
         self.model.train(was_training)
         if count == 0:
             raise ValueError("Trainer.evaluate: the evaluation data yielded no batches")
         mean = total / count
         self._eval_seconds = time.monotonic() - start
-        return {"loss": mean, "ppl": math.exp(min(mean, 700.0)), "items": count}
+        return {"loss": mean, "ppl": perplexity(mean), "items": count}
 
     def _evaluate(self) -> None:
         if self.valid_data is None:
@@ -327,6 +324,20 @@ class Trainer:
 def _call(obj: Any, name: str, *args: Any) -> Any:
     method = getattr(obj, name, None)
     return method(*args) if method is not None else None
+
+
+@torch.no_grad()
+def summed_loss(
+    model: Any, data: Iterable, device: torch.device | None = None
+) -> tuple[float, int]:
+    """(total loss, items) of ``model.forward_loss`` over ``data``: the sum behind
+    ``Trainer.evaluate`` and the task evaluations (the caller sets eval mode)."""
+    total, count = 0.0, 0
+    for batch in data:
+        loss, n_items = model.forward_loss(batch if device is None else _to_device(batch, device))
+        total += loss.item() * n_items
+        count += n_items
+    return total, count
 
 
 def _to_device(batch: Any, device: torch.device) -> Any:
