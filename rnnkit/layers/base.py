@@ -50,6 +50,14 @@ class SequenceLayer(nn.Module):
         self._carried: st.LayerState | None = None
         self._warned = False
 
+    def __getstate__(self) -> dict:
+        # a copy (deepcopy, pickle) starts without the dispatch's caches: their routes hold
+        # closures over this layer and its cells, which a copy must not run
+        state = dict(self.__dict__)
+        for key in ("_family", "_routes", "_ran"):
+            state.pop(key, None)
+        return state
+
     # ---------------------------------------------------------------- API
     def forward(
         self,

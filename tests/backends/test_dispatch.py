@@ -280,3 +280,19 @@ def test_a_route_is_built_once_per_configuration():
     assert layer.__dict__["_routes"] == routes and len(routes) == 1
     layer.double()  # moving the parameters drops the routes
     assert "_routes" not in layer.__dict__
+
+
+def test_a_copy_runs_its_own_cells_not_the_originals():
+    import copy
+
+    layer = rnnkit.LSTM(4, 6, bidirectional=True).eval()
+    with torch.no_grad():
+        layer(X[:, :1])  # a packed-step route, a closure over this layer, is cached
+        twin = copy.deepcopy(layer)
+        for p in twin.parameters():
+            p.zero_()
+        out, _ = twin(X[:, :1])
+    assert (
+        "_routes" not in twin.__dict__ or twin.__dict__["_routes"] is not layer.__dict__["_routes"]
+    )
+    assert torch.count_nonzero(out) == 0  # zero weights and biases: h = o * tanh(c) = 0
