@@ -151,7 +151,7 @@ leaky = rnnkit.Recurrent(LeakyCell(8, 5))
 out, final = leaky(x)
 print("LeakyCell layer:", tuple(out.shape), "final state", tuple(final.shape))
 print("backend:", leaky.backend)
-assert leaky.backend.name == "generic"
+assert leaky.backend.kind == "generic"
 
 expected = torch.zeros(1, 5)
 for t in range(len(words)):
@@ -167,7 +167,7 @@ user-defined cell runs rnnkit's generic loop. A standard cell runs PyTorch's fus
 
 elman_layer = rnnkit.Recurrent(cell)
 print("backend:", elman_layer.backend)
-assert elman_layer.backend.name == "fused"
+assert elman_layer.backend.kind == "fused"
 out, final = elman_layer(x)
 assert torch.allclose(out, states, atol=1e-6)
 assert torch.allclose(final[0], states[:, -1], atol=1e-6)

@@ -142,8 +142,8 @@ torch.testing.assert_close(c_cell, c_p)
 
 print("peephole layer backend:", rnnkit.LSTM(H_in, H, peephole=True).backend)
 print("standard layer backend:", rnnkit.LSTM(H_in, H).backend)
-assert rnnkit.LSTM(H_in, H, peephole=True).backend.name != "fused"
-assert rnnkit.LSTM(H_in, H).backend.name == "fused"
+assert rnnkit.LSTM(H_in, H, peephole=True).backend.kind != "fused"
+assert rnnkit.LSTM(H_in, H).backend.kind == "fused"
 
 """
 ## The GRU cell
@@ -256,7 +256,7 @@ assert torch.count_nonzero(cell.bias_ih) == 8  # only the forget gate starts at 
 for U in cell.weight_hh.chunk(4):  # each gate's recurrent matrix is orthogonal
     torch.testing.assert_close(U @ U.T, torch.eye(8), atol=1e-5, rtol=0)
 print("Keras-style initialisation; backend:", keras_like.backend)
-assert keras_like.backend.name == "fused"  # initializers do not change the path
+assert keras_like.backend.kind == "fused"  # initializers do not change the path
 
 """
 Keras has one bias per gate where PyTorch has two (`bias_ih` and `bias_hh`); only their sum
