@@ -45,6 +45,11 @@ def serve(
 
     settings = settings or ServeSettings()
     predictors = [load(p) for p in paths]
+    for p in predictors:
+        if p.task == "lm":  # build what the generation step builds on first use, now
+            from rnnkit.tasks.predictors.generation import GenerationBatch
+
+            GenerationBatch(p.model).warm_up(settings.max_batch)  # type: ignore[arg-type]
     app = build_app(predictors, settings)
     for p in predictors:
         print(f"rnnkit serve: {p.name} ({p.task}) from {p.path}", file=sys.stderr)

@@ -64,3 +64,19 @@ def test_cancelled_streams_leave_before_the_next_step_and_are_reported():
     assert [s for s, _ in events] == [b] and len(a.tokens) == 1
     assert batch.take_gone() == [a] and batch.take_gone() == []
     assert batch.state[0][0].shape[1] == 1  # one row left in every state tensor
+
+
+def test_steps_of_more_than_eight_rows_are_padded_to_a_multiple_of_sixteen():
+    from rnnkit.tasks.predictors.generation import padded_rows
+
+    assert [padded_rows(n) for n in (1, 8, 9, 16, 17, 33, 64)] == [1, 8, 16, 16, 32, 48, 64]
+    model = LanguageModel(TOKENIZER.vocab_size, embedding_size=8, hidden_size=8).eval()
+    options = [GenerationOptions("ab"[: 1 + i % 2], 6, seed=i) for i in range(10)]
+    batch = GenerationBatch(model)
+    streams = [Stream(o, TOKENIZER) for o in options]
+    batch.add_many(streams)
+    while batch.streams:
+        batch.step()
+    assert batch.state is None and batch.tokens.shape == (0,)
+    for o, s in zip(options, streams):
+        assert s.tokens == _alone(model, o).tokens

@@ -54,6 +54,12 @@ def zero_rows(template: Any, n: int) -> Any:
     return tuple(made) if isinstance(template, tuple) else made
 
 
+def padded_rows(n: int) -> int:
+    """The row count a step of ``n`` streams runs with: ``n`` up to 8 (the native small step
+    takes any count), else ``n`` rounded up to a multiple of 16."""
+    return n if n <= 8 else -(-n // 16) * 16
+
+
 class GenerationBatch:
     """Streams of one language model that advance together, one token per step.
 
@@ -123,6 +129,32 @@ class GenerationBatch:
             self.state = select_rows_of(self.state, index) if keep else None
         return gone
 
+    def _padded_step(self) -> tuple[Tensor, Any]:
+        """``model.step`` over the rows, padded to ``padded_rows(N)`` rows (zero state,
+        token 0) and cut back: the products of a step are compiled per row count (oneDNN
+        builds a kernel for each shape it meets), and streams joining and leaving would
+        otherwise make a new count at almost every step. Rows are independent, so the padding
+        rows change nothing in the others."""
+        n = len(self.streams)
+        extra = padded_rows(n) - n
+        if not extra:
+            return self.model.step(self.tokens, self.state)
+        tokens = torch.cat([self.tokens, self.tokens.new_zeros(extra)])
+        state = self.state
+        if state is not None:
+            state = concat_rows([state, zero_rows(state, extra)])
+        logits, state = self.model.step(tokens, state)
+        keep = torch.arange(n)
+        return logits[:n], select_rows_of(state, keep)
+
+    @torch.no_grad()
+    def warm_up(self, max_rows: int = 64) -> None:
+        """Run one step of every row count a batch of up to ``max_rows`` streams steps with
+        (1, and the padded counts), so that what is built on first use (native kernels,
+        packed weights, oneDNN's kernels for each shape) is built before serving."""
+        for rows in sorted({1, *(padded_rows(n) for n in range(9, max_rows + 1))}):
+            self.model.step(torch.zeros(rows, dtype=torch.long), None)
+
     def take_gone(self) -> list[Stream]:
         """The streams dropped since the last call (finished, cancelled or timed out)."""
         gone, self.gone = self.gone, []
@@ -135,7 +167,7 @@ class GenerationBatch:
         self.drop_finished()
         if not self.streams:
             return []
-        logits, self.state = self.model.step(self.tokens, self.state)  # (N, V)
+        logits, self.state = self._padded_step()  # (N, V)
         chosen = select_rows(
             logits, [s.sampling for s in self.streams], [s.generator for s in self.streams]
         )
