@@ -188,12 +188,12 @@ it; they share the token layer and the softmax. We train a small one on lines of
 Shakespeare.
 """
 
-text = load_bundled("shakespeare")[: 100_000 if QUICK else 1_000_000]
+text = load_bundled("shakespeare")[: 70_000 if QUICK else 1_000_000]
 lines = [TextTokenizer.split(line) for line in text.splitlines()]
 lines = [line for line in lines if 4 <= len(line) <= 20]
 rng.shuffle(lines)
 held_out, lines = lines[:200], lines[200:]
-vocab = BiLMVocab.build(lines, max_size=2000 if QUICK else 8000)
+vocab = BiLMVocab.build(lines, max_size=1000 if QUICK else 8000)
 print(f"{len(lines)} training lines, {len(vocab.words.tokens)} words")
 
 torch.manual_seed(0)
