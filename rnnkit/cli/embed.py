@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 
 from rnnkit.data import DataError
+from rnnkit.errors import RnnkitError
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -50,6 +51,8 @@ def run(args: argparse.Namespace) -> int:
         tokens = [r.tokens for r in results]
         write_embeddings([r.vectors for r in results], args.output,
                          "jsonl" if args.json else None, tokens)  # fmt: skip
+    except RnnkitError:
+        raise  # one line and exit status 1, from rnnkit.cli.main
     except (DataError, FileNotFoundError, ValueError, IndexError) as exc:
         print(f"rnnkit embed: {exc}", file=sys.stderr)
         return 2

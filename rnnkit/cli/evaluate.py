@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from rnnkit.data import DataError
+from rnnkit.errors import RnnkitError
 
 #: the keys ``--json`` prints for each task
 JSON_KEYS = {
@@ -124,6 +125,8 @@ def run(args: argparse.Namespace) -> int:
         task, metrics = evaluate(
             Path(args.model_dir), args.data, args.beam, args.max_sentences, args.max_words
         )
+    except RnnkitError:
+        raise  # one line and exit status 1, from rnnkit.cli.main
     except (DataError, FileNotFoundError, ValueError) as exc:
         print(f"rnnkit evaluate: {exc}", file=sys.stderr)
         return 2

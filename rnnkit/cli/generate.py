@@ -7,6 +7,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from rnnkit.errors import RnnkitError
+
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     gen = sub.add_parser("generate", help="generate text from a trained language model")
@@ -39,6 +41,8 @@ def run(args: argparse.Namespace) -> int:
             sys.stdout.write(event.text)
             sys.stdout.flush()
         sys.stdout.write("\n")
+    except RnnkitError:
+        raise  # one line and exit status 1, from rnnkit.cli.main
     except (FileNotFoundError, ValueError) as exc:
         print(f"rnnkit generate: {exc}", file=sys.stderr)
         return 2

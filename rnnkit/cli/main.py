@@ -1,4 +1,9 @@
-"""``rnnkit`` command: dispatches to subcommands (thin wrappers over the Python API)."""
+"""``rnnkit`` command: dispatches to subcommands (thin wrappers over the Python API).
+
+Exit status: 0 done; 1 rnnkit could not do it (a bad data file or model directory, training
+that diverged, an output it could not write: one line on stderr, never a traceback); 2 a usage
+error (an unknown option, a value out of its range, a bad config or override); 130 interrupted.
+"""
 
 from __future__ import annotations
 
@@ -15,11 +20,13 @@ from rnnkit.cli import (
     generate,
     import_keras,
     predict,
+    ranges,
     serve,
     summarize,
     train,
     translate,
 )
+from rnnkit.errors import RnnkitError
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -50,6 +57,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     keep_freed_memory_from_env()  # whole-process allocator setting; see its module
     if extra and args.command != "train":
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    bad = ranges.problem(args)
+    if bad is not None:
+        print(f"rnnkit {args.command}: error: {bad}", file=sys.stderr)
+        return 2
+    try:
+        return _dispatch(args, extra)
+    except RnnkitError as error:
+        print(f"rnnkit {args.command}: {error}", file=sys.stderr)
+        return 1
+    except OSError as error:  # an unreadable input or unwritable output the command let through
+        where = f"{error.filename}: " if error.filename else ""
+        print(f"rnnkit {args.command}: {where}{error.strerror or error}", file=sys.stderr)
+        return 1
+
+
+def _dispatch(args: argparse.Namespace, extra: list[str]) -> int:
     if args.command == "demo":
         from rnnkit.cli.demo import run_demo
 

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from rnnkit.data import DataError
+from rnnkit.errors import RnnkitError
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -52,6 +53,8 @@ def run(args: argparse.Namespace) -> int:
             raise ValueError(
                 f"{directory}: predict needs a classifier or a tagger, not {predictor.task!r}"
             )
+    except RnnkitError:
+        raise  # one line and exit status 1, from rnnkit.cli.main
     except (DataError, FileNotFoundError, ValueError) as exc:
         print(f"rnnkit predict: {exc}", file=sys.stderr)
         return 2

@@ -14,6 +14,7 @@ import json
 import sys
 
 from rnnkit.data import DataError
+from rnnkit.errors import RnnkitError
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -52,6 +53,8 @@ def run(args: argparse.Namespace) -> int:
         results = predictor.summarize(  # type: ignore[attr-defined]
             [d.text for d in documents], args.max_sentences, args.max_words
         )
+    except RnnkitError:
+        raise  # one line and exit status 1, from rnnkit.cli.main
     except (DataError, FileNotFoundError, ValueError) as exc:
         print(f"rnnkit summarize: {exc}", file=sys.stderr)
         return 2

@@ -15,6 +15,7 @@ from typing import Any
 
 from rnnkit.cli.overrides import ConfigError, build_config
 from rnnkit.data import DataError
+from rnnkit.errors import RnnkitError
 from rnnkit.models import (
     ClassifierConfig,
     LanguageModelConfig,
@@ -272,6 +273,8 @@ def run(args: argparse.Namespace, extra: list[str]) -> int:
         shutil.rmtree(out)
     try:
         result = task.train(data, model, trainer, out, resume=args.resume)
+    except RnnkitError:
+        raise  # bad data, divergence, an unwritable output: exit status 1 (rnnkit.cli.main)
     except (DataError, FileNotFoundError, ValueError) as exc:
         print(f"{prog}: {exc}", file=sys.stderr)
         return 2

@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from rnnkit.data import DataError
+from rnnkit.errors import RnnkitError
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -66,6 +67,8 @@ def run(args: argparse.Namespace) -> int:
             constrain=False if args.no_constrain else None, min_length=args.min_length,
             no_repeat_ngram_size=args.no_repeat_ngram_size,
         )  # fmt: skip
+    except RnnkitError:
+        raise  # one line and exit status 1, from rnnkit.cli.main
     except (DataError, FileNotFoundError, ValueError) as exc:
         print(f"rnnkit translate: {exc}", file=sys.stderr)
         return 2

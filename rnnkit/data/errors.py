@@ -7,8 +7,10 @@ that did not fit, e.g. ``corpus.txt:3: invalid UTF-8 byte 0xff at byte offset 57
 
 from __future__ import annotations
 
+from rnnkit.errors import RnnkitError
 
-class DataError(ValueError):
+
+class DataError(RnnkitError, ValueError):
     """Bad input data: the message names the file and line, or what was expected and what came.
 
     Example:

@@ -31,7 +31,24 @@ from pathlib import Path
 
 import torch
 
-FLAGS = ["-O3", "-march=native", "-ffast-math", "-fPIC", "-shared", "-pthread"]
+#: IEEE arithmetic with the licences that let loops vectorise: no errno from libm, no trapping,
+#: reassociation (sums vectorise; fastmath.h's exact steps are explicit fmaf calls) and
+#: reciprocals. Never -ffast-math, -Ofast or -funsafe-math-optimizations: at link time gcc then
+#: adds crtfastmath.o, which turns on flush-to-zero for the whole process when the library is
+#: loaded (every subnormal float in numpy and torch becomes 0). Never -ffinite-math-only: NaN and
+#: infinity must pass through the kernels (the trainer's non-finite check reads them).
+FLAGS = [
+    "-O3",
+    "-march=native",
+    "-fno-math-errno",
+    "-fno-trapping-math",
+    "-fno-signed-zeros",
+    "-fassociative-math",
+    "-freciprocal-math",
+    "-fPIC",
+    "-shared",
+    "-pthread",
+]
 OPENMP = ["-fopenmp"]  #: tried first; dropped when the compiler cannot build with it
 #: argument codes of ``load``'s signatures: int, long, pointer (an address, or None for NULL)
 CODES = {"i": ctypes.c_int, "l": ctypes.c_long, "p": ctypes.c_void_p}

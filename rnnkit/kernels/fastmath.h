@@ -10,9 +10,14 @@
  *   tanh_f32(x)  = m / (m + 2), m = expm1_f32(2x), x clamped to [-9, 9] (tanh(9) rounds to 1).
  * Clamping keeps every gate finite where the arguments are extreme: a sigmoid saturates instead
  * of producing inf or 0/0. double: libm's exp, clamped to [-708, 708] likewise, and tanh.
+ * The clamps let NaN through (clamp_f32/clamp_f64 compare, and a comparison with NaN is false),
+ * so a NaN in a gate's argument comes out as NaN: fminf/fmaxf would return the bound instead
+ * and hide a diverged model behind finite numbers.
  *
- * The steps are explicit fmaf calls: -ffast-math lets gcc reassociate plain arithmetic, which
- * would lose the exact n ln 2 and turn 2^n q + (2^n - 1) back into a cancelling 2^n (1 + q) - 1.
+ * The steps are explicit fmaf calls: the kernels are built with -fassociative-math (build.py),
+ * which lets gcc reassociate plain arithmetic; that would lose the exact n ln 2 and turn
+ * 2^n q + (2^n - 1) back into a cancelling 2^n (1 + q) - 1. They are never built with
+ * -ffinite-math-only or -ffast-math (which also sets flush-to-zero for the whole process).
  * Including this header also asks gcc for 512-bit vectors (below). */
 #ifndef RNNKIT_FASTMATH_H
 #define RNNKIT_FASTMATH_H
@@ -23,6 +28,17 @@
  * long and branch-free, and 512-bit ones ran them 20-25% faster on an AVX-512 Xeon (ad-hoc
  * timing of the MinGRU scans). Where the CPU has no 512-bit vectors it changes nothing. */
 #pragma GCC target("prefer-vector-width=512")
+
+/* x limited to [lo, hi], NaN kept (x86's maxps/minps in this operand order) */
+static inline float clamp_f32(float x, float lo, float hi) {
+    x = x < lo ? lo : x;
+    return x > hi ? hi : x;
+}
+
+static inline double clamp_f64(double x, double lo, double hi) {
+    x = x < lo ? lo : x;
+    return x > hi ? hi : x;
+}
 
 /* q(r) = e^r - 1 for |r| <= ln 2 / 2 */
 static inline float expm1_poly_f32(float r) {
@@ -36,7 +52,8 @@ static inline float expm1_poly_f32(float r) {
     return p * r;
 }
 
-/* n = round(x / ln 2) and r = x - n ln 2; returns 2^n */
+/* n = round(x / ln 2) and r = x - n ln 2; returns 2^n (for x NaN, r is NaN and so is the
+ * result, whatever the scale) */
 static inline float reduce_f32(float x, float *r) {
     const float n = __builtin_roundf(x * 1.44269504088896341f);
     *r = fmaf(-n, 1.42860682030941723e-6f, fmaf(-n, 0.693145751953125f, x));
@@ -47,22 +64,22 @@ static inline float reduce_f32(float x, float *r) {
 
 static inline float exp_f32(float x) {
     float r;
-    const float s = reduce_f32(fminf(fmaxf(x, -87.0f), 88.0f), &r);
+    const float s = reduce_f32(clamp_f32(x, -87.0f, 88.0f), &r);
     return s * (expm1_poly_f32(r) + 1.0f);  /* e^r near 1: nothing cancels */
 }
 
 static inline float expm1_f32(float x) {
     float r;
-    const float s = reduce_f32(fminf(fmaxf(x, -87.0f), 88.0f), &r);
+    const float s = reduce_f32(clamp_f32(x, -87.0f, 88.0f), &r);
     return fmaf(s, expm1_poly_f32(r), s - 1.0f);
 }
 
 static inline float tanh_f32(float x) {
-    const float m = expm1_f32(2.0f * fminf(fmaxf(x, -9.0f), 9.0f));
+    const float m = expm1_f32(2.0f * clamp_f32(x, -9.0f, 9.0f));
     return m / (m + 2.0f);
 }
 
-static inline double exp_f64(double x) { return exp(fmax(fmin(x, 708.0), -708.0)); }
+static inline double exp_f64(double x) { return exp(clamp_f64(x, -708.0, 708.0)); }
 
 static inline double tanh_f64(double x) { return tanh(x); }
 

@@ -28,10 +28,14 @@ class Callback:
 class CSVLogger(Callback):
     """Append one row per logged step and per evaluation to ``RUN/log.csv``.
 
-    Columns: split (train/valid), step, epoch, elapsed, loss, ppl, lr, tokens_per_sec.
+    Columns: split (train/valid), step, epoch, elapsed, loss, ppl, lr, tokens_per_sec, and
+    nonfinite (steps skipped so far for a non-finite loss or gradient). A skipped step is
+    always logged.
     """
 
-    FIELDS = ("split", "step", "epoch", "elapsed", "loss", "ppl", "lr", "tokens_per_sec")
+    FIELDS = (
+        "split", "step", "epoch", "elapsed", "loss", "ppl", "lr", "tokens_per_sec", "nonfinite",
+    )  # fmt: skip
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
@@ -46,7 +50,7 @@ class CSVLogger(Callback):
             writer.writerow({k: _fmt(row.get(k)) for k in self.FIELDS})
 
     def on_step_end(self, trainer: Any, metrics: dict[str, float]) -> None:
-        if trainer.step % trainer.config.log_every == 0:
+        if trainer.step % trainer.config.log_every == 0 or metrics.get("skipped"):
             self._write({"split": "train", **metrics})
 
     def on_evaluate(self, trainer: Any, metrics: dict[str, float]) -> None:
@@ -96,9 +100,16 @@ class ProgressBar(Callback):
             )
 
     def on_step_end(self, trainer: Any, metrics: dict[str, float]) -> None:
+        if metrics.get("skipped"):
+            self._say(
+                f"step {trainer.step}: non-finite loss or gradient norm (loss {metrics['loss']}); "
+                f"step skipped ({metrics['nonfinite']:.0f} skipped so far)"
+            )
         if self.bar is not None:
             self.bar.update(1)
             post = {"loss": f"{metrics['loss']:.3f}", "tok/s": f"{metrics['tokens_per_sec']:.0f}"}
+            if metrics.get("nonfinite"):
+                post["skipped"] = f"{metrics['nonfinite']:.0f}"
             if trainer.config.max_time is not None:  # the time budget's own ETA
                 post["time left"] = f"{max(0.0, trainer.config.max_time - metrics['elapsed']):.0f}s"
             self.bar.set_postfix(post)
@@ -111,12 +122,16 @@ class ProgressBar(Callback):
                 flush=True,
             )
 
-    def on_evaluate(self, trainer: Any, metrics: dict[str, float]) -> None:
-        line = f"valid  step {trainer.step}  loss {metrics['loss']:.4f}  ppl {metrics['ppl']:.2f}"
+    def _say(self, line: str) -> None:
         if self.bar is not None:
             self.bar.write(line)
         else:
             print(line, file=sys.stderr, flush=True)
+
+    def on_evaluate(self, trainer: Any, metrics: dict[str, float]) -> None:
+        self._say(
+            f"valid  step {trainer.step}  loss {metrics['loss']:.4f}  ppl {metrics['ppl']:.2f}"
+        )
 
     def on_train_end(self, trainer: Any, result: Any) -> None:
         if self.bar is not None:

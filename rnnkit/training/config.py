@@ -21,6 +21,8 @@ class TrainerConfig(Config):
     Optimisation:
         optimizer: ``"sgd"``, ``"adam"`` or ``"adamw"``; lr, weight_decay, momentum (SGD).
         clip_grad_norm: rescale gradients to at most this global L2 norm (None: off).
+        max_nonfinite_steps: a step whose loss or gradient norm is NaN or infinite is skipped
+            and counted; this many in a row stop the run as diverged (None: never stop).
         schedule: ``"constant"``, ``"cosine"`` (to ``min_lr`` at the step budget) or
             ``"plateau"`` (multiply by ``plateau_factor`` when validation loss has not improved
             for ``plateau_patience`` evaluations); ``warmup_steps`` of linear warm-up first.
@@ -48,6 +50,7 @@ class TrainerConfig(Config):
     weight_decay: float = 0.0
     momentum: float = 0.0
     clip_grad_norm: float | None = 1.0
+    max_nonfinite_steps: int | None = 5
     schedule: str = "constant"
     warmup_steps: int = 0
     min_lr: float = 0.0
@@ -67,7 +70,8 @@ class TrainerConfig(Config):
         """Raise ``ValueError`` naming the first inconsistent setting."""
         if self.max_steps is None and self.max_epochs is None and self.max_time is None:
             raise ValueError("TrainerConfig: set at least one of max_steps, max_epochs, max_time")
-        for name in ("max_steps", "max_epochs", "max_time", "batch_size", "lr"):
+        for name in ("max_steps", "max_epochs", "max_time", "batch_size", "lr",
+                     "max_nonfinite_steps"):  # fmt: skip
             value = getattr(self, name)
             if value is not None and value <= 0:
                 raise ValueError(f"TrainerConfig: {name} must be > 0, got {value}")

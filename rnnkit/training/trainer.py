@@ -34,6 +34,7 @@ from rnnkit.training.checkpoint import (
     set_rng_state,
 )
 from rnnkit.training.config import TrainerConfig
+from rnnkit.training.finite import NonFiniteGuard, check_finite, grad_norm
 from rnnkit.training.interrupt import GracefulInterrupt
 from rnnkit.training.optim import build_optimizer
 from rnnkit.training.schedule import LRSchedule
@@ -123,6 +124,7 @@ class Trainer:
         self._tokens_per_sec = 0.0
         self._interrupt = GracefulInterrupt()
         self._checkpointed_step: int | None = None
+        self._nonfinite = NonFiniteGuard(config.max_nonfinite_steps)
 
     # ----------------------------------------------------------------- setup
     def _default_callbacks(self) -> list[Callback]:
@@ -190,6 +192,7 @@ class Trainer:
                 metrics = self._train_step(batch)
                 for cb in self.callbacks:
                     cb.on_step_end(self, metrics)
+                self._stop_if_diverged()
                 every = self.config
                 if every.eval_every and self.step % every.eval_every == 0:
                     self._evaluate()
@@ -235,16 +238,43 @@ class Trainer:
         loss, n_items = self.loss_fn(_to_device(batch, self.device))
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
-        if self.config.clip_grad_norm is not None:
-            nn.utils.clip_grad_norm_(self.model.parameters(), self.config.clip_grad_norm)
-        self.optimizer.step()
+        skipped = self._skip_nonfinite(loss)
+        if not skipped:
+            self.optimizer.step()
         self.step += 1
         rate = n_items * dist.world_size() / max(time.monotonic() - start, 1e-9)
         self._tokens_per_sec = rate if self.step == 1 else 0.9 * self._tokens_per_sec + 0.1 * rate
         return {
             "loss": loss.item(), "lr": lr, "tokens_per_sec": self._tokens_per_sec,
             "step": self.step, "epoch": self.epoch, "elapsed": self.elapsed(),
+            "skipped": float(skipped), "nonfinite": self._nonfinite.total,
         }  # fmt: skip
+
+    # ---------------------------------------------------- non-finite steps
+    def _skip_nonfinite(self, loss: torch.Tensor) -> bool:
+        """Clip the gradients (when configured) and check the loss and their global norm: a
+        non-finite step (on any rank) drops its gradients and is counted; True to skip it."""
+        params = self.model.parameters()
+        if self.config.clip_grad_norm is not None:
+            norm = nn.utils.clip_grad_norm_(params, self.config.clip_grad_norm)
+        else:
+            norm = grad_norm(params)
+        finite = bool(torch.isfinite(loss.detach()).all()) and bool(torch.isfinite(norm))
+        finite = not dist.any_true(not finite)
+        if self._nonfinite.observe(finite, self.step + 1):
+            self.optimizer.zero_grad(set_to_none=True)
+            return True
+        return False
+
+    def _stop_if_diverged(self) -> None:
+        """After too many non-finite steps in a row: end the callbacks (the progress bar) and
+        raise ``TrainingDiverged`` naming the last good checkpoint."""
+        if not self._nonfinite.diverged:
+            return
+        self.stop_reason = "diverged"
+        self._end()
+        last = latest_checkpoint(self.out_dir) if self.out_dir is not None else None
+        raise self._nonfinite.error(str(last) if last is not None else None)
 
     # ----------------------------------------------------------- evaluation
     @torch.no_grad()
@@ -291,6 +321,7 @@ class Trainer:
             "last_valid": self.last_valid, "optimizer": self.optimizer.state_dict(),
             "schedule": self.schedule.state_dict(), "rng": rng_state(),
             "data": _call(self.train_data, "state_dict"), "config": self.config.to_dict(),
+            "nonfinite": self._nonfinite.state_dict(),
         }  # fmt: skip
 
     def _checkpoint(self) -> None:
@@ -298,6 +329,7 @@ class Trainer:
             return  # this step is already on disk (e.g. the final evaluation wrote it)
         self._checkpointed_step = self.step
         if self.is_main and self.out_dir is not None:
+            check_finite(self.model, f"checkpoint step {self.step} in {self.out_dir}")
             save_checkpoint(
                 self.out_dir,
                 self.step,
@@ -319,6 +351,7 @@ class Trainer:
         if state["data"] is not None:
             self.train_data.load_state_dict(state["data"])
         set_rng_state(state["rng"])
+        self._nonfinite.load_state_dict(state.get("nonfinite"))
 
 
 def _call(obj: Any, name: str, *args: Any) -> Any:

@@ -57,7 +57,7 @@ def test_embed_errors(run, tmp_path, capsys):
     lines.write_text("the cat\n")
     assert main(["embed", str(run), "--input", str(lines), "--layer", "9"]) == 2
     assert "rnnkit embed:" in capsys.readouterr().err
-    assert main(["embed", str(tmp_path / "nothing"), "--input", str(lines)]) == 2
+    assert main(["embed", str(tmp_path / "nothing"), "--input", str(lines)]) == 1
 
 
 def test_tagger_with_bilm_features_from_the_cli(run, tmp_path, capsys):

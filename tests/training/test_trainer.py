@@ -143,6 +143,7 @@ def test_checkpoints_are_json_and_safetensors_and_pruned(tmp_path):
         "trainer.safetensors",
         "trainer.json",
         "runtime.safetensors",
+        "manifest.json",
     }
     state = json.loads((tmp_path / "checkpoints" / "step-00000020" / "trainer.json").read_text())
     assert state["step"] == 20 and state["config"]["max_steps"] == 20

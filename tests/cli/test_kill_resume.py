@@ -1,0 +1,42 @@
+"""kill -9 at a random moment, then ``--resume``: every task ends bit-identical to a run that was
+never interrupted (``kill_resume`` has the runs and the killing)."""
+
+import random
+import time
+
+import pytest
+
+from tests.cli import kill_resume as kr
+
+MODES = {"lm": ["writing", "after"], "classify": ["after"], "tag": ["writing"],
+         "translate": ["after"], "summarize": ["writing"], "bilm": ["after"]}  # fmt: skip
+CASES = [(task, mode) for task, modes in MODES.items() for mode in modes]
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    """Each task's uninterrupted run (made once per task), as its final weights."""
+    done = {}
+
+    def weights(task):
+        if task not in done:
+            root = tmp_path_factory.mktemp(f"reference-{task}")
+            kr.train_here(kr.argv(task, root / "data", root / "run"))
+            done[task] = kr.final_weights(root / "run")
+        return done[task]
+
+    return weights
+
+
+@pytest.mark.parametrize(("task", "mode"), CASES, ids=[f"{t}-{m}" for t, m in CASES])
+def test_sigkill_then_resume_is_bit_identical(task, mode, tmp_path, reference):
+    seed = time.time_ns() % 100_000
+    rng = random.Random(seed)
+    expected = reference(task)
+    killed = kr.argv(task, tmp_path / "data", tmp_path / "killed")
+    what = kr.kill_run(killed, tmp_path / "killed", mode, rng)
+    kr.train_here([*killed, "--resume"])
+    try:
+        kr.assert_identical(kr.final_weights(tmp_path / "killed"), expected)
+    except AssertionError as error:
+        raise AssertionError(f"{task}, {what} (seed {seed}): {error}") from None
