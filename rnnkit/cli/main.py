@@ -61,14 +61,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     if bad is not None:
         print(f"rnnkit {args.command}: error: {bad}", file=sys.stderr)
         return 2
+    prog = f"rnnkit {args.command}" + (f" {args.task}" if args.command == "train" else "")
     try:
         return _dispatch(args, extra)
     except RnnkitError as error:
-        print(f"rnnkit {args.command}: {error}", file=sys.stderr)
+        print(f"{prog}: {error}", file=sys.stderr)
         return 1
     except OSError as error:  # an unreadable input or unwritable output the command let through
         where = f"{error.filename}: " if error.filename else ""
-        print(f"rnnkit {args.command}: {where}{error.strerror or error}", file=sys.stderr)
+        print(f"{prog}: {where}{error.strerror or error}", file=sys.stderr)
         return 1
 
 

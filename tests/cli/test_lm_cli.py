@@ -119,7 +119,7 @@ def test_bad_data_file_is_named(tmp_path, capsys):
                 "--trainer.max_steps=1",
             ]
         )
-        == 2
+        == 1
     )
     assert "bad.txt:2: invalid UTF-8 byte 0xff" in capsys.readouterr().err
 

@@ -54,9 +54,9 @@ def test_errors_name_the_problem(trained, tmp_path, capsys):
     run, _ = trained
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"text": "One. Two."}\n{"txt": "x"}\n')
-    assert main(["summarize", str(run), "--input", str(bad)]) == 2
+    assert main(["summarize", str(run), "--input", str(bad)]) == 1
     assert 'bad.jsonl:2: missing "text"' in capsys.readouterr().err
     assert main(["summarize", str(run), "--input", str(bad), "--max-words", "0"]) == 2
-    assert "--max-words must be at least 1" in capsys.readouterr().err
-    assert main(["summarize", str(run), "--input", str(bad), "--text-key", "txt"]) == 2
+    assert "argument --max-words: must be >= 1, got 0" in capsys.readouterr().err
+    assert main(["summarize", str(run), "--input", str(bad), "--text-key", "txt"]) == 1
     assert 'bad.jsonl:1: missing "txt"' in capsys.readouterr().err

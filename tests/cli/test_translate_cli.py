@@ -100,5 +100,5 @@ def test_separate_vocabularies_and_bpe(tmp_path, capsys) -> None:
 def test_bad_input_names_file_and_line(tmp_path, capsys) -> None:
     bad = tmp_path / "bad.tsv"
     bad.write_text("open\touvrir\nsave\n", encoding="utf-8")
-    assert main(["train", "translate", "--data", str(bad), "--out", str(tmp_path / "r")]) == 2
+    assert main(["train", "translate", "--data", str(bad), "--out", str(tmp_path / "r")]) == 1
     assert f"{bad}:2: expected source<TAB>target, found no TAB" in capsys.readouterr().err
