@@ -104,8 +104,12 @@ class BucketBatchSampler:
         return [batches[i] for i in torch.randperm(len(batches), generator=generator).tolist()]
 
     def __iter__(self) -> Iterator[list[int]]:
-        if self._position >= len(self):  # a resumed state at the end of its epoch
+        if self._position >= len(self):
+            # a state saved after the epoch's last batch: that epoch has nothing left, so this
+            # pass ends it (as the pass that saved the state would have) and the next one starts
+            # the following epoch
             self.set_epoch(self._epoch + 1)
+            return
         epoch, batches = self._epoch, self.batches(self._epoch)
         while self._epoch == epoch and self._position < len(batches):
             k = self._position

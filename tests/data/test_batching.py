@@ -78,11 +78,13 @@ def test_resume_mid_epoch_gives_the_remaining_batches() -> None:
     assert resumed.epoch == 3 and resumed.position == 0
 
 
-def test_state_at_the_end_of_an_epoch_starts_the_next() -> None:
+def test_state_at_the_end_of_an_epoch_ends_it_then_starts_the_next() -> None:
     sampler = _sampler()
     state = {**sampler.state_dict(), "position": len(sampler)}
     resumed = _sampler()
     resumed.load_state_dict(state)
+    assert list(resumed) == []  # the rest of epoch 0: nothing, as for the run that saved it
+    assert resumed.epoch == 1 and resumed.position == 0
     reference = _sampler()
     reference.set_epoch(1)
     assert list(resumed) == list(reference)
