@@ -168,7 +168,8 @@ def _load_tokenizer(root: Path, config: dict[str, Any]) -> Tokenizer | None:
                              f"{root}/tokenizer.json: malformed ({error!r})") from None  # fmt: skip
     model = config["model"]
     size = model.get("target_vocab_size", model.get("vocab_size"))
-    if isinstance(size, int) and tokenizer.vocab_size != size:
+    # a model may have more rows than its tokenizer has ids (unused rows), never fewer
+    if isinstance(size, int) and tokenizer.vocab_size > size:
         raise ModelFileError(
             f"{root}/tokenizer.json: {tokenizer.vocab_size} ids, but the model in "
             f"{root}/config.json has a vocabulary of {size}; the tokenizer is not this model's"
