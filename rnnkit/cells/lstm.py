@@ -30,6 +30,7 @@ from torch.nn import functional as F
 from rnnkit.cells.activations import get_activation
 from rnnkit.cells.affine import AffineCell
 from rnnkit.cells.base import State
+from rnnkit.cells.parameters import cell_parameters
 
 
 class LSTMCell(AffineCell):
@@ -108,10 +109,8 @@ class LSTMCell(AffineCell):
             for name in ("weight_ci", "weight_cf", "weight_co", "weight_hr"):
                 if hasattr(self, name):
                     nn.init.uniform_(getattr(self, name), -bound, bound)
-            names = getattr(self._parameters, "local_names", self._parameters.keys)()
-            for name in names:  # a view that lists nothing when the cell sits in a stack
+            for name, p in cell_parameters(self).items():  # also when the cell sits in a stack
                 if name.startswith("layer_norm_"):
-                    p = self._parameters[name]
                     nn.init.ones_(p) if name.endswith("weight") else nn.init.zeros_(p)
             if self.unit_forget_bias and self.bias:
                 self.bias_ih[h : 2 * h] += 1.0

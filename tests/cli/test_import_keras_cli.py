@@ -17,14 +17,6 @@ ROOT = Path(__file__).resolve().parents[1] / "fixtures" / "keras"
 WORDS = ["", "[UNK]", *"abcdefghij"]  # Keras ids 0..11: padding, unknown, ten words
 
 
-#: a known bug: a task directory written by `rnnkit import keras` gives outputs up to ~0.09 away
-#: from Keras' (rnnkit.from_keras itself matches); strict, so the fix must remove this mark
-KNOWN_MISMATCH = pytest.mark.xfail(
-    reason="task directory made by `rnnkit import keras` no longer matches Keras' outputs",
-    strict=True,
-)
-
-
 def _import(tmp_path: Path, name: str, labels: str, version: str = "k3") -> int:
     vocab = tmp_path / "vocab.txt"
     vocab.write_text("\n".join(WORDS) + "\n")
@@ -32,7 +24,6 @@ def _import(tmp_path: Path, name: str, labels: str, version: str = "k3") -> int:
     return main([*args, "--tokenizer", str(vocab), "--labels", labels, "--out", str(tmp_path)])
 
 
-@KNOWN_MISMATCH
 @pytest.mark.parametrize("version", ["k3", "k2"])
 def test_classifier_directory_matches_keras(tmp_path: Path, version: str) -> None:
     assert _import(tmp_path, "classify_lstm", "neg,neu,pos", version) == 0
@@ -80,7 +71,6 @@ def _import_task(tmp_path: Path, name: str, task: str, *extra: str) -> int:
     return main([*args, "--tokenizer", str(vocab), "--out", str(tmp_path), *extra])
 
 
-@KNOWN_MISMATCH
 def test_tagger_directory_matches_keras(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     assert _import_task(tmp_path, "tag_bigru", "tag", "--labels", "O,B,I,E,S") == 0
     model, _, _ = load_model_dir(tmp_path)
@@ -99,7 +89,6 @@ def test_tagger_directory_matches_keras(tmp_path: Path, capsys: pytest.CaptureFi
     assert len(rows) == 4 and all(r[-1] in "OBIES" for r in rows)
 
 
-@KNOWN_MISMATCH
 def test_language_model_directory_matches_keras(
     tmp_path: Path, capsys: pytest.CaptureFixture
 ) -> None:

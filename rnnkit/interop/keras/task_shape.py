@@ -15,6 +15,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from rnnkit.cells.parameters import cell_parameters
 from rnnkit.interop.keras.basic import Dense, Embedding
 from rnnkit.interop.keras.errors import KerasImportError
 from rnnkit.interop.keras.model import KerasModel
@@ -129,7 +130,23 @@ def vocabulary(
 
 @torch.no_grad()
 def copy_encoder(layers: list[nn.Module], shape: TaskShape) -> None:
-    """The Keras recurrent layers' parameters into an rnnkit encoder's cells, in order."""
+    """The Keras recurrent layers' parameters into an rnnkit encoder's cells, in order.
+
+    Cells inside stacks list no parameters of their own (``cell.state_dict()`` is empty), so
+    they are copied by the cells' local names, every name and shape checked.
+    """
     targets = [c for layer in layers for c in layer.cells]
     for target, source in zip(targets, shape.cells(), strict=True):
-        target.load_state_dict(source.state_dict())
+        into, values = cell_parameters(target), cell_parameters(source)
+        if sorted(into) != sorted(values) or not into:
+            raise KerasImportError(
+                f"cannot copy {type(source).__name__} parameters {sorted(values)} into "
+                f"{type(target).__name__} parameters {sorted(into)}"
+            )
+        for name, param in into.items():
+            if param.shape != values[name].shape:
+                raise KerasImportError(
+                    f"{name}: the Keras layer gives shape {tuple(values[name].shape)}, "
+                    f"the rnnkit cell expects {tuple(param.shape)}"
+                )
+            param.copy_(values[name])
