@@ -2,7 +2,8 @@
 
 Each model is addressed by its directory's name. Listens on 127.0.0.1 (this machine only)
 unless ``--host`` says otherwise. Endpoints: GET /health, /info; POST /generate,
-/generate/stream (server-sent events), /classify, /tag, /translate, /summarize, /embed.
+/generate/stream (server-sent events), /classify, /tag, /translate, /summarize, /embed,
+/inspect (gates, hidden units, attention); GET / is a page to try the models in a browser.
 SIGTERM or Ctrl-C finishes the requests in flight, then exits.
 """
 
@@ -35,6 +36,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     try:
+        from rnnkit.serve.page import playground_routes
         from rnnkit.serve.server import serve
         from rnnkit.serve.settings import ServeSettings, parse_size
     except ImportError as exc:
@@ -54,7 +56,8 @@ def run(args: argparse.Namespace) -> int:
             max_batch=args.max_batch, max_queue=args.max_queue, timeout=args.timeout,
             max_body=parse_size(args.max_body), batch_wait=args.batch_wait,
         )  # fmt: skip
-        serve(args.model_dirs, args.host, args.port, settings, args.log_level)
+        routes = playground_routes()
+        serve(args.model_dirs, args.host, args.port, settings, args.log_level, routes)
     except (FileNotFoundError, ValueError) as exc:
         print(f"rnnkit serve: {exc}", file=sys.stderr)
         return 2

@@ -49,16 +49,21 @@ def record_lm(
 
 
 def record_classifier(
-    model: nn.Module, tokens: Tensor, lengths: Tensor | None = None, tokenizer: Any = None
+    model: nn.Module,
+    tokens: Tensor,
+    lengths: Tensor | None = None,
+    tokenizer: Any = None,
+    bilm: dict[str, Tensor] | None = None,
 ) -> Recording:
     """Record a ``TextClassifier`` (or a ``ClassifierEnsemble``): ``probabilities`` (N, C)
     (sigmoid per label for a multi-label model) and, with ``pooling="attention"``, ``pooling``
     (N, L): the attention-pooling weight of every token (0 at padding; for an ensemble, the
-    mean over its members, whose cells are traced as ``members.K.layers...``)."""
+    mean over its members, whose cells are traced as ``members.K.layers...``). ``bilm`` holds
+    the biLM's inputs of a model trained with biLM features (the ``"bilm"`` of its batches)."""
     _check_tokens("record_classifier", tokens)
     if lengths is None:
         lengths = torch.full((tokens.shape[0],), tokens.shape[1], dtype=torch.long)
-    rec = record(model, tokens, lengths)
+    rec = record(model, tokens, lengths, bilm)
     logits = rec.outputs.pop("output")
     multi = bool(getattr(getattr(model, "config", None), "multi_label", False))
     rec.outputs["probabilities"] = torch.sigmoid(logits) if multi else logits.softmax(-1)

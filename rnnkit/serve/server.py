@@ -32,8 +32,10 @@ def serve(
     port: int = 8000,
     settings: ServeSettings | None = None,
     log_level: str = "info",
+    routes: Sequence[Any] = (),
 ) -> None:
-    """Load each model directory and serve them all until SIGINT or SIGTERM.
+    """Load each model directory and serve them all until SIGINT or SIGTERM; ``routes`` are
+    added to the API (``build_app``), e.g. ``page.playground_routes()``.
 
     Raises:
         FileNotFoundError, ValueError: a model directory that cannot be loaded (before any
@@ -50,7 +52,7 @@ def serve(
             from rnnkit.tasks.predictors.generation import GenerationBatch
 
             GenerationBatch(p.model).warm_up(settings.max_batch)  # type: ignore[arg-type]
-    app = build_app(predictors, settings)
+    app = build_app(predictors, settings, routes)
     for p in predictors:
         print(f"rnnkit serve: {p.name} ({p.task}) from {p.path}", file=sys.stderr)
     if not is_loopback(host):

@@ -18,3 +18,11 @@ def runs(tmp_path_factory) -> dict[str, Path]:
 @pytest.fixture(scope="session")
 def predictors(runs) -> dict:
     return {task: rnnkit.load(run) for task, run in runs.items()}
+
+
+@pytest.fixture(scope="session")
+def playground(tmp_path_factory) -> dict[str, Path]:
+    """A tiny LM (``demo``) and a tiny attention-pooling classifier (``sentiment``)."""
+    from tests.serve.tiny_playground import playground_runs
+
+    return playground_runs(tmp_path_factory.getbasetemp() / "playground_runs")
