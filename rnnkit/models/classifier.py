@@ -25,6 +25,7 @@ from rnnkit.config import Config
 from rnnkit.layers import LockedDropout, embedding_dropout, make_layer
 from rnnkit.layers.pooling import SequencePooling
 from rnnkit.models.bilm_features import bilm_features, check_aligned
+from rnnkit.models.inference import inference
 
 
 @dataclass
@@ -173,7 +174,7 @@ class TextClassifier(nn.Module):
             loss = F.cross_entropy(logits, labels)
         return loss, int(labels.shape[0])
 
-    @torch.no_grad()
+    @inference
     def predict(
         self, tokens: Tensor, lengths: Tensor, bilm: dict[str, Tensor] | None = None
     ) -> Tensor:

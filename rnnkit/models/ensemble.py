@@ -28,6 +28,7 @@ from torch import Tensor, nn
 from torch.nn import functional as F
 
 from rnnkit.models.classifier import TextClassifier
+from rnnkit.models.inference import inference
 
 
 class ClassifierEnsemble(nn.Module):
@@ -93,7 +94,7 @@ class ClassifierEnsemble(nn.Module):
             loss = F.cross_entropy(flat, labels.repeat(k))
         return loss, int(labels.shape[0])
 
-    @torch.no_grad()
+    @inference
     def predict(
         self, tokens: Tensor, lengths: Tensor, bilm: dict[str, Tensor] | None = None
     ) -> Tensor:

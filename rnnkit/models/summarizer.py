@@ -32,6 +32,7 @@ from torch.nn import functional as F
 
 from rnnkit.config import Config
 from rnnkit.layers import embedding_dropout, make_layer
+from rnnkit.models.inference import inference
 
 
 @dataclass
@@ -160,7 +161,7 @@ class SummaRuNNer(nn.Module):
         loss = F.binary_cross_entropy_with_logits(logits[mask], batch["labels"][mask].float())
         return loss, int(mask.sum())
 
-    @torch.no_grad()
+    @inference
     def predict(self, batch: dict[str, Tensor]) -> Tensor:
         """P(y_j = 1) per sentence (N, S); 0 for padding sentences."""
         return torch.sigmoid(self(batch["tokens"], batch["sentence_lengths"], batch["lengths"]))

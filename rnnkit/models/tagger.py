@@ -26,6 +26,7 @@ from rnnkit.layers.char_encoder import CharEncoder
 from rnnkit.layers.crf import CRF
 from rnnkit.layers.pooling import lengths_mask
 from rnnkit.models.bilm_features import bilm_features, check_aligned
+from rnnkit.models.inference import inference
 
 
 @dataclass
@@ -191,7 +192,7 @@ class SequenceTagger(nn.Module):
         loss = F.cross_entropy(emissions[mask], tags[mask], reduction="sum")
         return loss / n_tokens, n_tokens
 
-    @torch.no_grad()
+    @inference
     def predict(self, batch: dict[str, Tensor]) -> list[list[int]]:
         """Tag ids of each sentence (its own length): Viterbi with a CRF, else argmax."""
         emissions = self._run(batch)
