@@ -25,8 +25,8 @@
 #include <math.h>
 
 /* gcc's -march=native keeps to 256-bit vectors on many AVX-512 CPUs; the kernels' gate loops are
- * long and branch-free, and 512-bit ones ran them 20-25% faster on an AVX-512 Xeon (ad-hoc
- * timing of the MinGRU scans). Where the CPU has no 512-bit vectors it changes nothing. */
+ * long and branch-free, which suits 512-bit vectors (benchmarks/kernel_flags.py measures the
+ * kernels). Where the CPU has no 512-bit vectors it changes nothing. */
 #pragma GCC target("prefer-vector-width=512")
 
 /* x limited to [lo, hi], NaN kept (x86's maxps/minps in this operand order) */

@@ -17,8 +17,7 @@
  * `save` (training) writes z and the signed candidate s = g(p) where p >= 0, -s(p) where p < 0
  * over k and p (s(p) > 0 even at the clamp, so the sign tells the branch and g'(p) = 1 or
  * |s| (1 - |s|)); its backward (`saved`) then needs no exponential and writes dP over them, in
- * place: an ad-hoc timing at hidden 512, batch 32, T 1024 took the backward scan from about 16-20
- * to 10 ms on a 2-core AVX-512 Xeon, whose two scans were bound by their arithmetic.
+ * place, which matters where the scans are bound by their arithmetic.
  * Work is split over (batch row, block of hidden units) pairs across PyTorch's OpenMP threads
  * (parallel.h); blocks are narrow enough that every thread gets one even for a single row, and
  * within a block the loop over hidden units is contiguous and vectorised by the compiler.
@@ -36,9 +35,8 @@
 #include "parallel.h"
 
 /* Steps ahead whose P rows are prefetched. A step's row of P is G*H values, 4 KiB for minGRU
- * at H 512: each step starts a new page, where the hardware's streaming prefetch stops, so the
- * scans waited on memory once per step (an ad-hoc timing on cold P: the forward 20 -> 13 ms and
- * the backward 25 -> 22 ms for 4 rows of 1024 steps, 8 times). */
+ * at H 512: each step starts a new page, where the hardware's streaming prefetch stops, so
+ * without it the scans would wait on memory once per step. */
 #define PF 4
 #define BLOCK 1024 /* the widest block of hidden units (the backward's buffers on the stack) */
 #define LANES 16   /* blocks are a multiple of this many units wide (one AVX-512 float vector) */
