@@ -176,6 +176,28 @@ def summarization() -> str:
     )
 
 
+def abstractive_summarization() -> str:
+    r = _load("summarize_bbc_abstractive")
+    if not r:
+        return ""
+    rows = [
+        "| system | training | ROUGE-1 | ROUGE-2 | ROUGE-L | words |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, m in r["runs"].items():
+        t = r["training"].get(name)
+        budget = (f"{m['budget_minutes']:g} min budget: {t['seconds']:.0f} s, {t['epochs']} "
+                  f"epochs ({t['stopped']})" if t else "none")  # fmt: skip
+        words = f"{m['mean_words']:.1f}" if "mean_words" in m else ""
+        rows.append(f"| {name} | {budget} | **{m['rouge1']:.2f}** | {m['rouge2']:.2f} "
+                    f"| {m['rougeL']:.2f} | {words} |")  # fmt: skip
+    return "\n".join(rows) + (
+        f"\n\n{r['test_documents']} test documents; the extractive rows take one sentence, the "
+        f"generated ones read the first {r['source_tokens']} tokens of the article (words: the "
+        "mean length of the generated headlines)."
+    )
+
+
 def bilm_tagging() -> str:
     r = _load("tag_bilm")
     if not r:
@@ -307,6 +329,7 @@ def print_tables() -> None:
               ("BBC runs", classification_run_table("bbc")),
               ("Part-of-speech tagging", tagging()),
               ("Translation", translation()), ("Summarization", summarization()),
+              ("Abstractive summarization", abstractive_summarization()),
               ("Tagging with biLM features", bilm_tagging()), ("Speed", speed()),
               ("Variable lengths", lengths()), ("Step products", products()))  # fmt: skip
     for title, table in tables:

@@ -28,7 +28,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     ev.add_argument("--data", required=True, help="evaluation file")
     ev.add_argument("--json", action="store_true", help="print one JSON line")
     ev.add_argument("--report", action="store_true", help="per-class report (classification)")
-    ev.add_argument("--beam", type=int, default=5, help="beam size (translation; 1: greedy)")
+    ev.add_argument(
+        "--beam",
+        type=int,
+        default=5,
+        help="beam size (translation, abstractive summaries; 1: greedy)",
+    )
     budget = ev.add_mutually_exclusive_group()
     budget.add_argument("--max-sentences", type=int, help="summary budget (summarization)")
     budget.add_argument("--max-words", type=int, help="summary budget in words (summarization)")
@@ -71,7 +76,7 @@ def evaluate(
         from rnnkit.tasks.summarize import evaluate_summarizer
 
         check_budget(max_sentences, max_words)
-        return task, evaluate_summarizer(directory, data, max_sentences, max_words)
+        return task, evaluate_summarizer(directory, data, max_sentences, max_words, beam)
     raise ValueError(f"{directory}: unknown task {task!r}")
 
 
@@ -115,6 +120,10 @@ def _rouge_text(m: dict[str, Any]) -> str:
             else f"{budget['max_words']} words")  # fmt: skip
     rows = [("model", m)] + [(k, m[k]) for k in ("lead", "oracle") if k in m]
     lines = [f"ROUGE F1 x 100 at {size}, {m['documents']} documents"]
+    if "decoding" in m:
+        d = m["decoding"]
+        lines[0] += (f" (model: generated, beam {d['beam']}, {d['min_length']}-"
+                     f"{d['max_length']} tokens, {m['mean_words']} on average)")  # fmt: skip
     lines += [f"{name:7s} R1 {r['rouge1']:6.2f}  R2 {r['rouge2']:6.2f}  RL {r['rougeL']:6.2f}"
               for name, r in rows]  # fmt: skip
     return "\n".join(lines)

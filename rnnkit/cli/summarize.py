@@ -1,15 +1,17 @@
-"""``rnnkit summarize DIR --input FILE.jsonl|- [--max-sentences K | --max-words N]``.
+"""``rnnkit summarize DIR --input FILE.jsonl|- [--max-sentences K | --max-words N] [--beam B]``.
 
 Each input line is a JSON object with the document under the model's text key (``text`` unless
 trained with ``--text-key``; ``--text-key`` here overrides it). One line ``{"summary": ...}`` is
-written per input line, in order: the chosen sentences in document order, joined by spaces.
-Without a budget the model's default is used (the median sentence count of its training
-references).
+written per input line, in order. An extractive model gives the chosen sentences in document
+order, joined by spaces; without a budget the model's default is used (the median sentence
+count of its training references). An abstractive model generates the summary by beam search
+(``--beam``, default 5); ``--max-words`` caps its tokens.
 """
 
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import sys
 
@@ -20,7 +22,7 @@ from rnnkit.errors import RnnkitError
 def add_parser(sub: argparse._SubParsersAction) -> None:
     su = sub.add_parser(
         "summarize",
-        help="extract a summary of each JSONL document with a trained summarizer",
+        help="summarize each JSONL document with a trained summarizer",
         description=__doc__.split("\n\n", 1)[1],
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -30,6 +32,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     budget.add_argument("--max-sentences", type=int, help="at most K sentences")
     budget.add_argument("--max-words", type=int, help="at most N words (the best sentence always)")
     su.add_argument("--text-key", help="the JSON key of the document text")
+    su.add_argument("--beam", type=int, help="beam size (abstractive models; default 5)")
 
 
 def check_budget(max_sentences: int | None, max_words: int | None) -> None:
@@ -50,8 +53,11 @@ def run(args: argparse.Namespace) -> int:
             raise ValueError(f"{args.model_dir}: not a summarizer (task {predictor.task!r})")
         key = args.text_key or predictor.summarizer.encoder.cfg.text_key  # type: ignore[attr-defined]
         documents = read_documents(args.input, text_key=key)
+        options = {} if args.beam is None else {"beam": args.beam}
+        if options and "beam" not in inspect.signature(predictor.summarize).parameters:  # type: ignore[attr-defined]
+            raise ValueError("--beam applies to abstractive summarizers only")
         results = predictor.summarize(  # type: ignore[attr-defined]
-            [d.text for d in documents], args.max_sentences, args.max_words
+            [d.text for d in documents], args.max_sentences, args.max_words, **options
         )
     except RnnkitError:
         raise  # one line and exit status 1, from rnnkit.cli.main

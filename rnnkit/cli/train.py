@@ -20,13 +20,13 @@ from rnnkit.models import (
     ClassifierConfig,
     LanguageModelConfig,
     Seq2SeqConfig,
-    SummarizerConfig,
     TaggerConfig,
 )
 from rnnkit.tasks.bilm import BILM_COMPUTED, BILM_DEFAULTS, BILM_SCHEMA, BiLMDataConfig, train_bilm
 from rnnkit.tasks.classify import ClassifyDataConfig, train_classifier
 from rnnkit.tasks.lm import LMDataConfig, train_lm
 from rnnkit.tasks.summarize import SummarizeDataConfig, train_summarizer
+from rnnkit.tasks.summarize_model import SummarizeModelConfig
 from rnnkit.tasks.tag import TagDataConfig, train_tagger
 from rnnkit.tasks.translate import TranslateDataConfig, train_translator
 from rnnkit.training import TrainerConfig, TrainResult, distributed
@@ -127,7 +127,7 @@ SUMMARIZE_DEFAULTS = {
     "data": {},
 }
 SUMMARIZE_SCHEMA = {
-    "model": SummarizerConfig,
+    "model": SummarizeModelConfig,
     "trainer": TrainerConfig,
     "data": SummarizeDataConfig,
 }
@@ -162,7 +162,7 @@ TASKS = {
                 ("data", "valid")),
     "translate": Task(TRANSLATE_DEFAULTS, TRANSLATE_SCHEMA, Seq2SeqConfig, TranslateDataConfig,
                       train_translator, ("data", "valid")),
-    "summarize": Task(SUMMARIZE_DEFAULTS, SUMMARIZE_SCHEMA, SummarizerConfig,
+    "summarize": Task(SUMMARIZE_DEFAULTS, SUMMARIZE_SCHEMA, SummarizeModelConfig,
                       SummarizeDataConfig, train_summarizer,
                       ("data", "valid", "text_key", "summary_key")),
     "bilm": Task(BILM_DEFAULTS, BILM_SCHEMA, BILM_SCHEMA["model"], BiLMDataConfig, train_bilm,
@@ -217,9 +217,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     translate.add_argument("--valid", help="validation file (default: 5%% of --data)")
     _common(translate)
     summarize = tasks.add_parser(
-        "summarize", help="train an extractive summarizer (SummaRuNNer)",
-        description="Train an extractive summarizer on JSONL documents with reference "
-        "summaries; sentences are labelled by a greedy ROUGE oracle. " + OVERRIDE_HELP,
+        "summarize", help="train a summarizer (extractive SummaRuNNer or abstractive)",
+        description="Train a summarizer on JSONL documents with reference summaries: "
+        "extractive (SummaRuNNer; sentences labelled by a greedy ROUGE oracle) or, with "
+        "--model.type=abstractive, a pointer-generator with coverage that writes the "
+        "summary. " + OVERRIDE_HELP,
     )  # fmt: skip
     summarize.add_argument("--data", required=True, help="training file (JSONL)")
     summarize.add_argument("--valid", help="validation file (default: 10%% of --data)")

@@ -31,6 +31,7 @@ from rnnkit.models.io import load_model_dir, save_model_dir
 from rnnkit.models.summarizer import SummaRuNNer, select_sentences
 from rnnkit.tasks.batches import Batches, shard_examples
 from rnnkit.tasks.recipe import fit, split_data
+from rnnkit.tasks.summarize_model import split_model_options
 from rnnkit.training import TrainerConfig, TrainResult
 from rnnkit.training import distributed as dist
 
@@ -50,6 +51,11 @@ class SummarizeDataConfig(Config):
         summary_sentences: the default budget (``None``: the median sentence count of the
             training references).
         eval_batch_size: documents per batch for validation and prediction.
+        max_source_tokens, max_summary_tokens: (abstractive) the article's first tokens read
+            and the reference's first tokens learnt.
+        min_length, no_repeat_ngram_size: (abstractive) beam search rules: no end before
+            ``min_length`` tokens (``None``: half the median training reference length), no
+            n-gram of this size twice (0: off).
     """
 
     data: str | None = None
@@ -65,6 +71,10 @@ class SummarizeDataConfig(Config):
     oracle_sentences: int | None = None
     summary_sentences: int | None = None
     eval_batch_size: int = 16
+    max_source_tokens: int = 400
+    max_summary_tokens: int = 100
+    min_length: int | None = None
+    no_repeat_ngram_size: int = 3
 
 
 class DocumentEncoder:
@@ -113,7 +123,10 @@ class DocumentEncoder:
                        shuffle, seed)  # fmt: skip
 
 
-def _read(cfg: SummarizeDataConfig, path: str, require_summary: bool = True) -> list[Document]:
+def read_summaries(
+    cfg: SummarizeDataConfig, path: str, require_summary: bool = True
+) -> list[Document]:
+    """The documents of the JSONL file ``path`` under the keys of ``cfg``."""
     return read_documents(path, cfg.text_key, cfg.summary_key, require_summary)
 
 
@@ -130,10 +143,17 @@ def train_summarizer(
     out_dir: Path,
     resume: bool = False,
 ) -> TrainResult:
-    """Train a SummaRuNNer on oracle labels; ``OUT/model`` holds the best by validation loss."""
+    """Train a SummaRuNNer on oracle labels, or with ``model_options["type"] ==
+    "abstractive"`` a pointer-generator (``rnnkit.tasks.abstractive``); ``OUT/model`` holds
+    the best model by validation loss."""
+    kind, model_options = split_model_options(model_options)
+    if kind == "abstractive":
+        from rnnkit.tasks.abstractive import train_abstractive
+
+        return train_abstractive(data, model_options, trainer, out_dir, resume)
     out_dir = Path(out_dir)
     dist.init_from_env()
-    train, valid = split_data(data, lambda path: _read(data, path), trainer.seed)
+    train, valid = split_data(data, lambda path: read_summaries(data, path), trainer.seed)
     text = "\n".join(s for d in train for s in d.sentences[: data.max_document_sentences])
     tokenizer = TextTokenizer.train(text, data.min_freq, data.max_vocab, data.lowercase)
     encoder = DocumentEncoder(tokenizer, data)
@@ -190,9 +210,14 @@ class Summarizer:
         return [" ".join(d.sentences[i] for i in idx) for d, idx in zip(documents, chosen)]
 
 
-def load_summarizer(directory: Path) -> Summarizer:
-    """A trained summarizer from its run or model directory."""
+def load_summarizer(directory: Path) -> Any:
+    """A trained summarizer from its run or model directory: a ``Summarizer``, or an
+    ``AbstractiveSummarizer`` for a pointer-generator (both have ``summarize``)."""
     model, tokenizer, meta = load_model_dir(Path(directory))
+    if meta.get("summary_type") == "abstractive":
+        from rnnkit.tasks.abstractive_decode import AbstractiveSummarizer
+
+        return AbstractiveSummarizer.from_parts(directory, model, tokenizer, meta)
     if meta.get("task") != "summarize" or not isinstance(tokenizer, TextTokenizer):
         raise ValueError(f"{directory}: not a summarizer (task {meta.get('task')!r})")
     encoder = DocumentEncoder(tokenizer, SummarizeDataConfig.from_dict(meta["data"]))
@@ -207,7 +232,7 @@ def summarize_file(
 ) -> list[str]:
     """Summaries of the documents of a JSONL file (``-``: stdin), in file order."""
     summarizer = load_summarizer(directory)
-    documents = _read(summarizer.encoder.cfg, str(path), require_summary=False)
+    documents = read_summaries(summarizer.encoder.cfg, str(path), require_summary=False)
     return summarizer.summarize(documents, max_sentences, max_words)
 
 
@@ -230,10 +255,17 @@ def evaluate_summarizer(
     path: str | Path,
     max_sentences: int | None = None,
     max_words: int | None = None,
+    beam: int = 5,
 ) -> dict[str, Any]:
-    """ROUGE-1/2/L of the model's summaries, with Lead and the oracle at the same budget."""
+    """ROUGE-1/2/L of the model's summaries, with Lead and the oracle at the same budget
+    (an abstractive model: ``max_words`` caps its output tokens, the baselines take the
+    model's default sentence budget)."""
     summarizer = load_summarizer(directory)
-    documents = _read(summarizer.encoder.cfg, str(path), require_summary=True)
+    if not isinstance(summarizer, Summarizer):
+        from rnnkit.tasks.abstractive_decode import evaluate_abstractive
+
+        return evaluate_abstractive(summarizer, path, max_sentences, max_words, beam)
+    documents = read_summaries(summarizer.encoder.cfg, str(path), require_summary=True)
     if max_sentences is None and max_words is None:
         max_sentences = summarizer.summary_sentences
     references = [d.summary or "" for d in documents]

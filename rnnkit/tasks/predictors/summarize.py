@@ -57,8 +57,15 @@ class SummarizerPredictor(Predictor):
         self.summarizer = summarizer
 
     @classmethod
-    def load(cls, path: str | Path, meta: dict[str, Any]) -> SummarizerPredictor:
-        return cls(load_summarizer(Path(path)), Path(path), meta)
+    def load(cls, path: str | Path, meta: dict[str, Any]) -> Predictor:
+        """The predictor of the model in ``path``; an abstractive model (``meta``'s
+        ``summary_type``) gets an ``AbstractiveSummarizerPredictor``."""
+        summarizer = load_summarizer(Path(path))
+        if not isinstance(summarizer, Summarizer):
+            from rnnkit.tasks.predictors.abstractive import AbstractiveSummarizerPredictor
+
+            return AbstractiveSummarizerPredictor(summarizer, Path(path), meta)
+        return cls(summarizer, Path(path), meta)
 
     def vocab_size(self) -> int:
         return self.summarizer.encoder.tokenizer.vocab_size

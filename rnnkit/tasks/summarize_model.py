@@ -1,0 +1,88 @@
+"""The ``model`` section of ``rnnkit train summarize``: which summarizer, and its options.
+
+``type`` picks the model: ``extractive`` (the default, ``SummaRuNNer``: it scores the source's
+sentences) or ``abstractive`` (a pointer-generator ``Seq2Seq`` that writes the summary word by
+word, copying source words through its attention). ``cell``, ``embedding_size``,
+``hidden_size``, ``dropout`` and ``cell_options`` apply to both; every other field applies to
+one type only, and setting it for the other type is refused (so a typo'd combination does not
+silently do nothing).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Any
+
+from rnnkit.models.seq2seq import Seq2SeqConfig
+from rnnkit.models.summarizer import SummarizerConfig
+
+TYPES = ("extractive", "abstractive")
+#: the abstractive model's options beyond the shared ones (Seq2Seq constructor arguments)
+ABSTRACTIVE_KEYS = ("encoder_layers", "decoder_layers", "bidirectional", "attention",
+                    "attention_size", "input_feeding", "label_smoothing", "scheduled_sampling",
+                    "scheduled_sampling_epochs", "copy", "coverage",
+                    "coverage_weight")  # fmt: skip
+SHARED_KEYS = ("cell", "embedding_size", "hidden_size", "dropout", "cell_options")
+
+
+@dataclass
+class SummarizeModelConfig(SummarizerConfig):
+    """``SummarizerConfig`` plus ``type`` and the pointer-generator's options.
+
+    Fields (abstractive only; See et al. 2017's model, smaller):
+        encoder_layers, decoder_layers, bidirectional: the stacks (one layer each, a
+            bidirectional encoder).
+        attention, attention_size: additive (Bahdanau) attention, as in the pointer-generator.
+        input_feeding, label_smoothing, scheduled_sampling, scheduled_sampling_epochs: as for
+            ``Seq2Seq``.
+        copy: mix generating with copying source tokens (p_gen), so words outside the
+            vocabulary can be produced.
+        coverage, coverage_weight: the coverage vector in attention and its loss
+            (weight lambda), which discourages attending to the same words again.
+    """
+
+    type: str = "extractive"
+    encoder_layers: int = 1
+    decoder_layers: int = 1
+    bidirectional: bool = True
+    attention: str = "additive"
+    attention_size: int = 128
+    input_feeding: bool = True
+    label_smoothing: float = 0.0
+    scheduled_sampling: float = 0.0
+    scheduled_sampling_epochs: int = 5
+    copy: bool = True
+    coverage: bool = True
+    coverage_weight: float = 1.0
+
+
+def split_model_options(options: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """``(type, constructor options)`` of the model section ``options``.
+
+    For ``extractive`` the options are ``SummaRuNNer``'s; for ``abstractive`` ``Seq2Seq``'s
+    (with this config's defaults for the keys not given).
+
+    Raises:
+        ValueError: an unknown type, or a key given that the type does not use.
+
+    Example:
+        >>> split_model_options({"type": "abstractive", "hidden_size": 64})[1]["copy"]
+        True
+    """
+    kind = options.get("type", "extractive")
+    if kind not in TYPES:
+        raise ValueError(f"model.type must be one of {TYPES}, got {kind!r}")
+    rest = {k: v for k, v in options.items() if k != "type"}
+    SummarizeModelConfig.from_dict(rest)  # rejects unknown keys and bad values
+    extractive = {f.name for f in fields(SummarizerConfig)} - set(SHARED_KEYS)
+    wrong = sorted(set(rest) & (set(ABSTRACTIVE_KEYS) if kind == "extractive" else extractive))
+    if wrong:
+        other = "abstractive" if kind == "extractive" else "extractive"
+        raise ValueError(
+            f"model.{wrong[0]} applies to --model.type={other} only (this model is {kind})"
+        )
+    if kind == "extractive":
+        return kind, rest
+    full = SummarizeModelConfig.from_dict(rest).to_dict()
+    seq2seq = {f.name for f in fields(Seq2SeqConfig)}
+    return kind, {k: full[k] for k in (*SHARED_KEYS, *ABSTRACTIVE_KEYS) if k in seq2seq}
