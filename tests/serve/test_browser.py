@@ -17,15 +17,6 @@ from tests.serve.browser import browser_missing, chromium, running_server
 PROMPT = 'the cat "sat" (on)\n'
 
 
-@pytest.fixture
-def browser_ready():
-    missing = browser_missing()
-    if missing and os.environ.get("CI"):
-        pytest.fail(f"the browser test must run in CI: {missing}")
-    if missing:
-        pytest.skip(missing)
-
-
 def post(url: str, body: dict) -> dict:
     request = urllib.request.Request(url, json.dumps(body).encode(),
                                      {"content-type": "application/json"})  # fmt: skip
@@ -115,14 +106,56 @@ def classify(driver, tmp_path) -> None:
     driver.save_screenshot(str(tmp_path / "classifier.png"))
 
 
-def test_the_page_streams_colors_and_classifies(browser_ready, playground, tmp_path):
-    with running_server([playground["lm"], playground["classify"]], tmp_path / "serve.log") as url:
-        with chromium(tmp_path / "profile") as driver:
-            driver.get(url + "/")
-            wait_for(driver, "return document.querySelectorAll('#tabs button').length == 2")
-            generate_and_color(driver, url, tmp_path)
-            classify(driver, tmp_path)
-            errors = [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]
-    assert errors == []
+@pytest.fixture(scope="module")
+def page(playground, runs, tmp_path_factory):
+    """The page of a server with a model of each task but the biLM, open in chromium."""
+    missing = browser_missing()
+    if missing and os.environ.get("CI"):
+        pytest.fail(f"the browser test must run in CI: {missing}")
+    if missing:
+        pytest.skip(missing)
+    tmp = tmp_path_factory.mktemp("browser")
+    dirs = [playground["lm"], playground["classify"], runs["tag"], runs["translate"],
+            runs["summarize"]]  # fmt: skip
+    with running_server(dirs, tmp / "serve.log") as url, chromium(tmp / "profile") as driver:
+        driver.get(url + "/")
+        wait_count(driver, "#tabs button", 5)
+        yield url, driver
+
+
+def severe(driver) -> list[dict]:
+    """The browser console's errors since the last call."""
+    return [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]
+
+
+def test_the_page_streams_colors_and_classifies(page, tmp_path):
+    url, driver = page
+    generate_and_color(driver, url, tmp_path)
+    classify(driver, tmp_path)
+    assert severe(driver) == []
     assert (tmp_path / "lm.png").stat().st_size > 10_000
     assert (tmp_path / "classifier.png").stat().st_size > 10_000
+
+
+def test_tagger_translator_and_summarizer_tabs_draw_their_results(page, tmp_path):
+    from selenium.webdriver.common.by import By
+
+    _, driver = page
+    cases = {
+        "tag": ("John lives in Rome .", ".tagged .entity"),
+        "translate": ("open the file", ".heatmap td"),
+        "summarize": ("The cat sat. The dog ran. A bird sang.", ".sentences .sentence"),
+    }
+    for name, (text, drawn) in cases.items():
+        driver.find_element(By.CSS_SELECTOR, f'#tabs button[data-model="{name}"]').click()
+        tab = driver.find_element(By.CSS_SELECTOR, f'.panel[data-model="{name}"]')
+        box = tab.find_element(By.CSS_SELECTOR, "textarea")
+        box.clear()
+        box.send_keys(text)
+        tab.find_element(By.CSS_SELECTOR, "button.run").click()
+        wait_for(driver, f"return document.querySelector('.panel[data-model={name}] {drawn}')")
+        assert tab.find_elements(By.CSS_SELECTOR, drawn)[0].is_displayed()
+    sentences = driver.find_elements(By.CSS_SELECTOR, ".panel[data-model=summarize] .sentence")
+    assert len(sentences) == 3 and any("picked" in s.get_attribute("class") for s in sentences)
+    driver.save_screenshot(str(tmp_path / "summarizer.png"))
+    assert severe(driver) == []

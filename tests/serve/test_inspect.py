@@ -127,3 +127,16 @@ def test_a_full_recording_over_the_limit_is_refused(predictors, monkeypatch):
         response = client.post("/inspect", json={"model": "lm", "text": TEXT, "full": True})
     assert response.status_code == 400 and response.json()["field"] == "full"
     assert "limit is 100" in response.json()["error"]
+
+
+def test_pieces_join_to_the_decoded_text():
+    from rnnkit.data import build_tokenizer
+    from rnnkit.serve.recorders import pieces
+
+    words = build_tokenizer("word", "the cat sat\nthe dog ran\n")
+    ids = words.encode("the cat ran\nthe dog")
+    shown = pieces(words, ids, "the cat ran\nthe dog")
+    assert len(shown) == len(ids) and "".join(shown) == words.decode(ids)
+    assert shown[:2] == ["the", " cat"]
+    chars = build_tokenizer("char", "abc")
+    assert pieces(chars, chars.encode("abz"), "abz") == ["a", "b", "z"]  # z is unknown, shown as is

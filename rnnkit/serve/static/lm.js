@@ -27,7 +27,7 @@ export function lmTab(panel, model) {
   };
   const generate = el("button", { class: "primary generate", text: "Generate" });
   const stop = el("button", { class: "plain stop", text: "Stop", disabled: true });
-  const inspectButton = el("button", { class: "plain inspect", text: "Inspect the text" });
+  const inspectButton = el("button", { class: "plain inspect", text: "Inspect the prompt" });
   const promptShown = el("span", { class: "prompt-text" });
   const generated = el("span", { class: "generated" });
   const output = el("pre", { class: "output" }, promptShown, generated);
@@ -156,8 +156,9 @@ export function lmTab(panel, model) {
   });
   generate.addEventListener("click", run);
   stop.addEventListener("click", () => controller && controller.abort());
-  inspectButton.addEventListener("click", () => {
-    text = promptShown.textContent + generated.textContent || prompt.value;
+  inspectButton.addEventListener("click", () => { // any text, without generating
+    promptShown.textContent = text = prompt.value;
+    generated.textContent = finish.textContent = "";
     inspect({});
   });
   unitSelect.addEventListener("change", () => {
