@@ -160,6 +160,10 @@ def inspect_summarizer(predictor: Any, body: dict[str, Any]) -> Inspected:
     (``sentences``, ``scores``, ``picked``; ``max_sentences`` is its budget)."""
     from rnnkit.data.documents import Document
 
+    kind = getattr(predictor.model, "model_type", type(predictor.model).__name__)
+    if kind != "summarunner":  # an abstractive summarizer: no sentence scores to record
+        raise BadRequest(f"model: /inspect takes extractive summarizers (SummaRuNNer); "
+                         f"{predictor.name!r} is a {kind} model", "model")  # fmt: skip
     document = Document(body["text"].strip())
     if not document.sentences:
         raise BadRequest("text: an empty document", "text")

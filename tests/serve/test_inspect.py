@@ -140,3 +140,16 @@ def test_pieces_join_to_the_decoded_text():
     assert shown[:2] == ["the", " cat"]
     chars = build_tokenizer("char", "abc")
     assert pieces(chars, chars.encode("abz"), "abz") == ["a", "b", "z"]  # z is unknown, shown as is
+
+
+def test_an_abstractive_summarizer_is_refused_by_name():
+    from types import SimpleNamespace
+
+    from rnnkit.serve.errors import BadRequest
+    from rnnkit.serve.recorders import RECORDERS
+
+    abstractive = SimpleNamespace(name="news", task="summarize", model=torch.nn.Linear(2, 2))
+    abstractive.model.model_type = "seq2seq"
+    with pytest.raises(BadRequest, match="extractive") as refused:
+        RECORDERS["summarize"](abstractive, {"text": "A b. C d."})
+    assert refused.value.field == "model"

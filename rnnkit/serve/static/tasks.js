@@ -109,6 +109,12 @@ export function summarizerTab(panel, model) {
     if (budget.value !== "") body.max_sentences = Number(budget.value);
     const r = (await postJSON("/summarize", body)).results[0];
     const picked = new Set(r.picked);
+    if (!r.picked.length && r.scores.every((x) => x === null)) { // an abstractive model
+      out.replaceChildren(el("h3", { text: "summary (written by the model)" }),
+        el("p", { class: "output", text: r.summary }),
+        el("p", { class: "note", text: "This model writes its summary: it does not score sentences." }));
+      return;
+    }
     const rows = r.sentences.map((s, i) => el("div", {
       class: `sentence${picked.has(i) ? " picked" : ""}`,
       style: r.scores[i] === null ? null : `background: ${sequential(r.scores[i])}`,
