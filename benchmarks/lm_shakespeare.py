@@ -14,7 +14,6 @@ test tail with the same windows.
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 import tempfile
 import time
@@ -28,10 +27,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import RESULTS, data_dir, write_result
 
-from rnnkit.cli.train import LM_DEFAULTS
 from rnnkit.data import CharTokenizer, LMStream, read_text
-from rnnkit.tasks.lm import LMDataConfig, evaluate_lm, train_lm
-from rnnkit.training import TrainerConfig
+from rnnkit.metrics.lm import bits_per_character
+from rnnkit.tasks.defaults import resolve
+from rnnkit.tasks.lm import evaluate_lm, train_lm
 
 EVAL = {"bptt": 100, "batch_size": 10}
 
@@ -59,13 +58,14 @@ class TorchCharLSTM(nn.Module):
 
 
 def train_torch_baseline(train_ids, test_ids, vocab: int, seconds: float, seed: int) -> dict:
-    model_cfg, trainer_cfg = LM_DEFAULTS["model"], LM_DEFAULTS["trainer"]
+    defaults = resolve("lm")
+    model_cfg, trainer_cfg = defaults.model_config(), defaults.trainer
     torch.manual_seed(seed)
     model = TorchCharLSTM(
-        vocab, model_cfg["embedding_size"], model_cfg["hidden_size"], model_cfg["num_layers"]
+        vocab, model_cfg.embedding_size, model_cfg.hidden_size, model_cfg.num_layers
     )
-    opt = torch.optim.Adam(model.parameters(), lr=trainer_cfg["lr"])
-    stream = LMStream(train_ids, trainer_cfg["batch_size"], LM_DEFAULTS["data"]["bptt"], seed=seed)
+    opt = torch.optim.Adam(model.parameters(), lr=trainer_cfg.lr)
+    stream = LMStream(train_ids, trainer_cfg.batch_size, defaults.data.bptt, seed=seed)
     start, steps, state = time.monotonic(), 0, None
     while time.monotonic() - start < seconds:
         for x, y in stream:
@@ -75,7 +75,7 @@ def train_torch_baseline(train_ids, test_ids, vocab: int, seconds: float, seed: 
             loss = F.cross_entropy(logits.reshape(-1, vocab), y.reshape(-1))
             opt.zero_grad()
             loss.backward()
-            nn.utils.clip_grad_norm_(model.parameters(), trainer_cfg["clip_grad_norm"])
+            nn.utils.clip_grad_norm_(model.parameters(), trainer_cfg.clip_grad_norm)
             opt.step()
             steps += 1
             if time.monotonic() - start >= seconds:
@@ -91,24 +91,19 @@ def train_torch_baseline(train_ids, test_ids, vocab: int, seconds: float, seed: 
                 logits.reshape(-1, vocab), y.reshape(-1), reduction="sum"
             ).item()
             count += y.numel()
-    return {"bpc": total / (count * math.log(2)), "steps": steps, "train_seconds": train_seconds}
+    # one token per character: the tokens counted are the characters
+    return {"bpc": bits_per_character(total, count), "steps": steps, "train_seconds": train_seconds}
 
 
 def run_rnnkit(cell: str, train_path, valid_path, test_path, seconds: float, seed: int) -> dict:
-    model = {**LM_DEFAULTS["model"], "cell": cell}
-    trainer = TrainerConfig.from_dict(
-        {
-            **LM_DEFAULTS["trainer"],
-            "max_time": seconds,
-            "max_epochs": None,
-            "seed": seed,
-            "progress": False,
-            "log_every": 500,
-        }
-    )
-    data = LMDataConfig.from_dict(
-        {**LM_DEFAULTS["data"], "data": str(train_path), "valid": str(valid_path)}
-    )
+    cfg = resolve(
+        "lm",
+        model={"cell": cell},
+        trainer={"max_time": seconds, "max_epochs": None, "seed": seed, "progress": False,
+                 "log_every": 500},
+        data={"data": str(train_path), "valid": str(valid_path)},
+    )  # fmt: skip
+    model, trainer, data = cfg.model, cfg.trainer, cfg.data
     out = RESULTS / "runs" / f"shakespeare_{cell}"
     if out.exists():
         import shutil
@@ -153,7 +148,8 @@ def main() -> None:
         {
             "budget_minutes_per_model": args.minutes,
             "sizes": {
-                k: LM_DEFAULTS["model"][k] for k in ("embedding_size", "hidden_size", "num_layers")
+                k: resolve("lm").to_dict()["model"][k]
+                for k in ("embedding_size", "hidden_size", "num_layers")
             },
             "test_characters": len(test),
             "runs": {

@@ -51,23 +51,23 @@ CLIENTS = (1, 32)
 
 def make_models(root: Path) -> tuple[Path, Path]:
     """The default char LM and the default classifier, untrained, as model directories."""
-    from rnnkit.cli.train import CLASSIFY_DEFAULTS, LM_DEFAULTS
     from rnnkit.data import CharTokenizer, load_bundled
     from rnnkit.data.labelled import TextExample
     from rnnkit.models import LanguageModel
     from rnnkit.models.io import save_model_dir
     from rnnkit.tasks.classify import ClassifyDataConfig, build_classifier
-    from rnnkit.tasks.lm import LMDataConfig
+    from rnnkit.tasks.defaults import resolve
 
     torch.manual_seed(0)
     tokenizer = CharTokenizer.train(load_bundled("shakespeare"))
-    lm = LanguageModel(tokenizer.vocab_size, **LM_DEFAULTS["model"])
-    meta = {"task": "lm", "data": LMDataConfig(**LM_DEFAULTS["data"]).to_dict()}
+    lm_cfg = resolve("lm")
+    lm = LanguageModel(tokenizer.vocab_size, **lm_cfg.model)
+    meta = {"task": "lm", "data": lm_cfg.data.to_dict()}
     save_model_dir(root / "char_lstm", lm, tokenizer, meta)
     texts = [line for line in load_bundled("shakespeare").splitlines() if len(line) > 20][:400]
     examples = [TextExample(t, ("a" if i % 2 else "b",)) for i, t in enumerate(texts)]
     cfg = ClassifyDataConfig()
-    model, tok, labels = build_classifier(cfg, dict(CLASSIFY_DEFAULTS["model"]), examples, 0)
+    model, tok, labels = build_classifier(cfg, resolve("classify").model, examples, 0)
     meta = {"task": "classify", "labels": labels.to_dict(), "data": cfg.to_dict()}
     save_model_dir(root / "classifier", model, tok, meta)
     return root / "char_lstm", root / "classifier"

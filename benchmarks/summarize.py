@@ -31,8 +31,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import RESULTS, data_dir, write_result
 
-from rnnkit.cli.train import SUMMARIZE_DEFAULTS
 from rnnkit.metrics.rouge import rouge_metrics
+from rnnkit.tasks.defaults import resolve
 from rnnkit.tasks.summarize import (
     SummarizeDataConfig,
     evaluate_summarizer,
@@ -41,7 +41,6 @@ from rnnkit.tasks.summarize import (
     read_summaries,
     train_summarizer,
 )
-from rnnkit.training import TrainerConfig
 
 KEYS = ("rouge1", "rouge2", "rougeL")
 
@@ -51,10 +50,9 @@ def train_and_score(
     max_epochs: int, seed: int, test: Path,
 ) -> tuple[dict[str, Any], dict[str, Any]]:  # fmt: skip
     """Train one system for ``minutes``; its test ROUGE row and its training record."""
-    trainer = TrainerConfig.from_dict({
-        **SUMMARIZE_DEFAULTS["trainer"], "max_time": minutes * 60, "max_epochs": max_epochs,
-        "seed": seed, "progress": False,
-    })  # fmt: skip
+    trainer = resolve("summarize", trainer={
+        "max_time": minutes * 60, "max_epochs": max_epochs, "seed": seed, "progress": False,
+    }).trainer  # fmt: skip
     run_dir = RESULTS / "runs" / name
     if run_dir.exists():
         shutil.rmtree(run_dir)
@@ -77,9 +75,7 @@ def train_and_score(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--minutes", type=float, default=20.0, help="SummaRuNNer's budget")
-    parser.add_argument(
-        "--max-epochs", type=int, default=SUMMARIZE_DEFAULTS["trainer"]["max_epochs"]
-    )
+    parser.add_argument("--max-epochs", type=int, default=resolve("summarize").trainer.max_epochs)
     parser.add_argument("--abstractive-minutes", type=float, default=0.0,
                         help="the pointer-generator's budget (0: not trained)")  # fmt: skip
     parser.add_argument(
@@ -104,7 +100,7 @@ def main() -> None:
     training: dict[str, Any] = {}
     if args.minutes > 0:
         rows["rnnkit summarunner"], training["rnnkit summarunner"] = train_and_score(
-            "summarize_bbc", data, dict(SUMMARIZE_DEFAULTS["model"]), args.minutes,
+            "summarize_bbc", data, resolve("summarize").model, args.minutes,
             args.max_epochs, args.seed, test)  # fmt: skip
     abstractive = args.abstractive_minutes > 0
     if abstractive:
@@ -118,8 +114,8 @@ def main() -> None:
         for label, name, copy, minutes in systems:
             if minutes <= 0:
                 continue
-            model = {**SUMMARIZE_DEFAULTS["model"], "type": "abstractive", "copy": copy,
-                     "coverage": copy}  # fmt: skip
+            model = resolve("summarize", model={"type": "abstractive", "copy": copy,
+                                                "coverage": copy}).model  # fmt: skip
             rows[label], training[label] = train_and_score(
                 name, source, model, minutes, 1000, args.seed, test)  # fmt: skip
     for row in rows.values():

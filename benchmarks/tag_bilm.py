@@ -21,7 +21,6 @@ test tokens the biLM does not know.
 from __future__ import annotations
 
 import argparse
-import math
 import shutil
 import sys
 import tempfile
@@ -32,6 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import RESULTS, data_dir, write_result
 
 from rnnkit.data.conll import read_conll
+from rnnkit.metrics.lm import perplexity
 from rnnkit.tasks.bilm import BiLMDataConfig, load_bilm, train_bilm
 from rnnkit.tasks.tag import TagDataConfig, evaluate_tagger, train_tagger
 from rnnkit.training import TrainerConfig
@@ -61,7 +61,7 @@ def run_bilm(text: Path, valid: Path | None, args) -> tuple[Path, dict]:
         "data": data.to_dict(),
     }  # fmt: skip
     if result.best_valid_loss is not None:  # the saved model's, per predicted token
-        record["valid_perplexity"] = round(math.exp(result.best_valid_loss), 2)
+        record["valid_perplexity"] = round(perplexity(result.best_valid_loss), 2)
     return out, record
 
 

@@ -34,13 +34,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import RESULTS, data_dir, write_result
 
-from rnnkit.cli.train import TRANSLATE_DEFAULTS
 from rnnkit.data.parallel import read_parallel
 from rnnkit.data.placeholders import missing_placeholders
 from rnnkit.metrics import translation_metrics
-from rnnkit.tasks.translate import TranslateDataConfig, train_translator
+from rnnkit.tasks.defaults import resolve
+from rnnkit.tasks.translate import train_translator
 from rnnkit.tasks.translator import Translator
-from rnnkit.training import TrainerConfig
 
 VARIANTS = {"attention": {}, "no_attention": {"attention": "none"}}
 
@@ -63,16 +62,17 @@ def score(sources: list[str], refs: list[str], outputs: list[str], seconds: floa
 def train_variant(name: str, options: dict, folder: Path, args) -> tuple[Path, dict]:
     """Train (or, with ``--reuse``, find) a variant's model: its folder and training figures."""
     out = RESULTS / "runs" / f"translate_{name}"
-    model = {**TRANSLATE_DEFAULTS["model"], **options}
     if args.reuse and (out / "bench_train.json").exists():
         return out, json.loads((out / "bench_train.json").read_text())
     if out.exists():
         shutil.rmtree(out)
-    data = TranslateDataConfig(data=str(folder / "train.tsv"), valid=str(folder / "dev.tsv"))
-    trainer = TrainerConfig.from_dict(
-        {**TRANSLATE_DEFAULTS["trainer"], "max_time": args.minutes * 60, "seed": args.seed,
-         "log_every": 200, "progress": False}
+    cfg = resolve(
+        "translate", model=options,
+        trainer={"max_time": args.minutes * 60, "seed": args.seed, "log_every": 200,
+                 "progress": False},
+        data={"data": str(folder / "train.tsv"), "valid": str(folder / "dev.tsv")},
     )  # fmt: skip
+    data, model, trainer = cfg.data, cfg.model, cfg.trainer
     cpu = time.process_time()
     result = train_translator(data, model, trainer, out)
     figures = {

@@ -3,13 +3,12 @@
 A page that holds the line ``<!-- rnnkit-cli-reference -->`` gets it replaced by one section
 per command (usage, description, options), walked from :func:`rnnkit.cli.main.build_parser`, and
 for each ``rnnkit train TASK`` the table of config keys it accepts as ``--section.key=value``
-overrides, read from the task's config dataclasses and defaults. Nothing is copied by hand.
+overrides, resolved by ``rnnkit.tasks.defaults``. Nothing is copied by hand.
 """
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
 from collections.abc import Iterator
 
 import yaml
@@ -64,24 +63,12 @@ def _option_rows(parser: argparse.ArgumentParser) -> list[str]:
 
 
 def _config_rows(task_name: str) -> list[str]:
-    from rnnkit.cli.train import COMPUTED, TASKS
+    from rnnkit.tasks.defaults import resolve
 
-    task = TASKS[task_name]
     rows = ["| override | default |", "|---|---|"]
-    for section, config in task.schema.items():
-        defaults = task.defaults.get(section, {})
-        for field in dataclasses.fields(config):
-            if section == "model" and field.name in COMPUTED[task_name]:
-                continue
-            if field.name in defaults:
-                value = defaults[field.name]
-            elif field.default is not dataclasses.MISSING:
-                value = field.default
-            elif field.default_factory is not dataclasses.MISSING:
-                value = field.default_factory()
-            else:
-                value = "(required)"
-            rows.append(f"| `--{section}.{field.name}` | `{_cell(_yaml(value))}` |")
+    for section, values in resolve(task_name).to_dict().items():  # the data-set keys left out
+        for key, value in values.items():
+            rows.append(f"| `--{section}.{key}` | `{_cell(_yaml(value))}` |")
     return rows
 
 

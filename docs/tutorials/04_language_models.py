@@ -87,7 +87,7 @@ counts = Counter(train_ids.tolist())
 unigram = torch.tensor([counts.get(i, 0) + 1 for i in range(V)], dtype=torch.float)  # add-one
 unigram_loss = -(unigram / unigram.sum()).log()[valid_ids].mean().item()
 print(f"uniform: perplexity {V};  unigram: perplexity {perplexity(unigram_loss):.2f}, "
-      f"{unigram_loss / math.log(2):.2f} bits per character")  # fmt: skip
+      f"{bits_per_character(unigram_loss * len(valid_ids), len(valid_text)):.2f} bpc")  # fmt: skip
 
 """
 ## Training a character-level LSTM

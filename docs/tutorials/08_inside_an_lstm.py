@@ -25,13 +25,12 @@ from pathlib import Path
 
 import torch
 
-from rnnkit.cli.train import LM_DEFAULTS
 from rnnkit.data import load_bundled
 from rnnkit.inspect import FEATURES, inspect_text, rank_units, text_features, unit_stats
 from rnnkit.models import LanguageModel
 from rnnkit.models.io import load_model_dir
-from rnnkit.tasks.lm import LMDataConfig, train_lm
-from rnnkit.training import TrainerConfig
+from rnnkit.tasks.defaults import resolve
+from rnnkit.tasks.lm import train_lm
 from rnnkit.viz.backend import pyplot, save_figure
 
 QUICK = os.environ.get("RNNKIT_TUTORIAL_QUICK") == "1"  # tiny sizes for the test suite
@@ -43,16 +42,16 @@ started = time.perf_counter()
 """
 ## 1. Train the default character-level LM
 
-`LM_DEFAULTS` is what `rnnkit train lm` (and `make demo`) trains: a two-layer LSTM with 512
+`resolve("lm")` gives what `rnnkit train lm` (and `make demo`) trains: a two-layer LSTM with 512
 units per layer over 128-dimensional character embeddings, Adam, windows of 100 characters.
 We give it a few minutes of CPU time. The recipe holds out the last 5% of the corpus for
 validation, and that is where we will look inside the model.
 """
 
 corpus = load_bundled("shakespeare")
-model_options = dict(LM_DEFAULTS["model"])
-trainer_options = {**LM_DEFAULTS["trainer"], "max_time": SECONDS, "progress": False}
-data_options = dict(LM_DEFAULTS["data"])
+model_options: dict = {}  # on top of the task's defaults
+trainer_options: dict = {"max_time": SECONDS, "progress": False}
+data_options: dict = {}
 if QUICK:  # a tiny model on a slice of the corpus: the pipeline, not the findings
     model_options.update(embedding_size=16, hidden_size=32, num_layers=1)
     trainer_options.update(max_time=None, max_steps=10, eval_every=10, batch_size=8)
@@ -61,12 +60,8 @@ if QUICK:  # a tiny model on a slice of the corpus: the pipeline, not the findin
     (OUT / "08_corpus.txt").write_text(corpus, encoding="utf-8")
     data_options["data"] = str(OUT / "08_corpus.txt")
 
-result = train_lm(
-    LMDataConfig.from_dict(data_options),
-    model_options,
-    TrainerConfig.from_dict(trainer_options),
-    OUT / "08_char_lm",
-)
+cfg = resolve("lm", model_options, trainer_options, data_options)
+result = train_lm(cfg.data, cfg.model, cfg.trainer, OUT / "08_char_lm")
 model, tokenizer, _ = load_model_dir(OUT / "08_char_lm")
 print(f"trained {result.steps} steps in {result.elapsed:.0f} s; validation {result.last_valid}")
 
@@ -161,8 +156,8 @@ the trainer's seed, so `torch.manual_seed` rebuilds the very same starting weigh
 much of the correlation training brought.
 """
 
-torch.manual_seed(TrainerConfig.from_dict(trainer_options).seed)
-untrained = LanguageModel(tokenizer.vocab_size, **model_options).eval()
+torch.manual_seed(cfg.trainer.seed)
+untrained = LanguageModel(tokenizer.vocab_size, **cfg.model).eval()
 base_stats = unit_stats(inspect_text(untrained, tokenizer, pick_text), "c")
 base = rank_units(base_stats, best["feature"], top=1)[0]
 base_check = {s.trace: s for s in unit_stats(inspect_text(untrained, tokenizer, check_text), "c")}
@@ -218,7 +213,7 @@ save_figure(fig, OUT / "08_unit.png")
 
 findings = {
     "quick": QUICK,
-    "model": model_options,
+    "model": cfg.to_dict()["model"],
     "train_steps": result.steps,
     "train_seconds": round(result.elapsed, 1),
     "validation": result.last_valid,

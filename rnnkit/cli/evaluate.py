@@ -52,9 +52,10 @@ def evaluate(
     meta = json.loads((resolve_model_dir(directory) / "config.json").read_text()).get("meta", {})
     task = meta.get("task")
     if task == "lm":
-        from rnnkit.tasks.lm import evaluate_lm
+        from rnnkit.tasks.lm import LMDataConfig, evaluate_lm
 
-        return task, evaluate_lm(directory, data, bptt=meta.get("data", {}).get("bptt", 100))
+        bptt = meta.get("data", {}).get("bptt", LMDataConfig.bptt)  # the model's windows
+        return task, evaluate_lm(directory, data, bptt=bptt)
     if task == "classify":
         from rnnkit.tasks.classify import evaluate_classifier
 

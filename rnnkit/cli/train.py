@@ -16,157 +16,45 @@ from typing import Any
 from rnnkit.cli.overrides import ConfigError, build_config
 from rnnkit.data import DataError
 from rnnkit.errors import RnnkitError
-from rnnkit.models import (
-    ClassifierConfig,
-    LanguageModelConfig,
-    Seq2SeqConfig,
-    TaggerConfig,
-)
-from rnnkit.tasks.bilm import BILM_COMPUTED, BILM_DEFAULTS, BILM_SCHEMA, BiLMDataConfig, train_bilm
-from rnnkit.tasks.classify import ClassifyDataConfig, train_classifier
-from rnnkit.tasks.lm import LMDataConfig, train_lm
-from rnnkit.tasks.summarize import SummarizeDataConfig, train_summarizer
-from rnnkit.tasks.summarize_model import SummarizeModelConfig
-from rnnkit.tasks.tag import TagDataConfig, train_tagger
-from rnnkit.tasks.translate import TranslateDataConfig, train_translator
-from rnnkit.training import TrainerConfig, TrainResult, distributed
-
-#: The default character-level LM: what ``make demo`` trains on the bundled corpus.
-LM_DEFAULTS = {
-    "model": {
-        "cell": "lstm",
-        "embedding_size": 128,
-        "hidden_size": 512,
-        "num_layers": 2,
-        "tie_weights": False,
-        "dropout": 0.1,
-        "init_range": 1.0,  # larger than word-level's 0.1: learns faster per character
-    },
-    "trainer": {
-        "batch_size": 32,
-        "lr": 2e-3,
-        "optimizer": "adam",
-        "clip_grad_norm": 1.0,
-        "max_epochs": 10,
-        "eval_every": 500,
-        "log_every": 50,
-    },
-    "data": {"level": "char", "bptt": 100},
-}
-LM_SCHEMA = {"model": LanguageModelConfig, "trainer": TrainerConfig, "data": LMDataConfig}
-
-#: A BiLSTM classifier with max pooling, trained per epoch with early stopping.
-CLASSIFY_DEFAULTS = {
-    "model": {"cell": "lstm", "embedding_size": 128, "hidden_size": 128, "pooling": "max"},
-    "trainer": {
-        "batch_size": 32,
-        "lr": 2e-3,
-        "optimizer": "adam",
-        "clip_grad_norm": 5.0,
-        "max_epochs": 10,
-        "early_stopping": 3,
-        "log_every": 50,
-    },
-    "data": {},
-}
-CLASSIFY_SCHEMA = {"model": ClassifierConfig, "trainer": TrainerConfig, "data": ClassifyDataConfig}
-
-#: A BiLSTM-CRF tagger with character BiLSTM features (Lample et al. 2016's shape).
-TAG_DEFAULTS = {
-    "model": {"cell": "lstm", "embedding_size": 100, "hidden_size": 128, "crf": True},
-    "trainer": {
-        "batch_size": 32,
-        "lr": 2e-3,
-        "optimizer": "adam",
-        "clip_grad_norm": 5.0,
-        "max_epochs": 20,
-        "early_stopping": 3,
-        "log_every": 50,
-    },
-    "data": {},
-}
-TAG_SCHEMA = {"model": TaggerConfig, "trainer": TrainerConfig, "data": TagDataConfig}
-
-#: A bidirectional LSTM encoder and an LSTM decoder with Luong attention and input feeding.
-TRANSLATE_DEFAULTS = {
-    "model": {
-        "cell": "lstm",
-        "embedding_size": 256,
-        "hidden_size": 256,
-        "encoder_layers": 2,
-        "decoder_layers": 2,
-        "attention": "general",
-        "dropout": 0.3,
-        "label_smoothing": 0.1,
-    },
-    "trainer": {
-        "batch_size": 64,
-        "lr": 2e-3,
-        "optimizer": "adam",
-        "clip_grad_norm": 5.0,
-        "max_epochs": 20,
-        "early_stopping": 3,
-        "log_every": 50,
-    },
-    "data": {},
-}
-TRANSLATE_SCHEMA = {"model": Seq2SeqConfig, "trainer": TrainerConfig, "data": TranslateDataConfig}
-
-#: SummaRuNNer's sizes (Nallapati et al. 2017: GRU, embeddings 100, hidden 200)
-SUMMARIZE_DEFAULTS = {
-    "model": {"cell": "gru", "embedding_size": 100, "hidden_size": 200, "dropout": 0.3},
-    "trainer": {
-        "batch_size": 16,
-        "lr": 1e-3,
-        "optimizer": "adam",
-        "clip_grad_norm": 2.0,
-        "max_epochs": 10,
-        "early_stopping": 3,
-        "log_every": 20,
-    },
-    "data": {},
-}
-SUMMARIZE_SCHEMA = {
-    "model": SummarizeModelConfig,
-    "trainer": TrainerConfig,
-    "data": SummarizeDataConfig,
-}
+from rnnkit.tasks import defaults as task_defaults
+from rnnkit.tasks.bilm import train_bilm
+from rnnkit.tasks.classify import train_classifier
+from rnnkit.tasks.lm import train_lm
+from rnnkit.tasks.summarize import train_summarizer
+from rnnkit.tasks.tag import train_tagger
+from rnnkit.tasks.translate import train_translator
+from rnnkit.training import TrainResult, distributed
 
 #: model keys the recipe sets itself (from the data), refused on the command line
-COMPUTED = {
-    "lm": ("vocab_size",),
-    "classify": ("vocab_size", "num_classes", "multi_label", "bilm_config"),
-    "tag": ("vocab_size", "num_tags", "unk_id", "bilm_config"),
-    "translate": ("source_vocab_size", "target_vocab_size", "bos_id"),
-    "summarize": ("vocab_size",),
-    "bilm": BILM_COMPUTED,
-}
+COMPUTED = task_defaults.COMPUTED
 
 
 @dataclass(frozen=True)
 class Task:
-    defaults: dict[str, Any]
-    schema: dict[str, type]
-    model_config: type
-    data_config: type
+    """A ``rnnkit train`` subcommand: its recipe and the flags that set ``data`` keys. Its
+    defaults and config classes are ``rnnkit.tasks.defaults``'s (``defaults``, ``schema``)."""
+
+    name: str
     train: Callable[..., TrainResult]
     flags: tuple[str, ...]
 
+    @property
+    def defaults(self) -> dict[str, dict[str, Any]]:
+        return task_defaults.defaults(self.name)
+
+    @property
+    def schema(self) -> dict[str, type]:
+        return task_defaults.schema(self.name)
+
 
 TASKS = {
-    "lm": Task(LM_DEFAULTS, LM_SCHEMA, LanguageModelConfig, LMDataConfig, train_lm,
-               ("data", "valid", "level")),
-    "classify": Task(CLASSIFY_DEFAULTS, CLASSIFY_SCHEMA, ClassifierConfig, ClassifyDataConfig,
-                     train_classifier, ("data", "valid")),
-    "tag": Task(TAG_DEFAULTS, TAG_SCHEMA, TaggerConfig, TagDataConfig, train_tagger,
-                ("data", "valid")),
-    "translate": Task(TRANSLATE_DEFAULTS, TRANSLATE_SCHEMA, Seq2SeqConfig, TranslateDataConfig,
-                      train_translator, ("data", "valid")),
-    "summarize": Task(SUMMARIZE_DEFAULTS, SUMMARIZE_SCHEMA, SummarizeModelConfig,
-                      SummarizeDataConfig, train_summarizer,
+    "lm": Task("lm", train_lm, ("data", "valid", "level")),
+    "classify": Task("classify", train_classifier, ("data", "valid")),
+    "tag": Task("tag", train_tagger, ("data", "valid")),
+    "translate": Task("translate", train_translator, ("data", "valid")),
+    "summarize": Task("summarize", train_summarizer,
                       ("data", "valid", "text_key", "summary_key")),
-    "bilm": Task(BILM_DEFAULTS, BILM_SCHEMA, BILM_SCHEMA["model"], BiLMDataConfig, train_bilm,
-                 ("data", "valid")),
+    "bilm": Task("bilm", train_bilm, ("data", "valid")),
 }  # fmt: skip
 
 OVERRIDE_HELP = (
@@ -239,26 +127,20 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     _common(bilm)
 
 
-def _configure(task: Task, name: str, args: argparse.Namespace, extra: list[str]):
+def _configure(task: Task, args: argparse.Namespace, extra: list[str]) -> task_defaults.TaskConfig:
+    """The task's defaults, then ``--config``, the overrides and the flags, resolved."""
     config = build_config(task.defaults, task.schema, args.config, extra)
-    computed = [k for k in COMPUTED[name] if k in config["model"]]
-    if computed:
-        raise ConfigError(f"model.{computed[0]} is set from the data; remove it")
     for flag in task.flags:
         if getattr(args, flag, None) is not None:
             config["data"][flag] = getattr(args, flag)
-    data = task.data_config.from_dict(config["data"])
-    trainer = TrainerConfig.from_dict(config["trainer"])
-    trainer.check()
-    task.model_config.from_dict(config["model"])  # rejects unknown keys
-    return data, config["model"], trainer
+    return task_defaults.resolve(task.name, **config)
 
 
 def run(args: argparse.Namespace, extra: list[str]) -> int:
     name, task = args.task, TASKS[args.task]
     prog = f"rnnkit train {name}"
     try:
-        data, model, trainer = _configure(task, name, args, extra)
+        cfg = _configure(task, args, extra)
     except (ConfigError, ValueError, TypeError) as exc:
         print(f"{prog}: {exc}", file=sys.stderr)
         return 2
@@ -274,7 +156,7 @@ def run(args: argparse.Namespace, extra: list[str]) -> int:
             return 2
         shutil.rmtree(out)
     try:
-        result = task.train(data, model, trainer, out, resume=args.resume)
+        result = task.train(cfg.data, cfg.model, cfg.trainer, out, resume=args.resume)
     except RnnkitError:
         raise  # bad data, divergence, an unwritable output: exit status 1 (rnnkit.cli.main)
     except (DataError, FileNotFoundError, ValueError) as exc:

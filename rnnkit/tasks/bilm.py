@@ -28,7 +28,7 @@ from rnnkit.tasks.batches import Batches, shard_examples
 from rnnkit.tasks.recipe import fit, split_data
 from rnnkit.training import TrainerConfig, TrainResult
 from rnnkit.training import distributed as dist
-from rnnkit.training.trainer import summed_loss
+from rnnkit.training.evaluation import evaluate_loss
 
 TOKENIZATIONS = ("whitespace", "text")
 
@@ -60,33 +60,6 @@ class BiLMDataConfig(Config):
     max_vocab: int | None = 20000
     max_word_length: int = 20
     eval_batch_size: int = 64
-
-
-#: A 2-layer LSTM biLM over words, 256 units per direction (ELMo's shape, much smaller).
-BILM_DEFAULTS = {
-    "model": {
-        "input": "word",
-        "cell": "lstm",
-        "embedding_size": 128,
-        "hidden_size": 256,
-        "num_layers": 2,
-        "dropout": 0.1,
-    },
-    "trainer": {
-        "batch_size": 32,
-        "lr": 2e-3,
-        "optimizer": "adam",
-        "clip_grad_norm": 1.0,
-        "max_epochs": 10,
-        "eval_every": 500,
-        "early_stopping": 5,
-        "log_every": 50,
-    },
-    "data": {},
-}
-BILM_SCHEMA = {"model": BiLMConfig, "trainer": TrainerConfig, "data": BiLMDataConfig}
-#: model keys ``train_bilm`` sets from the data
-BILM_COMPUTED = ("vocab_size", "num_chars")
 
 
 def tokenize_line(line: str, tokenizer: str = "whitespace") -> list[str]:
@@ -128,7 +101,7 @@ def train_bilm(
     out_dir = Path(out_dir)
     dist.init_from_env()
     train, valid = split_data(data, lambda path: read_sentences(path, data), trainer.seed)
-    char_input = model_options.get("input", "word") == "char"
+    char_input = model_options.get("input", BiLMConfig.input) == "char"
     if resume and (out_dir / "model" / "vocab.json").is_file():
         vocab = BiLMVocab.from_dict(read_model_file(out_dir, "vocab"))
     else:
@@ -221,6 +194,8 @@ def evaluate_bilm(directory: str | Path, path: str | Path) -> dict[str, float]:
     """
     model, vocab, cfg = load_bilm(directory)
     sentences = read_sentences(path, cfg)
-    total, count = summed_loss(model, _batches(vocab, sentences, cfg.eval_batch_size, False))
-    mean = total / max(count, 1)
+    if not sentences:
+        raise ValueError(f"{path}: no sentences to evaluate")
+    total, count = evaluate_loss(model, _batches(vocab, sentences, cfg.eval_batch_size, False))
+    mean = total / count
     return {"perplexity": perplexity(mean), "loss": mean, "tokens": count}

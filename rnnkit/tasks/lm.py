@@ -22,7 +22,7 @@ from rnnkit.models import LanguageModel
 from rnnkit.models.io import load_model_dir, save_model_dir
 from rnnkit.training import Trainer, TrainerConfig, TrainResult
 from rnnkit.training import distributed as dist
-from rnnkit.training.trainer import summed_loss
+from rnnkit.training.evaluation import evaluate_loss
 
 
 @dataclass
@@ -124,11 +124,14 @@ def train_lm(
     )
 
 
-@torch.no_grad()
 def evaluate_lm(
-    directory: Path, path: str | Path, bptt: int = 100, batch_size: int = 10
+    directory: Path,
+    path: str | Path,
+    bptt: int = LMDataConfig.bptt,
+    batch_size: int = LMDataConfig.eval_batch_size,
 ) -> dict[str, float]:
-    """Perplexity per token and bits per character of a trained LM on a text file.
+    """Perplexity per token and bits per character of a trained LM on a text file, by the
+    trainer's evaluation (``rnnkit.training.evaluation.evaluate_loss``) over fixed windows.
 
     Returns:
         ``{"perplexity", "bpc", "tokens", "characters", "loss"}``; loss in nats per token.
@@ -136,9 +139,10 @@ def evaluate_lm(
     model, tokenizer, _ = load_model_dir(directory)
     text = read_text(path)
     ids = torch.tensor(tokenizer.encode(text), dtype=torch.long)
+    if ids.numel() < 2:
+        raise ValueError(f"{path}: too short to evaluate ({ids.numel()} tokens; needs 2)")
     stream = LMStream(ids, min(batch_size, max(1, (ids.numel() - 1) // 2)), bptt)
-    model.start_evaluation()
-    total, count = summed_loss(model, stream.windows_for_eval())
+    total, count = evaluate_loss(model, EvalWindows(stream))
     mean = total / count
     # characters covered by the evaluated tokens, pro rata (the stream drops a short tail)
     chars = len(text) * count / max(1, ids.numel())

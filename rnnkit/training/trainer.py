@@ -34,6 +34,7 @@ from rnnkit.training.checkpoint import (
     set_rng_state,
 )
 from rnnkit.training.config import TrainerConfig
+from rnnkit.training.evaluation import evaluate_loss, to_device
 from rnnkit.training.finite import NonFiniteGuard, check_finite, grad_norm
 from rnnkit.training.interrupt import GracefulInterrupt
 from rnnkit.training.optim import build_optimizer
@@ -235,7 +236,7 @@ class Trainer:
     def _train_step(self, batch: Any) -> dict[str, float]:
         start = time.monotonic()
         lr = self.schedule.apply(self.step)
-        loss, n_items = self.loss_fn(_to_device(batch, self.device))
+        loss, n_items = self.loss_fn(to_device(batch, self.device))
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         skipped = self._skip_nonfinite(loss)
@@ -281,13 +282,7 @@ class Trainer:
     def evaluate(self, data: Iterable) -> dict[str, float]:
         """Mean loss per item over ``data`` (eval mode) and its exponential (perplexity)."""
         start = time.monotonic()
-        was_training = self.model.training
-        self.model.eval()
-        _call(self.model, "start_evaluation")
-        total, count = summed_loss(self.model, data, self.device)
-        self.model.train(was_training)
-        if count == 0:
-            raise ValueError("Trainer.evaluate: the evaluation data yielded no batches")
+        total, count = evaluate_loss(self.model, data, self.device)
         mean = total / count
         self._eval_seconds = time.monotonic() - start
         return {"loss": mean, "ppl": perplexity(mean), "items": count}
@@ -357,27 +352,3 @@ class Trainer:
 def _call(obj: Any, name: str, *args: Any) -> Any:
     method = getattr(obj, name, None)
     return method(*args) if method is not None else None
-
-
-@torch.no_grad()
-def summed_loss(
-    model: Any, data: Iterable, device: torch.device | None = None
-) -> tuple[float, int]:
-    """(total loss, items) of ``model.forward_loss`` over ``data``: the sum behind
-    ``Trainer.evaluate`` and the task evaluations (the caller sets eval mode)."""
-    total, count = 0.0, 0
-    for batch in data:
-        loss, n_items = model.forward_loss(batch if device is None else _to_device(batch, device))
-        total += loss.item() * n_items
-        count += n_items
-    return total, count
-
-
-def _to_device(batch: Any, device: torch.device) -> Any:
-    if isinstance(batch, torch.Tensor):
-        return batch.to(device, non_blocking=True)
-    if isinstance(batch, (tuple, list)):
-        return type(batch)(_to_device(b, device) for b in batch)
-    if isinstance(batch, dict):
-        return {k: _to_device(v, device) for k, v in batch.items()}
-    return batch

@@ -1,49 +1,50 @@
-"""Every example config in configs/ is valid: known sections and keys, consistent values."""
+"""Every example config in configs/ is valid, and one that says it spells out a task's defaults
+equals them (the task is the file name's first word: ``lm_char.yaml`` is ``lm``)."""
 
 from pathlib import Path
 
 import pytest
+import yaml
 
 from rnnkit.cli.overrides import ConfigError, build_config
-from rnnkit.cli.train import LM_DEFAULTS, LM_SCHEMA
-from rnnkit.models import LanguageModelConfig
-from rnnkit.tasks.lm import LMDataConfig
-from rnnkit.training import TrainerConfig
+from rnnkit.tasks.defaults import defaults, resolve, schema
 
-CONFIGS = sorted((Path(__file__).resolve().parents[2] / "configs").glob("lm_*.yaml"))
+CONFIGS = sorted((Path(__file__).resolve().parents[2] / "configs").glob("*.yaml"))
+SPELLED_OUT = [p for p in CONFIGS if "spelled out" in p.read_text().splitlines()[0]]
+
+
+def _task(path: Path) -> str:
+    return path.stem.split("_")[0]
 
 
 @pytest.mark.parametrize("path", CONFIGS, ids=[p.name for p in CONFIGS])
-def test_lm_config_files_load(path):
-    config = build_config(LM_DEFAULTS, LM_SCHEMA, path, [])
-    TrainerConfig.from_dict(config["trainer"]).check()
-    LMDataConfig.from_dict(config["data"])
-    LanguageModelConfig.from_dict({"vocab_size": 2, **config["model"]})
+def test_config_files_load(path):
+    task = _task(path)
+    resolve(task, **build_config(defaults(task), schema(task), path, []))
 
 
-def test_a_config_that_spells_out_the_defaults_equals_them():
-    """A config whose header says it spells the defaults out holds every default the task sets,
-    each with the task's value (``cell_options: {}`` is the model config's own default)."""
-    import yaml
+@pytest.mark.parametrize("path", SPELLED_OUT, ids=[p.name for p in SPELLED_OUT])
+def test_a_config_that_spells_out_the_defaults_equals_them(path):
+    """Every key the task's defaults set is there, and every value there is the resolved
+    default (``cell_options: {}`` is the model config's own default)."""
+    task = _task(path)
+    resolved = resolve(task).to_dict()
+    spelled = yaml.safe_load(path.read_text())
+    assert set(spelled) == set(resolved), path.name
+    for section, values in defaults(task).items():
+        missing = set(values) - set(spelled[section] or {})
+        assert not missing, f"{path.name}: {section} leaves out {sorted(missing)}"
+    for section, values in spelled.items():
+        for key, value in (values or {}).items():
+            expected = resolved[section][key]
+            assert (value, type(value)) == (expected, type(expected)), (
+                f"{path.name}: {section}.{key} is {value!r}, not {expected!r}"
+            )
+    assert resolve(task, **spelled).to_dict() == resolved
 
-    claims = [p for p in CONFIGS if "spelled out" in p.read_text().splitlines()[0]]
-    assert claims, "configs/lm_char.yaml says it spells out the defaults"
-    defaults = build_config(LM_DEFAULTS, LM_SCHEMA, None, [])
-    for path in claims:
-        spelled = yaml.safe_load(path.read_text())
-        assert set(spelled) == set(defaults), path.name
-        for section, values in defaults.items():
-            missing = set(values) - set(spelled[section])
-            assert not missing, f"{path.name}: {section} leaves out {sorted(missing)}"
-            for key, value in spelled[section].items():
-                expected = values.get(key, getattr(LM_SCHEMA[section](**_required(section)), key))
-                assert value == expected, (
-                    f"{path.name}: {section}.{key} is {value!r}, not {expected!r}"
-                )
 
-
-def _required(section: str) -> dict:
-    return {"vocab_size": 2} if section == "model" else {}
+def test_the_spelled_out_configs_are_found():
+    assert [p.name for p in SPELLED_OUT] == ["lm_char.yaml"]
 
 
 def test_configs_exist():
@@ -52,8 +53,8 @@ def test_configs_exist():
 
 def test_overrides_parse_yaml_scalars_and_nested_keys():
     config = build_config(
-        LM_DEFAULTS,
-        LM_SCHEMA,
+        defaults("lm"),
+        schema("lm"),
         None,
         [
             "--model.cell_options.peephole=true",
@@ -67,4 +68,4 @@ def test_overrides_parse_yaml_scalars_and_nested_keys():
     assert config["trainer"]["max_time"] == 60 and config["trainer"]["seed"] == 4
     assert config["trainer"]["clip_grad_norm"] is None
     with pytest.raises(ConfigError, match="missing value"):
-        build_config(LM_DEFAULTS, LM_SCHEMA, None, ["--trainer.lr"])
+        build_config(defaults("lm"), schema("lm"), None, ["--trainer.lr"])

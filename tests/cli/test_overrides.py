@@ -3,11 +3,11 @@
 import pytest
 
 from rnnkit.cli.overrides import ConfigError, build_config
-from rnnkit.cli.train import CLASSIFY_DEFAULTS, CLASSIFY_SCHEMA, LM_DEFAULTS, LM_SCHEMA
+from rnnkit.tasks.defaults import defaults, schema
 
 
 def _trainer(*overrides):
-    return build_config(LM_DEFAULTS, LM_SCHEMA, None, list(overrides))["trainer"]
+    return build_config(defaults("lm"), schema("lm"), None, list(overrides))["trainer"]
 
 
 @pytest.mark.parametrize(
@@ -54,8 +54,8 @@ def test_wrong_types_name_key_type_and_value(override, message):
 
 def test_strings_stay_as_typed_and_nested_numbers_are_numbers():
     config = build_config(
-        CLASSIFY_DEFAULTS,
-        CLASSIFY_SCHEMA,
+        defaults("classify"),
+        schema("classify"),
         None,
         ["--model.cell=gru", "--model.cell_options.forget_bias=1e-1", "--model.bilm_config={}"],
     )
@@ -66,15 +66,15 @@ def test_strings_stay_as_typed_and_nested_numbers_are_numbers():
 def test_yaml_file_values_are_typed_and_errors_name_file_and_line(tmp_path):
     good = tmp_path / "good.yaml"
     good.write_text("trainer:\n  lr: 3e-3\n  max_steps: 10\nmodel:\n  hidden_size: 8\n")
-    config = build_config(LM_DEFAULTS, LM_SCHEMA, good, [])
+    config = build_config(defaults("lm"), schema("lm"), good, [])
     assert config["trainer"]["lr"] == 3e-3 and config["model"]["hidden_size"] == 8
     bad = tmp_path / "bad.yaml"
     bad.write_text("trainer:\n  lr: 3e-3\n  max_steps: lots\n")
     with pytest.raises(ConfigError, match=r"bad.yaml: line 3: trainer.max_steps: expected an"):
-        build_config(LM_DEFAULTS, LM_SCHEMA, bad, [])
+        build_config(defaults("lm"), schema("lm"), bad, [])
     broken = tmp_path / "broken.yaml"
     broken.write_text("trainer:\n  lr: 0.1\n   max_steps: [1\n")
     with pytest.raises(ConfigError, match=r"broken.yaml: line 3, column \d+: "):
-        build_config(LM_DEFAULTS, LM_SCHEMA, broken, [])
+        build_config(defaults("lm"), schema("lm"), broken, [])
     with pytest.raises(ConfigError, match=r"missing.yaml: cannot read the config file"):
-        build_config(LM_DEFAULTS, LM_SCHEMA, tmp_path / "missing.yaml", [])
+        build_config(defaults("lm"), schema("lm"), tmp_path / "missing.yaml", [])

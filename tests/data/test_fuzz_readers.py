@@ -13,7 +13,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from rnnkit.cli.overrides import build_config
-from rnnkit.cli.train import LM_DEFAULTS, LM_SCHEMA
 from rnnkit.data.conll import read_conll
 from rnnkit.data.documents import read_documents
 from rnnkit.data.labelled import read_classification
@@ -22,6 +21,7 @@ from rnnkit.data.readers import read_text
 from rnnkit.data.tokenizers import load_tokenizer
 from rnnkit.errors import RnnkitError
 from rnnkit.models.io import read_config
+from rnnkit.tasks.defaults import defaults, schema
 
 VALID = {
     "text": "one line\ntwo line\n",
@@ -41,7 +41,7 @@ READERS = {
     "conll": read_conll,
     "parallel": read_parallel,
     "documents": lambda p: read_documents(p, require_summary=True),
-    "yaml": lambda p: build_config(LM_DEFAULTS, LM_SCHEMA, p, []),
+    "yaml": lambda p: build_config(defaults("lm"), schema("lm"), p, []),
     "tokenizer": load_tokenizer,
     "config": lambda p: read_config(p.parent),
 }

@@ -120,3 +120,9 @@ def test_classifier_with_biLM_features_stands_alone(bilm_dir, tmp_path):
     shutil.rmtree(bilm_copy)
     labels = predict_classifier(tmp_path / "c", tmp_path / "train.tsv")
     assert len(labels) == 40 and {x[0] for x in labels} <= {"pos", "neg"}
+
+
+def test_evaluate_bilm_refuses_a_text_without_sentences(bilm_dir, tmp_path):
+    (tmp_path / "empty.txt").write_text("\n\n")
+    with pytest.raises(ValueError, match=r"empty\.txt: no sentences to evaluate"):
+        evaluate_bilm(bilm_dir, tmp_path / "empty.txt")
