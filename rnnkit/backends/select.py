@@ -45,9 +45,12 @@ _FORCED: ContextVar[str | None] = ContextVar("rnnkit_forced_backend", default=No
 
 @contextmanager
 def force(name: str | None) -> Iterator[None]:
-    """Run every layer on one path inside the block: ``"generic"`` (to compare backends or debug
-    a cell) or None for the normal rule. ``"fused"`` cannot be forced: the rule already takes it
-    wherever it is correct.
+    """Run every recurrent stack (``RNN``, ``LSTM``, ``GRU``, ``Recurrent``) inside the block on
+    one path: ``"generic"``, the cells' own ops step by step (to compare backends, debug a cell,
+    or take a second derivative), or None for the normal rule; ``layer.backend`` then names
+    ``generic loop`` with the reason "forced". ``"fused"`` cannot be forced: the rule already
+    takes it wherever it is correct. ``MinGRU`` / ``MinLSTM`` have no generic loop and keep the
+    scan their ``scan`` argument picks (``scan="log"`` is their plain-PyTorch path).
 
     Example:
         >>> with rnnkit.backends.force("generic"):

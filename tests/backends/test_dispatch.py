@@ -229,6 +229,33 @@ def test_each_configuration_runs_and_reports_its_path(monkeypatch, make, call, n
     assert calls, f"{name}: the path's implementation did not run"
 
 
+@pytest.mark.filterwarnings("ignore::rnnkit.FusedPathWarning")
+@pytest.mark.parametrize(("make", "call", "name", "spied"), [c[1:] for c in CASES],
+                         ids=[c[0] for c in CASES])  # fmt: skip
+def test_forcing_generic_runs_and_reports_the_generic_loop(monkeypatch, make, call, name, spied):
+    """Under ``force("generic")`` every recurrent stack runs and names the generic loop, and
+    not its own path; MinGRU / MinLSTM have no generic loop (their ``scan`` picks the path), so
+    they run and name their scan. Out of the block the layer runs its own path again."""
+    native = (gru_step, lstm_step, lnlstm_step, token_step, min_scan)
+    if any(spied[0] is kernel and kernel.library() is None for kernel in native):
+        pytest.skip("no C compiler")
+    torch.manual_seed(0)
+    layer = make()
+    own, loop = _spy(monkeypatch, *spied), _spy(monkeypatch, generic, "run_generic")
+    minimal_layer = isinstance(layer, (rnnkit.MinGRU, rnnkit.MinLSTM))
+    with rnnkit.backends.force("generic"):
+        _call(layer, **call)
+        forced = layer.backend
+    if minimal_layer:
+        assert forced.name == name and own and not loop
+    else:
+        assert forced.name == "generic loop" and "forced" in forced.reason
+        assert loop and (not own or spied == (generic, "run_generic"))
+    own.clear()
+    _call(layer, **call)
+    assert layer.backend.name == name and own
+
+
 def test_onednn_is_what_torch_lstm_runs_when_named_so():
     layer = rnnkit.LSTM(4, 6)
     with profile() as prof:
