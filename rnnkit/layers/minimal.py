@@ -27,7 +27,7 @@ The layers take ``rnnkit.GRU``'s arguments (``num_layers``, ``bidirectional``, `
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import torch
 from torch import Tensor, nn
@@ -36,8 +36,8 @@ from torch.nn import functional as F
 from rnnkit.backends import Backend, dispatch
 from rnnkit.backends.sequence import reverse_padded
 from rnnkit.kernels import min_scan
-from rnnkit.layers.base import SequenceLayer
 from rnnkit.layers.deep import DeepLayer
+from rnnkit.layers.routed import Routed
 from rnnkit.layers.scan import LinearRecurrence, g, log_g, parallel_scan_log
 from rnnkit.ops import state as st
 
@@ -46,7 +46,7 @@ KINDS = {"gru": 2, "lstm": 3}  # input projections per kind
 SCANS = (None, "log", "sequential", "native")
 
 
-class MinRecurrent(SequenceLayer):
+class MinRecurrent(Routed):
     """One direction of one minGRU (``kind="gru"``) or minLSTM (``kind="lstm"``) layer.
 
     Shape:
@@ -83,16 +83,6 @@ class MinRecurrent(SequenceLayer):
     def min_kind(self) -> str:
         """``"gru"`` or ``"lstm"``: what the dispatch reads to route a MinGRU / MinLSTM call."""
         return self.kind
-
-    @property
-    def backend(self) -> Backend:
-        """The path the last call ran, or the scan a sequence call would run now
-        (``rnnkit.backends.dispatch``)."""
-        return dispatch.last(self)
-
-    def _apply(self, fn: Any, recurse: bool = True) -> MinRecurrent:
-        dispatch.forget(self)  # .to(), .double() ... may change the scan
-        return super()._apply(fn, recurse)  # type: ignore[no-any-return]
 
     def reset_parameters(self) -> None:
         self.linear.reset_parameters()

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import torch
 from torch import Tensor, nn
 
-from rnnkit.backends import Backend, dispatch
+from rnnkit.backends import dispatch
 from rnnkit.cells.base import RecurrentCell
 from rnnkit.layers.base import SequenceLayer
+from rnnkit.layers.routed import Routed
 from rnnkit.ops import state as st
 
 
-class Recurrent(SequenceLayer):
+class Recurrent(Routed):
     """Run any cell over a sequence.
 
     Standard built-in cells run on a fast path (PyTorch's fused kernel, rnnkit's sequence
@@ -63,16 +62,6 @@ class Recurrent(SequenceLayer):
     @property
     def cells(self) -> list[nn.Module]:
         return [self.cell]
-
-    @property
-    def backend(self) -> Backend:
-        """The path the last call ran, or the one a sequence call would take now
-        (``rnnkit.backends.dispatch``)."""
-        return dispatch.last(self)
-
-    def _apply(self, fn: Any, recurse: bool = True) -> Recurrent:
-        dispatch.forget(self)  # .to(), .double() ... may change the path
-        return super()._apply(fn, recurse)  # type: ignore[no-any-return]
 
     def init_state(
         self,

@@ -20,15 +20,16 @@ from typing import Any, ClassVar
 
 from torch import Tensor
 
-from rnnkit.backends import Backend, dispatch
+from rnnkit.backends import dispatch
 from rnnkit.cells import AffineCell, ElmanCell, GRUCell, LSTMCell, RecurrentCell
 from rnnkit.layers.deep import DeepLayer
 from rnnkit.layers.flat_names import share_flat
 from rnnkit.layers.recurrent import Recurrent
+from rnnkit.layers.routed import Routed
 from rnnkit.ops import state as st
 
 
-class RecurrentStack(DeepLayer):
+class RecurrentStack(DeepLayer, Routed):
     """Base of ``RNN``, ``LSTM`` and ``GRU``.
 
     Args:
@@ -115,17 +116,6 @@ class RecurrentStack(DeepLayer):
         """No-op, for code written for ``torch.nn.LSTM``."""
 
     # -------------------------------------------------------------- running
-    @property
-    def backend(self) -> Backend:
-        """The path the last call ran, with its name and reason; before any call in the current
-        mode (and forced path), the path a sequence call would take now
-        (``rnnkit.backends.dispatch``)."""
-        return dispatch.last(self)
-
-    def _apply(self, fn: Any, recurse: bool = True) -> RecurrentStack:
-        dispatch.forget(self)  # .to(), .cuda(), .double() ... may change the path
-        return super()._apply(fn, recurse)  # type: ignore[no-any-return]
-
     def forward(
         self,
         x: Tensor,
