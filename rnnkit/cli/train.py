@@ -70,61 +70,55 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--overwrite", action="store_true", help="replace an existing run in --out")
 
 
+#: per task: its help line, the description before ``OVERRIDE_HELP``, what ``--data`` takes
+PARSERS = {
+    "lm": ("train a recurrent language model", "Train a language model.",
+           "training text file (default: the bundled Shakespeare)"),
+    "classify": ("train a text classifier",
+                 "Train a text classifier on TSV (label<TAB>text) or JSONL files.",
+                 "training file (.tsv or .jsonl)"),
+    "tag": ("train a sequence tagger",
+            "Train a sequence tagger on CoNLL files (token<TAB>tag).", "training file (CoNLL)"),
+    "translate": ("train an encoder-decoder (translation, dialogue)",
+                  "Train a sequence-to-sequence model with attention on source<TAB>target "
+                  "lines (dialogue: utterance<TAB>reply).", "training file (source<TAB>target)"),
+    "summarize": ("train a summarizer (extractive SummaRuNNer or abstractive)",
+                  "Train a summarizer on JSONL documents with reference summaries: extractive "
+                  "(SummaRuNNer; sentences labelled by a greedy ROUGE oracle) or, with "
+                  "--model.type=abstractive, a pointer-generator with coverage that writes the "
+                  "summary.", "training file (JSONL)"),
+    "bilm": ("train a bidirectional LM for contextual embeddings (ELMo)",
+             "Train forward and backward LSTM language models on plain text, one sentence per "
+             "line (word or --model.input=char input); `rnnkit embed` then gives contextual "
+             "word vectors.", "training text (one sentence per line)"),
+}  # fmt: skip
+
+
+def _valid_help(name: str) -> str:
+    if name == "lm":
+        return "validation text file (default: the tail of --data)"
+    if name == "bilm":
+        return "validation text (default: a share of --data)"
+    share = task_defaults.resolve(name).data.valid_fraction
+    return f"validation file (default: {share:.0%}% of --data)"
+
+
 def add_parser(sub: argparse._SubParsersAction) -> None:
     train = sub.add_parser("train", help="train a model")
     tasks = train.add_subparsers(dest="task", required=True)
-    lm = tasks.add_parser(
-        "lm", help="train a recurrent language model",
-        description=f"Train a language model. {OVERRIDE_HELP}",
-    )  # fmt: skip
-    lm.add_argument("--data", help="training text file (default: the bundled Shakespeare)")
-    lm.add_argument("--valid", help="validation text file (default: the tail of --data)")
-    lm.add_argument("--level", choices=["char", "word", "text", "bpe"], help="tokenization level")
-    _common(lm)
-    classify = tasks.add_parser(
-        "classify", help="train a text classifier",
-        description=f"Train a text classifier on TSV (label<TAB>text) or JSONL files. "
-        f"{OVERRIDE_HELP}",
-    )  # fmt: skip
-    classify.add_argument("--data", required=True, help="training file (.tsv or .jsonl)")
-    classify.add_argument("--valid", help="validation file (default: 10%% of --data)")
-    _common(classify)
-    tag = tasks.add_parser(
-        "tag", help="train a sequence tagger",
-        description=f"Train a sequence tagger on CoNLL files (token<TAB>tag). {OVERRIDE_HELP}",
-    )  # fmt: skip
-    tag.add_argument("--data", required=True, help="training file (CoNLL)")
-    tag.add_argument("--valid", help="validation file (default: 10%% of --data)")
-    _common(tag)
-    translate = tasks.add_parser(
-        "translate", help="train an encoder-decoder (translation, dialogue)",
-        description="Train a sequence-to-sequence model with attention on source<TAB>target "
-        f"lines (dialogue: utterance<TAB>reply). {OVERRIDE_HELP}",
-    )  # fmt: skip
-    translate.add_argument("--data", required=True, help="training file (source<TAB>target)")
-    translate.add_argument("--valid", help="validation file (default: 5%% of --data)")
-    _common(translate)
-    summarize = tasks.add_parser(
-        "summarize", help="train a summarizer (extractive SummaRuNNer or abstractive)",
-        description="Train a summarizer on JSONL documents with reference summaries: "
-        "extractive (SummaRuNNer; sentences labelled by a greedy ROUGE oracle) or, with "
-        "--model.type=abstractive, a pointer-generator with coverage that writes the "
-        "summary. " + OVERRIDE_HELP,
-    )  # fmt: skip
-    summarize.add_argument("--data", required=True, help="training file (JSONL)")
-    summarize.add_argument("--valid", help="validation file (default: 10%% of --data)")
-    summarize.add_argument("--text-key", help='JSON key of the document (default "text")')
-    summarize.add_argument("--summary-key", help='JSON key of the reference (default "summary")')
-    _common(summarize)
-    bilm = tasks.add_parser(
-        "bilm", help="train a bidirectional LM for contextual embeddings (ELMo)",
-        description="Train forward and backward LSTM language models on plain text, one "
-        "sentence per line (word or --model.input=char input); `rnnkit embed` then gives "
-        "contextual word vectors. " + OVERRIDE_HELP,
-    )  # fmt: skip
-    bilm.add_argument("--data", required=True, help="training text (one sentence per line)")
-    bilm.add_argument("--valid", help="validation text (default: a share of --data)")
-    _common(bilm)
+    for name, (help_text, description, data_help) in PARSERS.items():
+        task = tasks.add_parser(name, help=help_text, description=f"{description} {OVERRIDE_HELP}")
+        task.add_argument("--data", required=name != "lm", help=data_help)
+        task.add_argument("--valid", help=_valid_help(name))
+        if name == "lm":
+            task.add_argument("--level", choices=["char", "word", "text", "bpe"],
+                              help="tokenization level")  # fmt: skip
+        if name == "summarize":
+            data = task_defaults.resolve(name).data
+            for flag, what, key in (("--text-key", "document", data.text_key),
+                                    ("--summary-key", "reference", data.summary_key)):  # fmt: skip
+                task.add_argument(flag, help=f'JSON key of the {what} (default "{key}")')
+        _common(task)
 
 
 def _configure(task: Task, args: argparse.Namespace, extra: list[str]) -> task_defaults.TaskConfig:
