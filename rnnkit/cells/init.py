@@ -16,7 +16,7 @@ from collections.abc import Callable
 import torch
 from torch import Tensor, nn
 
-Initializer = Callable[[Tensor, int, int], None]
+Initializer = Callable[[Tensor, int, int], object]
 
 
 def _pytorch(t: Tensor, hidden_size: int, gates: int) -> None:

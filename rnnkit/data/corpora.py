@@ -31,7 +31,7 @@ def bundled_corpus_path(name: str = "shakespeare") -> Path:
     """
     if name not in BUNDLED:
         raise ValueError(f"bundled_corpus_path: unknown corpus {name!r}; bundled: {[*BUNDLED]}")
-    return Path(str(files("rnnkit.data").joinpath("corpora", BUNDLED[name])))
+    return Path(str(files("rnnkit.data").joinpath("corpora").joinpath(BUNDLED[name])))
 
 
 def load_bundled(name: str = "shakespeare") -> str:

@@ -106,6 +106,7 @@ def load_word_vectors(
         if first and dim is None:
             dim = len(fields) - 1
         first = False
+        assert dim is not None  # set by the header or the first line
         word, numbers = _split_vector_line(fields, dim, where)
         if word not in seen and (keep is None or word in keep):
             values.extend(_parse_numbers(numbers, where))
@@ -114,6 +115,7 @@ def load_word_vectors(
     if first:
         raise DataError(f"{name}: the file is empty")
     flat = torch.frombuffer(values, dtype=torch.float32).clone() if words else torch.zeros(0)
+    assert dim is not None  # the file is not empty
     vectors = flat.reshape(len(words), dim)
     return WordVectors(words, vectors)
 

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from rnnkit.layers.base import SequenceLayer
 from rnnkit.layers.minimal import MinGRU, MinLSTM
 from rnnkit.layers.rnn import GRU, LSTM, RNN
 
-LAYERS: dict[str, type[SequenceLayer]] = {
+#: cell name -> the layer class, called as ``layer(input_size, hidden_size, **options)``
+LAYERS: dict[str, Callable[..., SequenceLayer]] = {
     "rnn": RNN, "elman": RNN, "lstm": LSTM, "gru": GRU, "mingru": MinGRU, "minlstm": MinLSTM,
 }  # fmt: skip
 

@@ -24,12 +24,13 @@ def perplexity(mean_loss: float) -> float:
     return math.exp(min(mean_loss, _MAX_EXPONENT))
 
 
-def bits_per_character(total_loss_nats: float, characters: int) -> float:
+def bits_per_character(total_loss_nats: float, characters: float) -> float:
     """Total cross-entropy in nats over a text -> bits per character of that text.
 
     Args:
         total_loss_nats: the summed loss over every predicted token of the text.
-        characters: the number of characters of that text (> 0).
+        characters: the number of characters of that text (> 0; a pro-rata share of a text
+            may be fractional).
 
     Example:
         >>> bits_per_character(10 * math.log(2), 5)

@@ -137,6 +137,8 @@ def evaluate_lm(
         ``{"perplexity", "bpc", "tokens", "characters", "loss"}``; loss in nats per token.
     """
     model, tokenizer, _ = load_model_dir(directory)
+    if tokenizer is None:
+        raise ValueError(f"{directory}: not a language model directory (no tokenizer)")
     text = read_text(path)
     ids = torch.tensor(tokenizer.encode(text), dtype=torch.long)
     if ids.numel() < 2:

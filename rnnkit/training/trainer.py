@@ -56,6 +56,8 @@ class TrainResult:
 class _LossModule(nn.Module):
     """Routes DDP's forward to ``forward_loss`` so gradient sync hooks fire."""
 
+    model: Any  # a module with ``forward_loss`` (duck-typed, as the trainer takes it)
+
     def __init__(self, model: nn.Module) -> None:
         super().__init__()
         self.model = model
@@ -344,7 +346,7 @@ class Trainer:
         self.optimizer.load_state_dict(state["optimizer"])
         self.schedule.load_state_dict(state["schedule"])
         if state["data"] is not None:
-            self.train_data.load_state_dict(state["data"])
+            self.train_data.load_state_dict(state["data"])  # type: ignore[attr-defined]  # saved by its state_dict
         set_rng_state(state["rng"])
         self._nonfinite.load_state_dict(state.get("nonfinite"))
 
