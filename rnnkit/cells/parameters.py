@@ -20,4 +20,5 @@ def cell_parameters(cell: nn.Module) -> dict[str, nn.Parameter]:
     table = cell._parameters
     local_names = getattr(table, "local_names", None)
     names = local_names() if local_names is not None else list(table)
-    return {name: table[name] for name in names if table[name] is not None}
+    found = {name: table[name] for name in names}
+    return {name: p for name, p in found.items() if p is not None}
