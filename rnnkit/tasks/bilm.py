@@ -194,8 +194,6 @@ def evaluate_bilm(directory: str | Path, path: str | Path) -> dict[str, float]:
     """
     model, vocab, cfg = load_bilm(directory)
     sentences = read_sentences(path, cfg)
-    if not sentences:
-        raise ValueError(f"{path}: no sentences to evaluate")
     total, count = evaluate_loss(model, _batches(vocab, sentences, cfg.eval_batch_size, False))
     mean = total / count
     return {"perplexity": perplexity(mean), "loss": mean, "tokens": count}

@@ -122,7 +122,7 @@ def test_classifier_with_biLM_features_stands_alone(bilm_dir, tmp_path):
     assert len(labels) == 40 and {x[0] for x in labels} <= {"pos", "neg"}
 
 
-def test_evaluate_bilm_refuses_a_text_without_sentences(bilm_dir, tmp_path):
-    (tmp_path / "empty.txt").write_text("\n\n")
-    with pytest.raises(ValueError, match=r"empty\.txt: no sentences to evaluate"):
+def test_evaluate_bilm_refuses_an_empty_text_by_name(bilm_dir, tmp_path):
+    (tmp_path / "empty.txt").write_text("  \n \t \n")
+    with pytest.raises(ValueError, match=r"empty\.txt: the file is empty"):
         evaluate_bilm(bilm_dir, tmp_path / "empty.txt")
