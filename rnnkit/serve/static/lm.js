@@ -1,6 +1,6 @@
 // The language-model tab: streamed generation, then the text coloured by one unit or gate.
 import { postJSON, streamGenerate } from "./api.js";
-import { bars, diverging, el, scaler, status, visible } from "./shade.js";
+import { alone, bars, diverging, el, scaler, status } from "./shade.js";
 
 const MAX_INSPECT = 1500; // characters of the text sent to /inspect (its end)
 const SIGNALS = { i: "input gate", f: "forget gate", g: "candidate", o: "output gate",
@@ -143,9 +143,9 @@ export function lmTab(panel, model) {
     chars.querySelectorAll(".ch.hover").forEach((n) => n.classList.remove("hover"));
     chars.children[i].classList.add("hover");
     const sel = current.selected;
-    const rows = current.top_k.tokens[i].map((t, k) => [visible(t), current.top_k.probs[i][k]]);
+    const rows = current.top_k.tokens[i].map((t, k) => [alone(t), current.top_k.probs[i][k]]);
     next.replaceChildren(
-      el("h3", { text: `after \u201c${visible(current.tokens[i])}\u201d (token ${i})` }),
+      el("h3", { text: `after \u201c${alone(current.tokens[i])}\u201d (token ${i})` }),
       el("p", { class: "note", text: `${sel.signal} #${sel.unit} = ${sel.values[0][i]}` }),
       bars(rows));
   }

@@ -65,6 +65,11 @@ export function visible(token) {
   return token.replace(/\n/g, "\u21b5").replace(/\t/g, "\u21e5");
 }
 
+/** A token standing alone (a candidate, a heading): blanks visible too, a space as \u2423. */
+export function alone(token) {
+  return visible(token).replace(/ /g, "\u2423");
+}
+
 /** A heatmap table: matrix[row][column] in [0, 1], with row and column labels. */
 export function heatmap(matrix, rowLabels, columnLabels) {
   const head = el("tr", {}, el("th"), columnLabels.map((c) => el("th", { text: visible(c) })));
