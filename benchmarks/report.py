@@ -186,8 +186,10 @@ def abstractive_summarization() -> str:
     ]
     for name, m in r["runs"].items():
         t = r["training"].get(name)
-        budget = (f"{m['budget_minutes']:g} min budget: {t['seconds']:.0f} s, {t['epochs']} "
-                  f"epochs ({t['stopped']})" if t else "none")  # fmt: skip
+        budget = "none"
+        if t:
+            budget = (f"{m['budget_minutes']:g} min budget: {t['seconds']:.0f} s, {t['steps']} "
+                      f"steps, {t['epochs']} full epochs ({t['stopped']})")  # fmt: skip
         words = f"{m['mean_words']:.1f}" if "mean_words" in m else ""
         rows.append(f"| {name} | {budget} | **{m['rouge1']:.2f}** | {m['rouge2']:.2f} "
                     f"| {m['rougeL']:.2f} | {words} |")  # fmt: skip

@@ -11,7 +11,6 @@ count of its training references). An abstractive model generates the summary by
 from __future__ import annotations
 
 import argparse
-import inspect
 import json
 import sys
 
@@ -54,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
         key = args.text_key or predictor.summarizer.encoder.cfg.text_key  # type: ignore[attr-defined]
         documents = read_documents(args.input, text_key=key)
         options = {} if args.beam is None else {"beam": args.beam}
-        if options and "beam" not in inspect.signature(predictor.summarize).parameters:  # type: ignore[attr-defined]
+        if options and predictor.meta.get("summary_type") != "abstractive":
             raise ValueError("--beam applies to abstractive summarizers only")
         results = predictor.summarize(  # type: ignore[attr-defined]
             [d.text for d in documents], args.max_sentences, args.max_words, **options

@@ -70,7 +70,7 @@ class AbstractiveEncoder:
             if i == unk:
                 if word not in oov:
                     oov.append(word)
-                i = vocab_size(self.tokenizer) + oov.index(word)
+                i = self.tokenizer.vocab_size + oov.index(word)
             extended.append(i)
         eos = self.tokenizer.eos_id
         return Source([*ids, eos], [*extended, eos], oov)
@@ -82,7 +82,7 @@ class AbstractiveEncoder:
         ids = self.tokenizer.vocab.to_ids(words)
         if not self.copy:
             return ids
-        unk, size = self.tokenizer.unk_id, vocab_size(self.tokenizer)
+        unk, size = self.tokenizer.unk_id, self.tokenizer.vocab_size
         return [size + source.oov.index(w) if i == unk and w in source.oov else i
                 for w, i in zip(words, ids)]  # fmt: skip
 
@@ -110,11 +110,6 @@ class AbstractiveEncoder:
             items.append((source, self.target(document.summary or "", source)))
         lengths = [len(s.ids) for s, _ in items]
         return Batches(items, self.collate, lengths, batch_size, shuffle, seed)
-
-
-def vocab_size(tokenizer: TextTokenizer) -> int:
-    """The fixed vocabulary's size V (extended ids start there)."""
-    return tokenizer.vocab_size
 
 
 def summary_tokens(encoder: AbstractiveEncoder, documents: Sequence[Document]) -> int:

@@ -10,6 +10,10 @@ the oracle at the same budget.
 
 The default budget is the median number of sentences in the training references (one for
 headlines); ``max_sentences`` / ``max_words`` override it at prediction time.
+
+With ``model_options["type"] == "abstractive"`` (``rnnkit.tasks.summarize_model``) the same
+entry points train, load and score a pointer-generator that writes the summary instead
+(``rnnkit.tasks.abstractive``, ``rnnkit.tasks.abstractive_decode``).
 """
 
 from __future__ import annotations

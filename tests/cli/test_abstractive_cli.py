@@ -17,7 +17,7 @@ FILLER = "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda".split
 VERBS = "wins loses leads joins".split()
 TINY = ["--model.type=abstractive", "--model.embedding_size=16", "--model.hidden_size=16",
         "--model.attention_size=16", "--model.dropout=0.0", "--data.min_freq=2",
-        "--trainer.batch_size=8", "--trainer.lr=0.02", "--trainer.max_epochs=10",
+        "--trainer.batch_size=8", "--trainer.lr=0.03", "--trainer.max_epochs=6",
         "--trainer.log_every=1000", "--seed=1"]  # fmt: skip
 
 
@@ -44,7 +44,7 @@ def _write(path: Path, n: int, seed: int) -> Path:
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory) -> tuple[Path, Path]:
     root = tmp_path_factory.mktemp("abstractive_cli")
-    train, dev = _write(root / "train.jsonl", 48, 0), _write(root / "dev.jsonl", 12, 1)
+    train, dev = _write(root / "train.jsonl", 40, 0), _write(root / "dev.jsonl", 8, 1)
     code = main(["train", "summarize", "--data", str(train), "--valid", str(dev),
                  "--summary-key", "headline", "--out", str(root / "run"), *TINY])  # fmt: skip
     assert code == 0
@@ -122,3 +122,36 @@ def test_bad_options_are_refused_in_one_line(trained, tmp_path, capsys):
     assert "give max_words" in capsys.readouterr().err
     assert main(["evaluate", str(run), "--data", str(test), "--max-sentences", "1"]) == 2
     assert "--max-sentences applies to extractive" in capsys.readouterr().err
+
+
+def test_serve_summarizes_with_the_abstractive_predictor(trained):
+    pytest.importorskip("starlette")
+    from starlette.testclient import TestClient
+
+    from rnnkit.serve.app import build_app
+
+    run, test = trained
+    predictor = rnnkit.load(run)
+    text = json.loads(test.read_text().splitlines()[0])["text"]
+    with TestClient(build_app([predictor])) as client:
+        response = client.post("/summarize", json={"documents": [text]})
+        assert response.status_code == 200
+        assert response.json()["results"] == [predictor.summarize([text])[0].to_dict()]
+        refused = client.post("/summarize", json={"documents": [text], "max_sentences": 1})
+        assert refused.status_code == 400 and "max_words" in refused.text
+
+
+def test_beam_is_checked_and_only_for_abstractive_models(trained, tmp_path, capsys):
+    run, test = trained
+    assert main(["summarize", str(run), "--input", str(test), "--beam", "0"]) == 2
+    assert "--beam: must be >= 1, got 0" in capsys.readouterr().err
+    extractive = tmp_path / "extractive.jsonl"
+    extractive.write_text(test.read_text())
+    code = main(["train", "summarize", "--data", str(extractive), "--summary-key", "headline",
+                 "--out", str(tmp_path / "ext"), "--model.hidden_size=4",
+                 "--model.embedding_size=4", "--model.position_size=2",
+                 "--trainer.max_epochs=1"])  # fmt: skip
+    assert code == 0
+    capsys.readouterr()
+    assert main(["summarize", str(tmp_path / "ext"), "--input", str(test), "--beam", "2"]) == 2
+    assert "--beam applies to abstractive summarizers only" in capsys.readouterr().err
