@@ -29,7 +29,9 @@ SHARED_KEYS = ("cell", "embedding_size", "hidden_size", "dropout", "cell_options
 class SummarizeModelConfig(SummarizerConfig):
     """``SummarizerConfig`` plus ``type`` and the pointer-generator's options.
 
-    Fields (abstractive only; See et al. 2017's model, smaller):
+    The fields below apply to ``type="abstractive"`` only (See et al. 2017's model, smaller).
+
+    Fields:
         encoder_layers, decoder_layers, bidirectional: the stacks (one layer each, a
             bidirectional encoder).
         attention, attention_size: additive (Bahdanau) attention, as in the pointer-generator.
