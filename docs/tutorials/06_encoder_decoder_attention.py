@@ -125,7 +125,7 @@ training. `Seq2Seq(scheduled_sampling=p, scheduled_sampling_epochs=k)` raises it
 over k epochs; the trainer calls `model.start_epoch(epoch)`, as we do below.
 """
 
-epochs, steps_per_epoch = (3, 45) if QUICK else (6, 300)
+epochs, steps_per_epoch = (3, 45) if QUICK else (4, 250)
 ramp = []
 for epoch in range(epochs):
     model.start_epoch(epoch)
