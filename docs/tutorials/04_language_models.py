@@ -123,7 +123,7 @@ class EvalWindows:
         return self.stream.windows_for_eval()
 
 
-steps = 45 if QUICK else 1000
+steps = 45 if QUICK else 600
 lm = LanguageModel(
     V, cell="lstm", embedding_size=64, hidden_size=64 if QUICK else 256, num_layers=1,
     tie_weights=False, dropout=0.0 if QUICK else 0.1, init_range=None,
@@ -166,7 +166,7 @@ w_valid = torch.tensor(words.encode(valid_text))
 word_lm = LanguageModel(words.vocab_size, cell="lstm", embedding_size=64, hidden_size=128,
                         num_layers=1, dropout=0.0)  # fmt: skip
 word_curve = Curve()
-word_config = TrainerConfig(max_steps=10 if QUICK else 400, lr=3e-3, eval_every=10**9,
+word_config = TrainerConfig(max_steps=10 if QUICK else 250, lr=3e-3, eval_every=10**9,
                             progress=False, log_every=10**9)  # fmt: skip
 Trainer(word_lm, LMStream(w_train, 32, 35), word_config, valid_data=EvalWindows(w_valid, 35),
         device="cpu", callbacks=[word_curve]).fit()  # fmt: skip

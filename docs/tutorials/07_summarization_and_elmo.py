@@ -73,7 +73,7 @@ def document():
     return sentences, f"{org}: {headline}"
 
 
-docs = [document() for _ in range(200 if QUICK else 1500)]
+docs = [document() for _ in range(200 if QUICK else 800)]
 train_docs, test_docs = docs[:-100], docs[-100:]
 sentences, reference = docs[0]
 labels = greedy_oracle(sentences, reference)
@@ -125,7 +125,7 @@ summarizer = SummaRuNNer(tokenizer.vocab_size, cell="gru", embedding_size=32, hi
                          position_size=8, dropout=0.1)  # fmt: skip
 optimizer = torch.optim.Adam(summarizer.parameters(), lr=5e-3)
 batches = [summary_batch(train_docs[i : i + 16]) for i in range(0, len(train_docs), 16)]
-for epoch in range(1 if QUICK else 5):
+for epoch in range(1 if QUICK else 2):
     summarizer.train()
     for batch in batches:
         loss, _ = summarizer.forward_loss(batch)
@@ -210,7 +210,7 @@ def held_out_loss():
 
 
 before = held_out_loss()
-steps = 40 if QUICK else 1000
+steps = 40 if QUICK else 600
 for step in range(steps):
     bilm.train()
     chunk = [lines[(step * 32 + i) % len(lines)] for i in range(32)]
