@@ -8,7 +8,8 @@ torch) and runs the command in the child, which is killed either at a random mom
 random checkpoint has appeared (``"after"``) or inside the writing of a random checkpoint,
 after its weights and trainer state are on disk and before its manifest (``"writing"``: the
 child replaces ``checkpoint.write_manifest`` with one that kills the process on its n-th
-call).
+call). In ``"after"`` mode the child pauses ``PAUSE`` seconds after each checkpoint, so a tiny
+run on a fast machine cannot finish before the kill lands (the pause changes no computation).
 """
 
 from __future__ import annotations
@@ -39,6 +40,9 @@ COMMON = ["--trainer.max_steps=12", "--trainer.checkpoint_every=1", "--trainer.k
           "--trainer.progress=false", "--trainer.log_every=1000", "--seed=1",
           "--trainer.batch_size=8", "--trainer.lr=0.01"]  # fmt: skip
 SMALL = ["--model.embedding_size=8", "--model.hidden_size=8"]
+#: seconds the "after" child waits after each checkpoint: the kill comes at most 0.05 s after
+#: a checkpoint at least four before the last, so the run is always still going
+PAUSE = 0.1
 
 
 def _text(root: Path, name: str, text: str) -> str:
@@ -65,7 +69,8 @@ TASKS: dict[str, Callable[[Path], list[str]]] = {
 
 
 def _child(args: list[str], nth: int) -> None:
-    """The forked run: one thread, and with ``nth`` a SIGKILL inside the nth checkpoint."""
+    """The forked run: one thread, and with ``nth`` a SIGKILL inside the nth checkpoint (else
+    a pause of ``PAUSE`` seconds after each checkpoint)."""
     torch.set_num_threads(1)
     real, calls = checkpoint.write_manifest, []
 
@@ -75,8 +80,12 @@ def _child(args: list[str], nth: int) -> None:
             os.kill(os.getpid(), signal.SIGKILL)
         return real(directory)
 
-    if nth:
-        checkpoint.write_manifest = dying
+    def pausing(directory: Path) -> Path:
+        written = real(directory)
+        time.sleep(PAUSE)
+        return written
+
+    checkpoint.write_manifest = dying if nth else pausing
     sys.stderr = open(os.devnull, "w")
     main(args)
 
