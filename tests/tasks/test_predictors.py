@@ -126,6 +126,8 @@ def test_summarize_gives_picked_sentences_and_scores(runs):
     assert len(summ.summarize([doc], max_words=3)[0].picked) == 1
     with pytest.raises(ValueError, match=r"^max_sentences:"):
         summ.summarize([doc], max_sentences=0)
+    with pytest.raises(ValueError, match=r"^documents\[1\]: empty document"):
+        summ.summarize([doc, "   "])
 
 
 def test_embed_gives_a_vector_per_token(runs):

@@ -6,10 +6,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from rnnkit.data.documents import Document
 from rnnkit.tasks.abstractive_decode import AbstractiveSummarizer
 from rnnkit.tasks.predictors.base import Predictor, check_texts
-from rnnkit.tasks.predictors.summarize import Summary
+from rnnkit.tasks.predictors.summarize import Summary, as_documents
 
 
 def _positive(name: str, value: int | None) -> None:
@@ -63,12 +62,7 @@ class AbstractiveSummarizerPredictor(Predictor):
             )
         _positive("max_words", max_words)
         _positive("beam", beam)
-        docs = []
-        for i, text in enumerate(texts):
-            doc = Document(text.strip())
-            if not doc.sentences:
-                raise ValueError(f"documents[{i}]: empty document")
-            docs.append(doc)
+        docs = as_documents(texts)
         generated = self.summarizer.generate(docs, beam=beam, max_length=max_words)
         return [Summary(g.text, [], d.sentences, [None] * len(d.sentences))
                 for g, d in zip(generated, docs)]  # fmt: skip

@@ -31,6 +31,17 @@ class Summary:
                 "scores": self.scores}  # fmt: skip
 
 
+def as_documents(texts: list[str]) -> list[Document]:
+    """Each text split into sentences; an empty one is refused by its index."""
+    docs = []
+    for i, text in enumerate(texts):
+        doc = Document(text.strip())
+        if not doc.sentences:
+            raise ValueError(f"documents[{i}]: empty document")
+        docs.append(doc)
+    return docs
+
+
 def _check_budget(max_sentences: int | None, max_words: int | None) -> None:
     for name, value in (("max_sentences", max_sentences), ("max_words", max_words)):
         if value is not None and (isinstance(value, bool) or not isinstance(value, int)
@@ -84,12 +95,7 @@ class SummarizerPredictor(Predictor):
         _check_budget(max_sentences, max_words)
         if max_sentences is None and max_words is None:
             max_sentences = self.summarizer.summary_sentences
-        docs = []
-        for i, text in enumerate(texts):
-            doc = Document(text.strip())
-            if not doc.sentences:
-                raise ValueError(f"documents[{i}]: empty document")
-            docs.append(doc)
+        docs = as_documents(texts)
         encoder = self.summarizer.encoder
         out: list[Summary] = []
         for batch in encoder.batches(docs, encoder.cfg.eval_batch_size, False, labelled=False):
