@@ -2,7 +2,9 @@
 
 ``layer(x, state=None, lengths=None, mask=None) -> (output, state)``, always these two.
 
-- ``x``: (N, L, H_in) with ``batch_first=True`` (the default), else (L, N, H_in).
+- ``x``: (N, L, H_in) with ``batch_first=True`` (the default), else (L, N, H_in); one sequence
+  may come unbatched, (L, H_in), as ``torch.nn.LSTM`` takes it: its output is (L, H_out) and
+  its state has no batch axis, (K, S) per part.
 - ``lengths``: (N,) true lengths in [1, L], or ``mask`` (N, L) marking each sequence's prefix.
   Padded steps never change the state, their outputs are zero, and the returned state is each
   sequence's state at its true end.
@@ -70,6 +72,8 @@ class SequenceLayer(nn.Module):
         (as ``torch.nn.LSTM`` takes) gives a ``PackedSequence`` output."""
         if isinstance(x, PackedSequence):
             return self._forward_packed(x, state, lengths, mask)
+        if isinstance(x, Tensor) and x.dim() == 2:  # one sequence (L, H_in), as torch.nn takes
+            return self._forward_unbatched(x, state, lengths, mask)
         name = self.layer_name
         x = check_input(name, x, self.input_size, self.batch_first)
         n, steps = x.shape[:2]
@@ -90,6 +94,28 @@ class SequenceLayer(nn.Module):
         out, final = self(padded, state, lengths=lengths)
         packed = pack_padded_sequence(out, lengths, self.batch_first, enforce_sorted=False)
         return packed, final
+
+    def _forward_unbatched(
+        self, x: Tensor, state: st.LayerState | None, lengths: object, mask: object
+    ) -> tuple[Tensor, st.LayerState]:
+        # x (L, H_in) -> (L, H_out); a state without the batch axis, (K, S) per part, as
+        # torch.nn.LSTM takes it (K, N, S) -> (K, S) whichever batch_first is
+        if lengths is not None or mask is not None:
+            raise ValueError(f"{self.layer_name}: an unbatched input (L, H_in) takes no lengths "
+                             "or mask; its one sequence is L steps long")  # fmt: skip
+        if x.shape[-1] != self.input_size:
+            check_input(self.layer_name, x, self.input_size, self.batch_first)  # raises
+        if state is not None:
+            parts = _tensors(state)
+            if any(t.dim() != 2 for t in parts):
+                dims = ", ".join(f"{t.dim()}-D" for t in parts)
+                raise ValueError(f"{self.layer_name}: with an unbatched input (L, H_in) the "
+                                 f"state has no batch axis (K, S); got {dims}")  # fmt: skip
+            state = st.map_state(lambda t: t.unsqueeze(1), state)
+        batched = x.unsqueeze(0 if self.batch_first else 1)
+        out, final = self(batched, state)
+        out = out.squeeze(0 if self.batch_first else 1)
+        return out, st.map_state(lambda t: t.squeeze(1), final)
 
     def reset_state(self) -> None:
         """Forget the state carried by a stateful layer."""
@@ -167,6 +193,12 @@ class SequenceLayer(nn.Module):
                 FusedPathWarning,
                 stacklevel=3,
             )
+
+
+def _tensors(state: st.LayerState) -> list[Tensor]:
+    if isinstance(state, list):
+        return [t for s in state for t in _tensors(s)]
+    return [t for t in st.as_tuple(state) if isinstance(t, Tensor)]
 
 
 def _first(state: st.LayerState) -> st.LayerState:

@@ -23,12 +23,10 @@ def check_input(owner: str, x: Tensor, input_size: int, batch_first: bool) -> Te
     if not isinstance(x, Tensor):
         raise TypeError(f"{owner}: expected a tensor input, got {type(x).__name__}")
     if x.dim() != 3 or x.shape[-1] != input_size:
-        hint = ""
-        if x.dim() == 2:
-            hint = "; for one sequence or one step add the missing axis with unsqueeze"
+        unbatched = f" or one unbatched sequence (L, {input_size})" if x.dim() == 2 else ""
         raise ValueError(
-            f"{owner}: expected input of shape {shape_str(layout)}, "
-            f"got {shape_str(tuple(x.shape))}{hint}"
+            f"{owner}: expected input of shape {shape_str(layout)}{unbatched}, "
+            f"got {shape_str(tuple(x.shape))}"
         )
     if x.shape[1 if batch_first else 0] == 0:
         raise ValueError(f"{owner}: input has no time steps: {shape_str(tuple(x.shape))}")

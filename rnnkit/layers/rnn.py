@@ -18,10 +18,11 @@ from __future__ import annotations
 import inspect
 from typing import Any, ClassVar
 
-from torch import Tensor
+from torch import Tensor, nn
 
 from rnnkit.backends import dispatch
 from rnnkit.cells import AffineCell, ElmanCell, GRUCell, LSTMCell, RecurrentCell
+from rnnkit.cells.parameters import cell_parameters
 from rnnkit.layers.deep import DeepLayer
 from rnnkit.layers.flat_names import share_flat
 from rnnkit.layers.recurrent import Recurrent
@@ -115,6 +116,31 @@ class RecurrentStack(DeepLayer, Routed):
     def flatten_parameters(self) -> None:
         """No-op, for code written for ``torch.nn.LSTM``."""
 
+    # ------------------------------------------------- torch.nn's attributes
+    @property
+    def all_weights(self) -> list[list[nn.Parameter]]:
+        """Each cell's parameters, layer-major and direction-minor, as ``torch.nn.LSTM``'s
+        ``all_weights`` (``[w_ih, w_hh, b_ih, b_hh(, w_hr)]`` per cell, then any peephole or
+        layer-norm parameters)."""
+        return [list(cell_parameters(cell).values()) for cell in self.cells]
+
+    @property
+    def bias(self) -> bool:
+        """Whether the cells learn biases (``torch.nn.LSTM``'s ``bias``)."""
+        return bool(self._config["bias"])
+
+    @property
+    def proj_size(self) -> int:
+        """The LSTM's projection width, 0 for none (``torch.nn.LSTM``'s ``proj_size``)."""
+        return int(self._config.get("proj_size", 0))
+
+    @property
+    def mode(self) -> str:
+        """``"LSTM"``, ``"GRU"``, ``"RNN_TANH"`` or ``"RNN_RELU"``, as ``torch.nn``'s ``mode``."""
+        if issubclass(self.cell_class, ElmanCell):
+            return "RNN_" + str(self._config.get("activation", "tanh")).upper()
+        return "LSTM" if issubclass(self.cell_class, LSTMCell) else "GRU"
+
     # -------------------------------------------------------------- running
     def forward(
         self,
@@ -173,8 +199,9 @@ class GRU(RecurrentStack):
 
 
 class RNN(RecurrentStack):
-    """Multi-layer Elman RNN; ``torch.nn.RNN``'s arguments and state dict. The nonlinearity is
-    ``activation="tanh"`` or ``"relu"`` (``nonlinearity=`` is accepted as PyTorch spells it).
+    """Multi-layer Elman RNN; ``torch.nn.RNN``'s arguments (in its positional order, with
+    ``nonlinearity`` fourth) and state dict. The nonlinearity is ``activation="tanh"`` or
+    ``"relu"`` (``nonlinearity=`` is accepted as PyTorch spells it).
 
     Example:
         >>> rnn = RNN(32, 64, activation="relu")
@@ -183,9 +210,22 @@ class RNN(RecurrentStack):
 
     cell_class = ElmanCell
 
-    def __init__(self, input_size: int, hidden_size: int, *args: Any, **kwargs: Any) -> None:
-        if "nonlinearity" in kwargs:
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        nonlinearity: str | None = None,
+        bias: bool = True,
+        batch_first: bool = True,
+        dropout: float = 0.0,
+        bidirectional: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        # positional arguments in torch.nn.RNN's order: nonlinearity comes before bias
+        if nonlinearity is not None:
             if "activation" in kwargs:
                 raise TypeError("RNN: pass activation or nonlinearity, not both")
-            kwargs["activation"] = kwargs.pop("nonlinearity")
-        super().__init__(input_size, hidden_size, *args, **kwargs)
+            kwargs["activation"] = nonlinearity
+        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout,
+                         bidirectional, **kwargs)  # fmt: skip

@@ -22,9 +22,19 @@ X = torch.randn(3, 6, 5)
             r"GRU: expected input of shape \(L, N, 5\), got \(3, 6, 4\)",
         ),
         (
-            lambda: rnnkit.LSTM(5, 4)(torch.randn(6, 5)),
+            lambda: rnnkit.LSTM(5, 4)(torch.randn(6, 4)),
             ValueError,
-            r"expected input of shape \(N, L, 5\), got \(6, 5\); .*unsqueeze",
+            r"expected input of shape \(N, L, 5\) or one unbatched sequence \(L, 5\), got \(6, 4\)",
+        ),
+        (
+            lambda: rnnkit.LSTM(5, 4)(torch.randn(6, 5), (torch.zeros(1, 1, 4),) * 2),
+            ValueError,
+            r"LSTM: with an unbatched input \(L, H_in\) the state has no batch axis",
+        ),
+        (
+            lambda: rnnkit.GRU(5, 4)(torch.randn(6, 5), lengths=torch.tensor([6])),
+            ValueError,
+            r"GRU: an unbatched input \(L, H_in\) takes no lengths",
         ),
         (lambda: rnnkit.LSTM(5, 4)(torch.randn(1, 2, 6, 5)), ValueError, r"got \(1, 2, 6, 5\)"),
         (lambda: rnnkit.LSTM(5, 4)(torch.randn(3, 0, 5)), ValueError, "no time steps"),
