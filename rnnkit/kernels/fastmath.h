@@ -53,9 +53,11 @@ static inline float expm1_poly_f32(float r) {
 }
 
 /* n = round(x / ln 2) and r = x - n ln 2; returns 2^n (for x NaN, r is NaN and so is the
- * result, whatever the scale) */
+ * result, whatever the scale). rint rounds in the current mode (to nearest unless a program
+ * changed it; otherwise |r| < ln 2 and the series loses a few ulp) and compiles to one vector
+ * instruction, where roundf's halfway rule takes several and a libm call in scalar code. */
 static inline float reduce_f32(float x, float *r) {
-    const float n = __builtin_roundf(x * 1.44269504088896341f);
+    const float n = __builtin_rintf(x * 1.44269504088896341f);
     *r = fmaf(-n, 1.42860682030941723e-6f, fmaf(-n, 0.693145751953125f, x));
     union { int i; float f; } scale;
     scale.i = ((int)n + 127) << 23;

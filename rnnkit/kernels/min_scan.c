@@ -13,11 +13,12 @@
  *   g_t = dh_t + a_{t+1} g_{t+1},   da_t = g_t h_{t-1},   db_t = g_t
  * and writes dP directly, plus each batch row's sum over time of dP (the bias gradient, summed
  * over rows by the caller). Adding the bias here spares PyTorch a pass that broadcasts it into
- * the product's output. The minLSTM backward recomputes its gates from P. A minGRU forward with
- * `save` (training) writes z and the signed candidate s = g(p) where p >= 0, -s(p) where p < 0
- * over k and p (s(p) > 0 even at the clamp, so the sign tells the branch and g'(p) = 1 or
- * |s| (1 - |s|)); its backward (`saved`) then needs no exponential and writes dP over them, in
- * place, which matters where the scans are bound by their arithmetic.
+ * the product's output. A forward with `save` (training) writes over P what its backward needs
+ * so that the backward computes no exponential: for a minGRU z and the signed candidate
+ * s = g(p) where p >= 0, -s(p) where p < 0, over k and p (s(p) > 0 even at the clamp, so the
+ * sign tells the branch and g'(p) = 1 or |s| (1 - |s|)); for a minLSTM the two signed
+ * exponentials of lstm_exps over f and i, and s over p. The backward (`saved`) then writes dP
+ * over them, in place, which matters where the scans are bound by their arithmetic.
  * Work is split over (batch row, block of hidden units) pairs across PyTorch's OpenMP threads
  * (parallel.h); blocks are narrow enough that every thread gets one even for a single row, and
  * within a block the loop over hidden units is contiguous and vectorised by the compiler.
@@ -41,15 +42,20 @@
 #define BLOCK 1024 /* the widest block of hidden units (the backward's buffers on the stack) */
 #define LANES 16   /* blocks are a multiple of this many units wide (one AVX-512 float vector) */
 
+/* The loops that write over P as well as h: inlined into forward_* / backward_*, their pointers
+ * lose `restrict`, and checking every pair of them at run time is more than gcc will version a
+ * loop for, so it would leave them scalar (one libm call per exponential). They never alias. */
+#define IVDEP _Pragma("GCC ivdep")
+
 typedef struct {
     int kind;              /* 2: minGRU, 3: minLSTM */
     int dbl;               /* 1: double, 0: float */
     long n, len, hidden;
-    void *p;               /* P; a minGRU forward with `saved` stores its gates there */
+    void *p;               /* P; a forward with `save` stores its gates there */
     const void *beta, *h0, *out, *dout;
     long sn, st, sj;       /* strides of dout */
     void *res, *dp, *dbeta, *dh0;
-    int saved;             /* minGRU: the forward stores z and s in P, the backward reads them */
+    int saved;             /* the forward stores its gates in P, the backward reads them */
     long width;            /* hidden units per block (the last block may be narrower) */
 } job_t;
 
@@ -66,13 +72,34 @@ static inline T dact_##SUFFIX(T x) {                                            
  * m = max(0, -kf, -ki): e0 = e^-m, ef = e^(-kf - m), ei = e^(-ki - m), all at most 1 and one   \
  * of them 1, so a = (e0 + ei) / (2 e0 + ef + ei) divides by a number in [1, 4] however far    \
  * the gates saturate (the plain ratio is 0/0 once both sigmoids underflow); also             \
- * 1 - f = ef / (e0 + ef) and 1 - i = ei / (e0 + ei). */                                        \
-static inline void lstm_gates_##SUFFIX(T kf, T ki, T *e0, T *ef, T *ei, T *a, T *ab) {         \
-    T m = -kf > -ki ? -kf : -ki;                                                                \
-    m = m > 0 ? m : 0;                                                                          \
-    *e0 = EXP(-m); *ef = EXP(-kf - m); *ei = EXP(-ki - m);                                      \
-    T r = (T)1 / ((T)2 * *e0 + *ef + *ei);                                                      \
+ * 1 - f = ef / (e0 + ef) and 1 - i = ei / (e0 + ei). Two exponentials give all three: with    \
+ * hi = max(-kf, -ki) and lo = min(-kf, -ki), x1 = e^-|hi| is e0 where hi >= 0 (then the larger \
+ * of ef, ei is 1) and that larger one where hi < 0 (then e0 = 1), and x2 = e^(lo - max(hi, 0)) \
+ * is the smaller of ef, ei. lstm_exps computes x1 and x2 and returns them with their signs     \
+ * flipped where hi >= 0 (x1) and where -kf >= -ki (x2): both are at least e^-87 (float) or     \
+ * e^-708 (double), never 0, so the sign is a flag (a saving forward stores them in P). A NaN   \
+ * in kf or ki reaches x1 or x2 (hi and lo are written so that one of them keeps it), so every  \
+ * gate. */                                                                                     \
+static inline void lstm_exps_##SUFFIX(T kf, T ki, T *x1, T *x2) {                             \
+    const T u = -kf, v = -ki, hi = u > v ? u : v, lo = u > v ? v : u;                          \
+    const T e1 = EXP(hi >= 0 ? -hi : hi), e2 = EXP(lo - (hi > 0 ? hi : 0));                    \
+    *x1 = hi >= 0 ? -e1 : e1; *x2 = u >= v ? -e2 : e2;                                          \
+}                                                                                               \
+                                                                                                \
+/* e0, ef, ei and a, 1 - a from lstm_exps' signed x1, x2 (selects and one division) */         \
+static inline void lstm_split_##SUFFIX(T x1, T x2, T *e0, T *ef, T *ei, T *a, T *ab) {        \
+    const T e1 = x1 < 0 ? -x1 : x1, e2 = x2 < 0 ? -x2 : x2;                                    \
+    const T big = x1 < 0 ? (T)1 : e1;                                                           \
+    *e0 = x1 < 0 ? e1 : (T)1;                                                                   \
+    *ef = x2 < 0 ? big : e2; *ei = x2 < 0 ? e2 : big;                                           \
+    const T r = (T)1 / ((T)2 * *e0 + *ef + *ei);                                                \
     *a = (*e0 + *ei) * r; *ab = (*e0 + *ef) * r;                                                \
+}                                                                                               \
+                                                                                                \
+static inline void lstm_gates_##SUFFIX(T kf, T ki, T *e0, T *ef, T *ei, T *a, T *ab) {         \
+    T x1, x2;                                                                                   \
+    lstm_exps_##SUFFIX(kf, ki, &x1, &x2);                                                       \
+    lstm_split_##SUFFIX(x1, x2, e0, ef, ei, a, ab);                                             \
 }                                                                                               \
                                                                                                 \
 /* with `save`, z and the signed candidate s (see the top of the file) replace k and p */       \
@@ -86,14 +113,18 @@ static void gru_fwd_##SUFFIX(long w, T *restrict qk, T *restrict qp, const T *re
     }                                                                                           \
 }                                                                                               \
                                                                                                 \
-static void lstm_fwd_##SUFFIX(long w, const T *restrict qf, const T *restrict qi,               \
-                              const T *restrict qp, const T *restrict bf,                       \
-                              const T *restrict bi, const T *restrict bp,                       \
-                              const T *restrict prev, T *restrict h) {                          \
+/* with `save`, lstm_exps' signed x1, x2 and the signed candidate s replace f, i and p */       \
+static void lstm_fwd_##SUFFIX(long w, T *restrict qf, T *restrict qi, T *restrict qp,          \
+                              const T *restrict bf, const T *restrict bi,                       \
+                              const T *restrict bp, const T *restrict prev, T *restrict h,      \
+                              int save) {                                                       \
+    IVDEP                                                                                       \
     for (long u = 0; u < w; u++) {                                                              \
-        T e0, ef, ei, a, ab;                                                                    \
-        lstm_gates_##SUFFIX(qf[u] + bf[u], qi[u] + bi[u], &e0, &ef, &ei, &a, &ab);              \
-        h[u] = a * prev[u] + ab * act_##SUFFIX(qp[u] + bp[u]);                                  \
+        T x1, x2, e0, ef, ei, a, ab, xp = qp[u] + bp[u], c = act_##SUFFIX(xp);                  \
+        lstm_exps_##SUFFIX(qf[u] + bf[u], qi[u] + bi[u], &x1, &x2);                             \
+        lstm_split_##SUFFIX(x1, x2, &e0, &ef, &ei, &a, &ab);                                    \
+        h[u] = a * prev[u] + ab * c;                                                            \
+        if (save) { qf[u] = x1; qi[u] = x2; qp[u] = xp >= 0 ? c : -c; }                         \
     }                                                                                           \
 }                                                                                               \
                                                                                                 \
@@ -145,6 +176,23 @@ static void lstm_bwd_##SUFFIX(long w, const T *restrict qf, const T *restrict qi
     }                                                                                           \
 }                                                                                               \
                                                                                                 \
+/* the same from what a `save` forward stored (no exponentials), writing the gradients over it */ \
+static void lstm_bwd_saved_##SUFFIX(long w, T *restrict qf, T *restrict qi, T *restrict qs,     \
+                                    const T *restrict prev, const T *restrict dout,             \
+                                    T *restrict carry, T *restrict sf, T *restrict si,          \
+                                    T *restrict sp) {                                           \
+    IVDEP                                                                                       \
+    for (long u = 0; u < w; u++) {                                                              \
+        T e0, ef, ei, a, ab, g = dout[u] + carry[u], s = qs[u], c = s > 0 ? s : -s;            \
+        lstm_split_##SUFFIX(qf[u], qi[u], &e0, &ef, &ei, &a, &ab);                              \
+        T d = g * (prev[u] - c) * a * ab;                                                       \
+        T gf = d * ef / (e0 + ef), gi = -d * ei / (e0 + ei);                                    \
+        T gp = s > 0 ? g * ab : g * ab * c * ((T)1 - c);                                        \
+        qf[u] = gf; qi[u] = gi; qs[u] = gp; sf[u] += gf; si[u] += gi; sp[u] += gp;              \
+        carry[u] = a * g;                                                                       \
+    }                                                                                           \
+}                                                                                               \
+                                                                                                \
 /* the w values of each of the G gate blocks of one row of P, into the cache */                \
 static inline void prefetch_##SUFFIX(const T *q, long G, long H, long w) {                      \
     for (long k = 0; k < G; k++)                                                                \
@@ -161,7 +209,8 @@ static void forward_##SUFFIX(const job_t *jb, long row, long j0, long j1) {     
         T *q = P + t * G * H, *h = out + t * H;                                                 \
         if (t + PF < L) prefetch_##SUFFIX(q + PF * G * H, G, H, w);                             \
         if (G == 2) gru_fwd_##SUFFIX(w, q, q + H, B, B + H, prev, h, jb->saved);                \
-        else lstm_fwd_##SUFFIX(w, q, q + H, q + 2 * H, B, B + H, B + 2 * H, prev, h);           \
+        else lstm_fwd_##SUFFIX(w, q, q + H, q + 2 * H, B, B + H, B + 2 * H, prev, h,              \
+                               jb->saved);                                                      \
         prev = h;                                                                               \
     }                                                                                           \
 }                                                                                               \
@@ -191,7 +240,10 @@ static void backward_##SUFFIX(const job_t *jb, long row, long j0, long j1) {    
             for (long u = 0; u < w; u++) gbuf[u] = gt[u * sj];                                  \
             gv = gbuf;                                                                          \
         }                                                                                       \
-        if (G == 3)                                                                             \
+        if (G == 3 && jb->saved)                                                                \
+            lstm_bwd_saved_##SUFFIX(w, q, q + H, q + 2 * H, prev, gv, carry, acc[0], acc[1],     \
+                                    acc[2]);                                                    \
+        else if (G == 3)                                                                        \
             lstm_bwd_##SUFFIX(w, q, q + H, q + 2 * H, B, B + H, B + 2 * H, prev, gv, carry,     \
                               d, d + H, d + 2 * H, acc[0], acc[1], acc[2]);                     \
         else if (jb->saved)                                                                     \
@@ -253,7 +305,7 @@ static int run(job_t jb, int threads) {
 int rnnkit_min_forward(int kind, int dbl, long n, long len, long hidden, void *p,
                        const void *beta, const void *h0, void *out, int save, int threads) {
     job_t jb = {kind, dbl, n, len, hidden, p, beta, h0, NULL, NULL, 0, 0, 0,
-                out, NULL, NULL, NULL, kind == 2 && save, 0};
+                out, NULL, NULL, NULL, save, 0};
     return run(jb, threads);
 }
 
@@ -262,6 +314,6 @@ int rnnkit_min_backward(int kind, int dbl, long n, long len, long hidden, void *
                         long sn, long st, long sj, void *dp, void *dbeta, void *dh0,
                         int saved, int threads) {
     job_t jb = {kind, dbl, n, len, hidden, p, beta, h0, out, dout, sn, st, sj,
-                NULL, dp, dbeta, dh0, kind == 2 && saved, 0};
+                NULL, dp, dbeta, dh0, saved, 0};
     return run(jb, threads);
 }

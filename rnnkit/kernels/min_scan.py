@@ -16,12 +16,11 @@ available) and the recurrence alternate over groups of batch rows (``chunk_rows`
 ``CHUNK_BYTES`` of P each), so each group's P is scanned while much of it is still in the cache,
 and the backward never holds dP for more than one group: it scans a group's gradient and at
 once adds x_g^T dP_g to W's gradient, held transposed (and writes dP_g W into x's). Training
-keeps each group's P for the backward; inference drops it after the group. A minGRU's training
-forward stores its gates over its P (z and the signed candidate, from which the backward needs
-no exponential; ``min_scan.c``), and its backward writes each group's dP over them, with no
-buffer; a second backward through the same graph (``retain_graph=True``) computes them again
-first. A minLSTM's backward recomputes its gates from P (it would need five values per unit
-where P has three) into one reused buffer.
+keeps each group's P for the backward; inference drops it after the group. The training
+forward stores the gates over its P (a minGRU z and the signed candidate; a minLSTM two signed
+exponentials and the signed candidate; ``min_scan.c``), from which the backward needs no
+exponential, and the backward writes each group's dP over them, with no buffer; a second
+backward through the same graph (``retain_graph=True``) computes them again first.
 Groups stay under glibc's 32 MiB ceiling for blocks it serves from the heap, so after the first
 call they are reused instead of being mapped and page-faulted afresh, as one (N, L, G*H) block
 would be every call (at hidden 512, batch 32, T 1024 that block is 128 MiB). Rows are
@@ -75,9 +74,8 @@ def _threads(values: int) -> int:
 
 def _forward(kind: str, p: Tensor, bias: Tensor | None, h0: Tensor, out: Tensor,
              save: bool = False) -> None:  # fmt: skip
-    """The recurrence over P (n, L, G*H) into out (n, L, H); all contiguous. With ``save``, a
-    minGRU stores its gates over P (z and the signed candidate; ``min_scan.c``) for a backward
-    with ``saved``; a minLSTM leaves P as it is."""
+    """The recurrence over P (n, L, G*H) into out (n, L, H); all contiguous. With ``save``, the
+    kernel stores its gates over P (``min_scan.c``) for a backward with ``saved``."""
     n, length, hidden = out.shape
     code = library().rnnkit_min_forward(  # type: ignore[union-attr]
         KINDS[kind], DTYPES[p.dtype], n, length, hidden, p.data_ptr(), _ptr(bias),
@@ -92,7 +90,7 @@ def _backward(kind: str, p: Tensor, bias: Tensor | None, h0: Tensor, out: Tensor
               saved: bool = False) -> None:  # fmt: skip
     """dP (n, L, G*H), each row's bias gradient dbias (n, G*H) and dh0 (n, H) from dout (n, L, H)
     of any strides and P; the other tensors contiguous. With ``saved`` (after a ``save`` forward)
-    a minGRU reads its stored gates and writes dP over them: pass ``dp=p``."""
+    it reads the gates stored there and writes dP over them: pass ``dp=p``."""
     n, length, hidden = out.shape
     code = library().rnnkit_min_backward(  # type: ignore[union-attr]
         KINDS[kind], DTYPES[p.dtype], n, length, hidden, p.data_ptr(), _ptr(bias),
@@ -186,22 +184,20 @@ class MinLayer(torch.autograd.Function):
         if getattr(ctx, "consumed", False):  # backward again (retain_graph): dP overwrote them
             with torch.autocast("cpu", enabled=False):  # grad mode is off (first_order)
                 parts = _layer_forward(x, weight, bias, h0, ctx.kind, keep=True)[1]
-        ctx.consumed = in_place = ctx.kind == "gru"
+        ctx.consumed = True
         need_x, need_w, need_b, _, _ = ctx.needs_input_grad
-        n, length, width, rows = x.shape[0], x.shape[1], weight.shape[0], ctx.rows
-        dp = None if in_place else x.new_empty(rows, length, width)
+        n, width = x.shape[0], weight.shape[0]
         dh0 = torch.empty_like(h0)
         dbias = x.new_empty(n, width) if bias is not None and need_b else None
         dx = torch.empty_like(x) if need_x else None
         # W's gradient is summed transposed, x_g^T dP_g: MKL runs that layout faster than
         # dP_g^T x_g at these shapes
         dwt = weight.new_zeros(weight.shape[1], width) if need_w else None
-        for group, p in zip(_groups(n, rows), parts):
-            part = p if dp is None else dp[: group.stop - group.start]
+        for group, p in zip(_groups(n, ctx.rows), parts):
             part_bias = None if dbias is None else dbias[group]
-            _backward(ctx.kind, p, bias, h0[group], out[group], dout[group], part, part_bias,
-                      dh0[group], saved=in_place)  # fmt: skip
-            flat = part.view(-1, width)
+            _backward(ctx.kind, p, bias, h0[group], out[group], dout[group], p, part_bias,
+                      dh0[group], saved=True)  # fmt: skip
+            flat = p.view(-1, width)  # dP, written over the saved gates
             if dwt is not None:
                 dwt.addmm_(x[group].reshape(-1, x.shape[-1]).t(), flat)
             if dx is not None:

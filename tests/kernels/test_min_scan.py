@@ -132,31 +132,55 @@ def test_layer_gradcheck_over_row_groups(kind, small_groups):
     assert torch.autograd.gradcheck(lambda *t: min_scan.min_layer(*t, kind), inputs)
 
 
-def test_layer_float32_stored_gates_match_float64_over_the_whole_range():
-    # min_layer's minGRU keeps z and the signed candidate from its forward; through W = I the
+@pytest.mark.parametrize("kind", ["gru", "lstm"])
+def test_layer_float32_stored_gates_match_float64_over_the_whole_range(kind):
+    # min_layer keeps what its backward needs from its forward (a minGRU z and the signed
+    # candidate, a minLSTM two signed exponentials and the signed candidate); through W = I the
     # projection is x itself: pre-activations from -100 to 100, around 0, exactly 0 (where
-    # g'(0) = 1) and just below it (where g' = 1/4), forward and backward
+    # g'(0) = 1, and a minLSTM's f and i tie) and just below it (where g' = 1/4), forward and
+    # backward, against float64 with the gates recomputed from P
     torch.manual_seed(0)
-    hidden = 32
+    hidden, width = 32, min_scan.KINDS[kind] * 32
     x = torch.cat(
         [
-            200 * torch.rand(3, 20, 2 * hidden) - 100,
-            3 * torch.randn(3, 20, 2 * hidden),
-            torch.zeros(3, 2, 2 * hidden),
-            torch.full((3, 2, 2 * hidden), -1e-30),
+            200 * torch.rand(3, 20, width) - 100,
+            3 * torch.randn(3, 20, width),
+            torch.zeros(3, 2, width),
+            torch.full((3, 2, width), -1e-30),
         ],
         dim=1,
     )
     h0 = torch.randn(3, hidden)
     ref_inputs = [t.double().requires_grad_() for t in (x, h0)]
     inputs = [t.clone().requires_grad_() for t in (x, h0)]
-    ours = min_scan.min_layer(inputs[0], torch.eye(2 * hidden), None, inputs[1], "gru")
-    theirs = min_scan.min_scan(ref_inputs[0], None, ref_inputs[1], "gru")  # gates recomputed
+    ours = min_scan.min_layer(inputs[0], torch.eye(width), None, inputs[1], kind)
+    theirs = min_scan.min_scan(ref_inputs[0], None, ref_inputs[1], kind)  # gates recomputed
     torch.testing.assert_close(ours.double(), theirs, atol=1e-5, rtol=1e-5)
     scale = torch.randn_like(theirs)
     for a, b in zip(torch.autograd.grad((ours * scale.float()).sum(), inputs),
                     torch.autograd.grad((theirs * scale).sum(), ref_inputs)):  # fmt: skip
         torch.testing.assert_close(a.double(), b, atol=1e-4, rtol=1e-4)
+
+
+@pytest.mark.parametrize("saved", [False, True])
+@pytest.mark.parametrize("gate", [0, 1])
+def test_minlstm_nan_in_one_gate_reaches_its_unit_only(gate, saved):
+    # a NaN in f alone or in i alone (not both) comes out of its unit, forward and backward,
+    # whether the backward recomputes the gates or reads what a saving forward stored
+    hidden, unit = 16, 5
+    p = torch.randn(2, 3, 3 * hidden)
+    p[0, 1, gate * hidden + unit] = float("nan")
+    h0, out = torch.zeros(2, hidden), torch.empty(2, 3, hidden)
+    stored = p.clone()
+    min_scan._forward("lstm", stored, None, h0, out, save=saved)
+    assert out[0, 1:, unit].isnan().all() and out[0, 0].isfinite().all()
+    assert out[1].isfinite().all() and out[0, :, :unit].isfinite().all()
+    dp, dh0 = torch.empty_like(p), torch.empty_like(h0)
+    source = stored if saved else p
+    min_scan._backward("lstm", source, None, h0, out, torch.ones_like(out),
+                       stored if saved else dp, None, dh0, saved=saved)  # fmt: skip
+    grad = stored if saved else dp
+    assert grad[0, :2, unit::hidden].isnan().any() and grad[1].isfinite().all()
 
 
 @pytest.mark.parametrize("kind", ["gru", "lstm"])
