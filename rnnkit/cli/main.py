@@ -17,9 +17,11 @@ from rnnkit.cli import (
     diagnose,
     embed,
     evaluate,
+    export,
     generate,
     import_keras,
     predict,
+    quantize,
     ranges,
     serve,
     summarize,
@@ -48,6 +50,8 @@ def build_parser() -> argparse.ArgumentParser:
     diagnose.add_parser(sub)
     import_keras.add_parser(sub)
     serve.add_parser(sub)
+    export.add_parser(sub)
+    quantize.add_parser(sub)
     return parser
 
 
@@ -99,6 +103,10 @@ def _dispatch(args: argparse.Namespace, extra: list[str]) -> int:
         return import_keras.run(args)
     if args.command == "serve":
         return serve.run(args)
+    if args.command == "export":
+        return export.run(args)
+    if args.command == "quantize":
+        return quantize.run(args)
     return 2
 
 

@@ -145,12 +145,17 @@ def _build(root: Path, config: dict[str, Any]) -> nn.Module:
         ) from None
 
 
-def _load_weights(root: Path, model: nn.Module) -> None:
+def _load_weights(root: Path, model: nn.Module, quantization: Any = None) -> None:
     path = root / "model.safetensors"
     if not path.is_file():
         raise ModelFileError(f"{path}: missing; the model directory is incomplete")
     try:
-        missing, unexpected = load_model(model, str(path), strict=True)
+        if isinstance(quantization, dict):  # int8 matrices with per-row scales
+            from rnnkit.models.quantized import load_quantized
+
+            missing, unexpected = load_quantized(model, path, quantization)
+        else:
+            missing, unexpected = load_model(model, str(path), strict=True)
     except (SafetensorError, OSError, RuntimeError, ValueError) as error:
         first = str(error).strip().splitlines()[0][:200] if str(error).strip() else ""
         raise ModelFileError(f"{path}: damaged or not a safetensors file ({first})") from None
@@ -187,8 +192,16 @@ def load_model_dir(directory: Path) -> tuple[nn.Module, Tokenizer | None, dict[s
     root = resolve_model_dir(directory)
     config = read_config(root)
     verify(root)  # sizes and SHA-256 of every file, when the directory has a manifest
+    if isinstance(config.get("export"), dict):  # an exported folder runs on onnxruntime
+        from rnnkit.export.runtime import load_exported
+
+        return (
+            load_exported(root, config).eval(),
+            _load_tokenizer(root, config),
+            config.get("meta", {}),
+        )
     model = _build(root, config)
-    _load_weights(root, model)
+    _load_weights(root, model, config.get("quantization"))
     tokenizer = _load_tokenizer(root, config)
     return model.eval(), tokenizer, config.get("meta", {})
 

@@ -1,0 +1,74 @@
+"""Export trained models to ONNX, and run exported folders on onnxruntime.
+
+``to_onnx(DIR, OUT)`` writes a folder (``rnnkit.export.folder``) that ``rnnkit.load`` and
+every command run on onnxruntime: the graphs hold the whole network, and rnnkit's light runtime
+code (``rnnkit.export.runtime``) feeds them, keeps a language model's state between steps and
+hands the scores to rnnkit's own sampling, beam search, Viterbi decoding and metrics.
+
+============  ==========================================================================
+task          graphs
+============  ==========================================================================
+lm            model.onnx (input_ids, lengths -> logits, final state); step.onnx (one token
+              and the state -> logits and the new state)
+classify      model.onnx (input_ids, lengths -> logits, probabilities)
+============  ==========================================================================
+
+Needs the ``export`` extra (onnx, onnxruntime); imported only by the modules that use it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+
+def to_onnx(directory: str | Path, out: str | Path, overwrite: bool = False) -> Path:
+    """Export the model in ``directory`` (a run or model directory) to the folder ``out``.
+
+    Args:
+        directory: what ``rnnkit train`` wrote (or its ``model/``).
+        out: the folder to write.
+        overwrite: replace an existing ``out``.
+
+    Returns:
+        ``out``.
+
+    Raises:
+        ExportError: a task or configuration that has no ONNX export (the message says which
+            and why); ModelFileError: a missing or damaged model directory.
+
+    Example:
+        >>> rnnkit.export.to_onnx("runs/shakespeare", "runs/shakespeare-onnx")  # doctest: +SKIP
+        >>> rnnkit.load("runs/shakespeare-onnx").generate("ROMEO.", 40).text  # doctest: +SKIP
+    """
+    from rnnkit.export.folder import is_export, write_export
+    from rnnkit.export.recurrent import ExportError
+    from rnnkit.models.io import load_model_dir, read_config, resolve_model_dir
+
+    root = resolve_model_dir(Path(directory))
+    config = read_config(root)
+    if is_export(config):
+        raise ExportError(f"{root}: already an exported folder")
+    model, _, meta = load_model_dir(root)
+    graphs, info = _graphs(root, meta.get("task"), model)
+    return write_export(root, config, graphs, info, Path(out), overwrite)
+
+
+def _graphs(root: Path, task: Any, model: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    from rnnkit.export.recurrent import ExportError
+
+    if task == "lm":
+        from rnnkit.export.lm import lm_export_info, lm_graphs
+
+        return lm_graphs(model), lm_export_info(model)
+    if task == "classify":
+        from rnnkit.export.classifier import classifier_graphs
+
+        return classifier_graphs(model), {"graphs": {"model": "model.onnx"}}
+    raise ExportError(
+        f"{root}: ONNX export covers language models and classifiers; a {task!r} model is not "
+        "exported yet"
+    )
+
+
+__all__ = ["to_onnx"]

@@ -1,0 +1,121 @@
+"""A text classifier as one ONNX graph: token ids and lengths -> logits and probabilities.
+
+    model.onnx  input_ids (N, L) int64, lengths (N,) int64
+                -> logits (N, C), probabilities (N, C)   (softmax; sigmoid for multi-label)
+
+The encoder runs ONNX's recurrent operators with ``sequence_lens``; pooling masks the padded
+steps as ``rnnkit.layers.pooling`` does (last, max, mean, attention, concat). Refused: a biLM's
+features (a second network with character inputs) and ensembles.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import onnx
+from torch import nn
+
+from rnnkit.export.graph import FLOAT, INT64, Graph
+from rnnkit.export.recurrent import ExportError, layer_spec, recurrent_nodes
+
+
+def _linear(g: Graph, linear: nn.Linear, x: str) -> str:
+    y = g.op("MatMul", [x, g.weight("weight", linear.weight.detach().numpy().T)])
+    return (
+        y
+        if linear.bias is None
+        else g.op("Add", [y, g.weight("bias", linear.bias.detach().numpy())])
+    )
+
+
+def _last(g: Graph, y: str, lengths: str, width: int, directions: int) -> str:
+    """Forward direction at step n-1, backward at step 0: y (L, N, F) -> (N, F)."""
+    hidden = width // directions
+    batch_major = g.op("Transpose", [y], perm=[1, 0, 2])  # (N, L, F)
+    index = g.op("Max", [g.op("Sub", [lengths, g.const([1])]), g.const([0])])  # (N,)
+    index = g.op("Unsqueeze", [index, g.const([1, 2])])  # (N, 1, 1)
+    shape = g.op("Concat", [g.op("Shape", [lengths]), g.const([1, hidden])], axis=0)
+    index = g.op("Expand", [index, shape])  # (N, 1, hidden)
+    forward = g.op("Slice", [batch_major, g.const([0]), g.const([hidden]), g.const([2])])
+    forward = g.op("Squeeze", [g.op("GatherElements", [forward, index], axis=1), g.const([1])])
+    if directions == 1:
+        return forward
+    first = g.op("Squeeze", [g.op("Slice", [y, g.const([0]), g.const([1]), g.const([0])]),
+                             g.const([0])])  # fmt: skip
+    backward = g.op("Slice", [first, g.const([hidden]), g.const([width]), g.const([1])])
+    return g.op("Concat", [forward, backward], axis=1)
+
+
+def _pool(g: Graph, pool: nn.Module, y: str, lengths: str) -> str:
+    """``SequencePooling`` over y (L, N, F) with the padded steps masked -> (N, F')."""
+    steps = g.op("Gather", [g.op("Shape", [y]), g.const(0)])
+    time = g.op("Range", [g.const(0), steps, g.const(1)])  # (L,)
+    mask = g.op("Less", [g.op("Unsqueeze", [time, g.const([1])]),
+                         g.op("Unsqueeze", [lengths, g.const([0])])])  # (L, N)  # fmt: skip
+    mask3 = g.op("Unsqueeze", [mask, g.const([2])])  # (L, N, 1)
+    minus_inf = g.const([-np.inf], np.float32)
+
+    def masked_max() -> str:
+        return g.op("ReduceMax", [g.op("Where", [mask3, y, minus_inf])], axes=[0], keepdims=0)
+
+    def masked_mean() -> str:
+        weights = g.op("Cast", [mask3], to=onnx.TensorProto.FLOAT)
+        total = g.op("ReduceSum", [g.op("Mul", [y, weights]), g.const([0])], keepdims=0)
+        count = g.op("ReduceSum", [weights, g.const([0])], keepdims=0)  # (N, 1)
+        return g.op("Div", [total, g.op("Max", [count, g.const([1.0], np.float32)])])
+
+    mode = pool.mode
+    if mode == "last":
+        return _last(g, y, lengths, pool.features, pool.num_directions)
+    if mode == "max":
+        return masked_max()
+    if mode == "mean":
+        return masked_mean()
+    if mode == "concat":
+        last = _last(g, y, lengths, pool.features, pool.num_directions)
+        return g.op("Concat", [last, masked_max(), masked_mean()], axis=1)
+    first, _, second = pool.attention  # Linear, Tanh, Linear
+    scores = _linear(g, second, g.op("Tanh", [_linear(g, first, y)]))  # (L, N, 1)
+    weights = g.op("Softmax", [g.op("Where", [mask3, scores, minus_inf])], axis=0)
+    return g.op("ReduceSum", [g.op("Mul", [weights, y]), g.const([0])], keepdims=0)
+
+
+def _head(g: Graph, head: nn.Sequential, x: str) -> str:
+    for module in head:
+        if isinstance(module, nn.Linear):
+            x = _linear(g, module, x)
+        elif isinstance(module, nn.ReLU):
+            x = g.op("Relu", [x])
+        elif not isinstance(module, nn.Dropout):
+            raise ExportError(f"TextClassifier head: a {type(module).__name__} is not exported")
+    return x
+
+
+def classifier_graph(model: nn.Module) -> onnx.ModelProto:
+    """``model.onnx`` of a ``TextClassifier``."""
+    c = model.config
+    if type(model).__name__ != "TextClassifier":
+        raise ExportError(f"a {type(model).__name__} is not exported (export one member model)")
+    if model.bilm is not None:
+        raise ExportError("TextClassifier with biLM features is not exported (the biLM reads "
+                          "characters through a second network)")  # fmt: skip
+    specs = [
+        layer_spec(layer, f"TextClassifier layers.{k}") for k, layer in enumerate(model.layers)
+    ]
+    g = Graph("rnnkit_text_classifier")
+    ids = g.input("input_ids", INT64, ["N", "L"])
+    lengths = g.input("lengths", INT64, ["N"])
+    embed = g.weight("embedding", model.embed.weight.detach().numpy())
+    x = g.op("Gather", [embed, g.op("Transpose", [ids], perm=[1, 0])])  # (L, N, E)
+    lens = g.op("Cast", [lengths], to=onnx.TensorProto.INT32)
+    for layer, spec in zip(model.layers, specs):
+        x, _ = recurrent_nodes(g, layer, spec, x, lens, None)
+    logits = _head(g, model.head, _pool(g, model.pool, x, lengths))
+    probs = g.op("Sigmoid", [logits]) if c.multi_label else g.op("Softmax", [logits], axis=-1)
+    g.output(logits, "logits", FLOAT, ["N", c.num_classes])
+    g.output(probs, "probabilities", FLOAT, ["N", c.num_classes])
+    return g.model()
+
+
+def classifier_graphs(model: nn.Module) -> dict[str, onnx.ModelProto]:
+    """Every graph of an exported classifier by file name."""
+    return {"model.onnx": classifier_graph(model)}

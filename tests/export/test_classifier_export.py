@@ -1,0 +1,48 @@
+"""Classifier graph: probabilities equal the PyTorch model's for every pooling mode, at two
+batch sizes and two lengths with padding (padding never changes a text's result)."""
+
+import numpy as np
+import onnxruntime as ort
+import pytest
+import torch
+
+from rnnkit.export.classifier import classifier_graph
+from rnnkit.export.recurrent import ExportError
+from rnnkit.models import TextClassifier
+
+
+def _run(model, ids, lengths):
+    graph = ort.InferenceSession(classifier_graph(model).SerializeToString())
+    return graph.run(["probabilities"], {"input_ids": ids.numpy(), "lengths": lengths.numpy()})[0]
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"pooling": "max"},
+        {"pooling": "mean", "cell": "gru"},
+        {"pooling": "last", "num_layers": 2},
+        {"pooling": "last", "bidirectional": False, "cell": "rnn"},
+        {"pooling": "attention", "ff_size": 5},
+        {"pooling": "concat"},
+        {"pooling": "max", "multi_label": True, "num_classes": 3},
+    ],
+)
+@pytest.mark.parametrize(("batch", "length"), [(1, 4), (5, 11)])
+def test_probabilities_match(options, batch, length):
+    model = TextClassifier(20, embedding_size=6, hidden_size=7, attention_size=4, **options).eval()
+    ids = torch.randint(1, 20, (batch, length))
+    lengths = torch.tensor([length, *torch.randint(1, length + 1, (batch - 1,)).tolist()])
+    got = _run(model, ids, lengths)
+    for i in range(batch):
+        n = int(lengths[i])
+        with torch.no_grad():
+            logits = model(ids[i : i + 1, :n], torch.tensor([n]))
+        want = torch.sigmoid(logits) if model.config.multi_label else logits.softmax(-1)
+        np.testing.assert_allclose(got[i], want[0].numpy(), atol=1e-5, rtol=0)
+
+
+def test_minlstm_encoder_refused():
+    model = TextClassifier(20, embedding_size=6, hidden_size=7, cell="minlstm")
+    with pytest.raises(ExportError, match="MinLSTM"):
+        classifier_graph(model)
