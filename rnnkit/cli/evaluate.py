@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 from pathlib import Path
 from typing import Any
 
+from rnnkit.cli.runtime_option import add_runtime_option, model_path
 from rnnkit.data import DataError
 from rnnkit.errors import RnnkitError
 
@@ -34,6 +36,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         default=5,
         help="beam size (translation, abstractive summaries; 1: greedy)",
     )
+    add_runtime_option(ev)
     budget = ev.add_mutually_exclusive_group()
     budget.add_argument("--max-sentences", type=int, help="summary budget (summarization)")
     budget.add_argument("--max-words", type=int, help="summary budget in words (summarization)")
@@ -132,9 +135,11 @@ def _rouge_text(m: dict[str, Any]) -> str:
 
 def run(args: argparse.Namespace) -> int:
     try:
-        task, metrics = evaluate(
-            Path(args.model_dir), args.data, args.beam, args.max_sentences, args.max_words
-        )
+        with contextlib.ExitStack() as stack:
+            directory = model_path(Path(args.model_dir), args.runtime, stack)
+            task, metrics = evaluate(
+                directory, args.data, args.beam, args.max_sentences, args.max_words
+            )
     except RnnkitError:
         raise  # one line and exit status 1, from rnnkit.cli.main
     except (DataError, FileNotFoundError, ValueError) as exc:

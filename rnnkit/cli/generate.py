@@ -4,9 +4,11 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from pathlib import Path
 
+from rnnkit.cli.runtime_option import add_runtime_option, model_path
 from rnnkit.errors import RnnkitError
 
 
@@ -22,6 +24,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     gen.add_argument("--beam", type=int, default=1, help="beam width (> 1: beam search)")
     gen.add_argument("--seed", type=int, default=None)
     gen.add_argument("--stop", action="append", default=[], help="stop string (repeatable)")
+    add_runtime_option(gen)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -29,18 +32,20 @@ def run(args: argparse.Namespace) -> int:
     from rnnkit.tasks.predictors.lm import LanguageModelPredictor
 
     try:
-        lm = load(Path(args.model_dir))
-        if not isinstance(lm, LanguageModelPredictor):
-            raise ValueError(f"{args.model_dir}: not a language model (task {lm.task!r})")
-        events = lm.stream(
-            args.prompt, args.max_tokens, temperature=args.temperature, top_k=args.top_k,
-            top_p=args.top_p, greedy=args.greedy, beam=args.beam, seed=args.seed, stop=args.stop,
-        )  # fmt: skip
-        sys.stdout.write(args.prompt)
-        for event in events:
-            sys.stdout.write(event.text)
-            sys.stdout.flush()
-        sys.stdout.write("\n")
+        with contextlib.ExitStack() as stack:
+            lm = load(model_path(Path(args.model_dir), args.runtime, stack))
+            if not isinstance(lm, LanguageModelPredictor):
+                raise ValueError(f"{args.model_dir}: not a language model (task {lm.task!r})")
+            events = lm.stream(
+                args.prompt, args.max_tokens, temperature=args.temperature, top_k=args.top_k,
+                top_p=args.top_p, greedy=args.greedy, beam=args.beam, seed=args.seed,
+                stop=args.stop,
+            )  # fmt: skip
+            sys.stdout.write(args.prompt)
+            for event in events:
+                sys.stdout.write(event.text)
+                sys.stdout.flush()
+            sys.stdout.write("\n")
     except RnnkitError:
         raise  # one line and exit status 1, from rnnkit.cli.main
     except (FileNotFoundError, ValueError) as exc:

@@ -82,3 +82,11 @@ def test_unexported_task_and_existing_out_refused(runs, lm_export):
     assert code == 1 and "'translate' model is not exported" in err
     code, _, err = cli("export", str(runs["lm"]), "--out", str(lm_export))
     assert code == 1 and "already exists" in err and "Traceback" not in err
+
+
+def test_runtime_option(runs, lm_export):
+    args = ["--prompt", "line", "--max-tokens", "15", "--greedy"]
+    native = cli("generate", str(runs["lm"]), *args)
+    assert cli("generate", str(runs["lm"]), *args, "--runtime", "onnxruntime")[:2] == native[:2]
+    code, _, err = cli("generate", str(lm_export), *args, "--runtime", "torch")
+    assert code == 2 and "runs on onnxruntime only" in err
