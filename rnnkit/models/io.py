@@ -135,8 +135,13 @@ def _build(root: Path, config: dict[str, Any]) -> nn.Module:
         raise ModelFileError(
             f"{root}/config.json: unknown model_type {kind!r}; known: {sorted(MODEL_TYPES)}"
         )
+    model_class = MODEL_TYPES[kind]
+    if kind == "language_model" and isinstance(config.get("quantization"), dict):
+        from rnnkit.models.int8_language_model import Int8LanguageModel
+
+        model_class = Int8LanguageModel  # its batch-1 generation step runs on int8
     try:
-        return MODEL_TYPES[kind].from_config(config["model"])
+        return model_class.from_config(config["model"])
     except RnnkitError:
         raise
     except (TypeError, ValueError, KeyError) as error:
@@ -202,6 +207,8 @@ def load_model_dir(directory: Path) -> tuple[nn.Module, Tokenizer | None, dict[s
         )
     model = _build(root, config)
     _load_weights(root, model, config.get("quantization"))
+    if hasattr(model, "prepare_int8"):
+        model.prepare_int8()
     tokenizer = _load_tokenizer(root, config)
     return model.eval(), tokenizer, config.get("meta", {})
 

@@ -1,0 +1,108 @@
+/* One no-grad step of a plain LSTM stack for one row (batch-1 generation) with int8 weights,
+ * and an int8 matrix-vector product (the output layer), for rnnkit.models.int8_language_model.
+ *
+ * Weights are int8 with one float scale per output row (rnnkit.models.quantized: W ~ s Q);
+ * activations stay float. A batch-1 step reads every weight once and does two flops per weight,
+ * so its time is the time to stream the weights through the caches: int8 moves a quarter of the
+ * bytes of float32. Each int8 weight is widened to float in registers and multiplied there, so
+ * the result is the float model's with weights s Q, up to the order of the sums:
+ *   a = s_ih (Q_ih x_t) + s_hh (Q_hh h_{t-1}) + b,   b = b_ih + b_hh,  gates i, f, g, o:
+ *   c_t = s(a_f) c_{t-1} + s(a_i) tanh(a_g),   h_t = s(a_o) tanh(c_t).
+ * This portable path is plain C that the compiler vectorises (-O3 -march=native); it does not use
+ * integer dot-product instructions (VNNI, AMX), which need int8 activations too.
+ *
+ * Layout (made once by int8_step.py): hidden units in panels of UNITS units (the last may hold
+ * fewer, u). Panel p is a contiguous (I + H, 4 u) int8 block: row m < I holds, gate-major, the
+ * weights that multiply x_t[m] for the panel's units; rows I.. those that multiply h_{t-1}.
+ * Beside it, 4 u scales for W_ih, 4 u for W_hh and 4 u biases, in the same column order. So a
+ * panel's accumulators stay in registers over the I + H rows and finish its units at once.
+ */
+#include <stdint.h>
+
+#include "fastmath.h"
+#include "parallel.h"
+
+#define UNITS 16
+
+static inline float sigmoid_f(float x) { return 1.0f / (1.0f + exp_f32(-x)); }
+
+/* acc (width) += sum over k rows m of v[m] * float(w row m) */
+static inline __attribute__((always_inline)) void
+accumulate(long width, long k, const float *restrict v, const int8_t *restrict w,
+           float *restrict acc) {
+    for (long m = 0; m < k; m++) {
+        const float x = v[m];
+        const int8_t *restrict row = w + m * width;
+        for (long q = 0; q < width; q++) acc[q] += x * (float)row[q];
+    }
+}
+
+/* one panel of u units: gates from x (I) and h (H), then the new h and c of those units */
+static inline __attribute__((always_inline)) void
+panel(long u, long in, long hs, const int8_t *restrict w, const float *restrict scale,
+      const float *restrict x, const float *restrict h, const float *restrict c_prev,
+      float *restrict h_new, float *restrict c_new) {
+    const long width = 4 * u;
+    float ax[4 * UNITS] = {0}, ah[4 * UNITS] = {0};
+    accumulate(width, in, x, w, ax);
+    accumulate(width, hs, h, w + in * width, ah);
+    const float *s_ih = scale, *s_hh = scale + width, *b = scale + 2 * width;
+    for (long j = 0; j < u; j++) {
+        float a[4];
+        for (int g = 0; g < 4; g++) {
+            long q = g * u + j;
+            a[g] = ax[q] * s_ih[q] + ah[q] * s_hh[q] + b[q];
+        }
+        float c = sigmoid_f(a[1]) * c_prev[j] + sigmoid_f(a[0]) * tanh_f32(a[2]);
+        c_new[j] = c;
+        h_new[j] = sigmoid_f(a[3]) * tanh_f32(c);
+    }
+}
+
+/* One LSTM level: x (I), h_prev and c_prev (H) -> h_new, c_new (H). */
+static void level(long in, long hs, const int8_t *w, const float *scale, const float *x,
+                  const float *h_prev, const float *c_prev, float *h_new, float *c_new) {
+    for (long p = 0; p * UNITS < hs; p++) {
+        long u = hs - p * UNITS < UNITS ? hs - p * UNITS : UNITS;
+        const int8_t *wp = w + p * (in + hs) * 4 * UNITS;
+        const float *sp = scale + p * 12 * UNITS;
+        long o = p * UNITS;
+        if (u == UNITS)  /* constant width: the compiler unrolls the accumulators */
+            panel(UNITS, in, hs, wp, sp, x, h_prev, c_prev + o, h_new + o, c_new + o);
+        else
+            panel(u, in, hs, wp, sp, x, h_prev, c_prev + o, h_new + o, c_new + o);
+    }
+}
+
+/* A stack of `levels` LSTM levels for one row. sizes: 2 longs per level (I_k, H_k); w, scale:
+ * arrays of per-level pointers (panels, then scales and biases as above); h_prev, c_prev, h_new,
+ * c_new: arrays of per-level pointers to H_k floats. Level 0 reads x; level k > 0 the new h of
+ * level k - 1. */
+void rnnkit_int8_lstm_stack(long levels, const void *sizes, const void *w, const void *scale,
+                            const void *x, const void *h_prev, const void *c_prev,
+                            const void *h_new, const void *c_new) {
+    const long *sz = (const long *)sizes;
+    const int8_t *const *wk = (const int8_t *const *)w;
+    const float *const *sk = (const float *const *)scale;
+    const float *const *hp = (const float *const *)h_prev, *const *cp = (const float *const *)c_prev;
+    float *const *hn = (float *const *)h_new, *const *cn = (float *const *)c_new;
+    const float *input = (const float *)x;
+    for (long k = 0; k < levels; k++) {
+        level(sz[2 * k], sz[2 * k + 1], wk[k], sk[k], input, hp[k], cp[k], hn[k], cn[k]);
+        input = hn[k];
+    }
+}
+
+/* y (rows) = scale * (Q x) + bias, Q (rows, cols) int8 row-major; bias may be NULL. */
+void rnnkit_int8_gemv(long rows, long cols, const void *w, const void *scale, const void *bias,
+                      const void *x, void *y) {
+    const int8_t *q = (const int8_t *)w;
+    const float *s = (const float *)scale, *b = (const float *)bias, *v = (const float *)x;
+    float *out = (float *)y;
+    for (long r = 0; r < rows; r++) {
+        const int8_t *restrict row = q + r * cols;
+        float acc = 0.0f;
+        for (long j = 0; j < cols; j++) acc += v[j] * (float)row[j];
+        out[r] = acc * s[r] + (b ? b[r] : 0.0f);
+    }
+}

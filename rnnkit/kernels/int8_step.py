@@ -1,0 +1,99 @@
+"""Batch-1 LSTM steps and matrix-vector products with int8 weights (``int8_step.c``).
+
+Weights come as int8 matrices Q with one float scale per row (W ~ s Q); the kernel widens each
+weight to float in registers, so results equal the float computation with weights s Q up to the
+order of the sums, while a step streams a quarter of float32's bytes. ``Int8LSTMStack`` packs a
+stack's levels once into the kernel's panel layout (see the C file) and runs one step for one
+row; ``int8_gemv`` is the output layer. When the kernel cannot be built, ``available()`` is
+False and callers keep their float path.
+
+Shapes: a level's Q_ih (4H, I), Q_hh (4H, H) int8, s_ih, s_hh, b (4H,) float32 (b = b_ih + b_hh);
+x (I,), h and c (H,) per level.
+"""
+
+from __future__ import annotations
+
+import ctypes
+
+import torch
+from torch import Tensor
+
+from rnnkit.kernels import prototypes
+from rnnkit.kernels.build import Kernel
+
+UNITS = 16  #: hidden units per panel, as in int8_step.c
+_KERNEL = Kernel("int8_step", prototypes.signatures("int8_step.c"))
+
+
+def available() -> bool:
+    """Whether the native kernel builds and loads on this machine."""
+    return _KERNEL.library() is not None
+
+
+def _ptr(t: Tensor) -> int:
+    return t.data_ptr()
+
+
+def _pointers(tensors: list[Tensor]) -> ctypes.Array:
+    return (ctypes.c_void_p * len(tensors))(*[_ptr(t) for t in tensors])
+
+
+def pack_level(
+    q_ih: Tensor, s_ih: Tensor, q_hh: Tensor, s_hh: Tensor, bias: Tensor
+) -> tuple[Tensor, Tensor]:
+    """One level's panels (int8, flat) and per-panel scales and biases (float32, flat)."""
+    hs = q_hh.shape[1]
+    panels, scales = [], []
+    for start in range(0, hs, UNITS):
+        units = torch.arange(start, min(start + UNITS, hs))
+        rows = torch.cat([g * hs + units for g in range(4)])  # gate-major columns
+        panels.append(torch.cat([q_ih[rows].t(), q_hh[rows].t()], dim=0).contiguous().view(-1))
+        scales.append(torch.cat([s_ih[rows], s_hh[rows], bias[rows]]).float())
+    return torch.cat(panels).contiguous(), torch.cat(scales).contiguous()
+
+
+class Int8LSTMStack:
+    """A plain LSTM stack's levels packed for the int8 step.
+
+    Args:
+        levels: per level ``(q_ih, s_ih, q_hh, s_hh, bias)`` as in the module docstring.
+
+    Example:
+        >>> stack = Int8LSTMStack([quantized level tuples])  # doctest: +SKIP
+        >>> h, c = stack.step(x, h, c)  # lists of (H,) per level
+    """
+
+    def __init__(self, levels: list[tuple[Tensor, Tensor, Tensor, Tensor, Tensor]]) -> None:
+        self.sizes = torch.tensor([[lv[0].shape[1], lv[2].shape[1]] for lv in levels],
+                                  dtype=torch.long).view(-1)  # fmt: skip
+        packed = [pack_level(*lv) for lv in levels]
+        self.weights = [p[0] for p in packed]
+        self.scales = [p[1] for p in packed]
+        self._w, self._s = _pointers(self.weights), _pointers(self.scales)
+
+    def step(
+        self, x: Tensor, h: list[Tensor], c: list[Tensor]
+    ) -> tuple[list[Tensor], list[Tensor]]:
+        """New (h, c) of every level from x (I,) and the previous (h, c), each (H,) float32."""
+        lib = _KERNEL.library()
+        assert lib is not None, "int8_step: the kernel is not available"
+        x = x.float().contiguous()
+        h = [t.float().contiguous() for t in h]
+        c = [t.float().contiguous() for t in c]
+        h_new = [torch.empty_like(t) for t in h]
+        c_new = [torch.empty_like(t) for t in c]
+        lib.rnnkit_int8_lstm_stack(len(h), _ptr(self.sizes), self._w, self._s, _ptr(x),
+                                   _pointers(h), _pointers(c), _pointers(h_new),
+                                   _pointers(c_new))  # fmt: skip
+        return h_new, c_new
+
+
+def int8_gemv(q: Tensor, scale: Tensor, bias: Tensor | None, x: Tensor) -> Tensor:
+    """y = scale * (Q x) + bias: Q (R, C) int8, scale and bias (R,), x (C,) -> (R,)."""
+    lib = _KERNEL.library()
+    assert lib is not None, "int8_step: the kernel is not available"
+    x = x.float().contiguous()
+    y = torch.empty(q.shape[0], dtype=torch.float32)
+    lib.rnnkit_int8_gemv(q.shape[0], q.shape[1], _ptr(q), _ptr(scale),
+                         None if bias is None else _ptr(bias), _ptr(x), _ptr(y))  # fmt: skip
+    return y

@@ -1,0 +1,48 @@
+"""The int8 step kernel equals the float computation with weights s Q (sizes that fill no
+panel exactly, several levels), and the int8 product equals s (Q x) + b."""
+
+import pytest
+import torch
+
+from rnnkit.kernels import int8_step
+from rnnkit.models.quantized import dequantize_rows, quantize_rows
+
+pytestmark = pytest.mark.skipif(not int8_step.available(), reason="no C compiler")
+
+
+def _level(inputs, hidden):
+    q_ih, s_ih = quantize_rows(torch.randn(4 * hidden, inputs) * 0.3)
+    q_hh, s_hh = quantize_rows(torch.randn(4 * hidden, hidden) * 0.3)
+    return q_ih, s_ih, q_hh, s_hh, torch.randn(4 * hidden) * 0.1
+
+
+def _reference(level, x, h, c):
+    q_ih, s_ih, q_hh, s_hh, b = level
+    a = dequantize_rows(q_ih, s_ih) @ x + dequantize_rows(q_hh, s_hh) @ h + b
+    i, f, g, o = a.chunk(4)
+    c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+    return torch.sigmoid(o) * torch.tanh(c), c
+
+
+@pytest.mark.parametrize("sizes", [[(7, 20)], [(5, 16), (16, 16), (16, 33)]])
+def test_stack_step_matches_float(sizes):
+    levels = [_level(i, h) for i, h in sizes]
+    stack = int8_step.Int8LSTMStack(levels)
+    h = [torch.randn(hs) for _, hs in sizes]
+    c = [torch.randn(hs) for _, hs in sizes]
+    x = torch.randn(sizes[0][0])
+    got_h, got_c = stack.step(x, h, c)
+    inp = x
+    for k, level in enumerate(levels):
+        want_h, want_c = _reference(level, inp, h[k], c[k])
+        torch.testing.assert_close(got_h[k], want_h, atol=1e-5, rtol=1e-5)
+        torch.testing.assert_close(got_c[k], want_c, atol=1e-5, rtol=1e-5)
+        inp = want_h
+
+
+def test_gemv():
+    q, s = quantize_rows(torch.randn(37, 19))
+    x, b = torch.randn(19), torch.randn(37)
+    want = dequantize_rows(q, s) @ x
+    torch.testing.assert_close(int8_step.int8_gemv(q, s, b, x), want + b, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(int8_step.int8_gemv(q, s, None, x), want, atol=1e-5, rtol=1e-5)
