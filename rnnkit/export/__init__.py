@@ -11,6 +11,8 @@ task          graphs
 lm            model.onnx (input_ids, lengths -> logits, final state); step.onnx (one token
               and the state -> logits and the new state)
 classify      model.onnx (input_ids, lengths -> logits, probabilities)
+tag           model.onnx (input_ids, lengths [, char_ids, char_lengths] -> emissions); the
+              CRF's transitions in config.json, Viterbi decoding in the runtime
 ============  ==========================================================================
 
 Needs the ``export`` extra (onnx, onnxruntime); imported only by the modules that use it.
@@ -65,9 +67,13 @@ def _graphs(root: Path, task: Any, model: Any) -> tuple[dict[str, Any], dict[str
         from rnnkit.export.classifier import classifier_graphs
 
         return classifier_graphs(model), {"graphs": {"model": "model.onnx"}}
+    if task == "tag":
+        from rnnkit.export.tagger import tagger_export_info, tagger_graph
+
+        return {"model.onnx": tagger_graph(model)}, tagger_export_info(model)
     raise ExportError(
-        f"{root}: ONNX export covers language models and classifiers; a {task!r} model is not "
-        "exported yet"
+        f"{root}: ONNX export covers language models, classifiers and taggers; a {task!r} "
+        "model is not exported yet"
     )
 
 

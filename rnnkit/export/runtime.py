@@ -144,4 +144,8 @@ def load_exported(root: Path, config: dict[str, Any]) -> nn.Module:
         from rnnkit.export.classifier_runtime import OnnxClassifier
 
         return OnnxClassifier(root, config)
+    if kind == "sequence_tagger":
+        from rnnkit.export.tagger_runtime import OnnxTagger
+
+        return OnnxTagger(root, config)
     raise ModelFileError(f"{root}/config.json: no onnxruntime runner for model_type {kind!r}")
