@@ -3,9 +3,10 @@
 Continuous batching runs many generation streams through one model step; each stream keeps its
 own temperature, top-k, top-p and random generator. ``select_rows`` filters the rows that share
 settings together and draws each sampled row with its own ``torch.Generator``, with the same
-operations as ``select_next_tokens`` (temperature, top-k, top-p, softmax, ``torch.multinomial``),
-so a row gives the token that ``select_next_tokens`` gives for that row alone with that
-generator: a stream's output does not depend on the streams beside it.
+operations as ``select_next_tokens`` (temperature, top-k, top-p, softmax, then the draw
+``torch.multinomial`` makes, done for all rows at once by ``draw_rows``), so a row gives the token
+that ``select_next_tokens`` gives for that row alone with that generator: a stream's output does
+not depend on the streams beside it.
 """
 
 from __future__ import annotations
@@ -83,20 +84,45 @@ def select_rows(
             f"select_rows: expected {n} settings and generators (one per row), got "
             f"{len(settings)} and {len(generators)}"
         )
-    out = torch.empty(n, dtype=torch.long)
+    out = torch.empty(n, dtype=torch.long, device=logits.device)
     groups: dict[RowSampling, list[int]] = {}
     for i, s in enumerate(settings):
         groups.setdefault(s, []).append(i)
     for sampling, rows in groups.items():
-        index = torch.tensor(rows)
-        part = logits if len(rows) == n else logits.index_select(0, index)  # (R, V)
+        whole = len(rows) == n
+        part = logits if whole else logits[rows]  # (R, V)
         if sampling.greedy:
-            out[index] = part.argmax(dim=-1).cpu()
-            continue
-        probs = _filtered_probs(part, sampling)
-        for j, i in enumerate(rows):
-            out[i] = int(torch.multinomial(probs[j : j + 1], 1, generator=generators[i]))
-    return out.to(logits.device)
+            picked = part.argmax(dim=-1)
+        else:
+            picked = draw_rows(_filtered_probs(part, sampling), [generators[i] for i in rows])
+        if whole:
+            return picked
+        out[rows] = picked
+    return out
+
+
+def draw_rows(probs: Tensor, generators: Sequence[torch.Generator | None]) -> Tensor:
+    """One draw per row of ``probs``, row j with ``generators[j]``: the token that
+    ``torch.multinomial(probs[j : j + 1], 1, generator=generators[j])`` draws, without a
+    call per row.
+
+    .. math::
+        y_j = \\arg\\max_v p_{jv} / q_{jv}, \\qquad q_{jv} \\sim \\mathrm{Exp}(1)
+
+    This is how ``torch.multinomial`` draws one sample (the exponential race, equivalent to
+    the Gumbel-max trick): the V exponentials of a row come from that row's generator, as in
+    its own call, so the generators advance and the tokens come out as they would one row at a
+    time (tested against ``torch.multinomial``). The rows' divisions and argmax are one call.
+
+    Shape:
+        probs: (N, V), each row non-negative with a positive sum -> tokens (N,) long.
+    """
+    if not bool((probs >= 0).all()):  # also false for NaN
+        raise RuntimeError("draw_rows: probability tensor contains either inf, nan or element < 0")
+    noise = torch.empty_like(probs)
+    for row, generator in zip(noise, generators):
+        row.exponential_(1, generator=generator)
+    return probs.div(noise).argmax(dim=-1)
 
 
 def token_logprobs(logits: Tensor, tokens: Tensor) -> Tensor:

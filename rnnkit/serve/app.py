@@ -132,7 +132,7 @@ def _options(body: dict[str, Any]) -> GenerationOptions:
 
 async def _first(job: Job, timeout: float) -> Any:
     try:
-        return await asyncio.wait_for(job.events.get(), timeout + 1.0)
+        return await asyncio.wait_for(job.get(), timeout + 1.0)
     except asyncio.TimeoutError:  # the builtin TimeoutError only from Python 3.11
         job.cancel()
         raise TimeLimit(timeout) from None
@@ -149,11 +149,9 @@ def _timed_out(result: Any, settings: ServeSettings) -> None:
 async def generate(request: Request, body: dict[str, Any]) -> Response:
     served = served_model(request, body, "lm")
     assert served.scheduler is not None
-    job = served.scheduler.submit(_options(body))
+    job = served.scheduler.submit(_options(body), tokens=False)  # only the result comes
     try:
-        while not isinstance(result := await _first(job, request.app.state.settings.timeout),
-                             Generation | BaseException):  # fmt: skip
-            pass
+        result = await _first(job, request.app.state.settings.timeout)
     finally:
         job.cancel()
     _timed_out(result, request.app.state.settings)

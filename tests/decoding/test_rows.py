@@ -47,3 +47,22 @@ def test_logprobs_and_errors():
         select_rows(logits, [RowSampling()], [None, None])
     with pytest.raises(ValueError, match="top_p"):
         RowSampling(top_p=1.5).check("generate")
+
+
+def test_draw_rows_makes_the_draws_of_torch_multinomial_row_by_row():
+    from rnnkit.decoding.rows import draw_rows
+
+    for trial in range(200):
+        probs = (torch.randn(5, 30) * 3).softmax(-1)
+        if trial % 2:
+            probs[:, ::4] = 0  # filtered tokens (top-k, top-p) have probability 0
+        mine = [torch.Generator().manual_seed(trial * 10 + j) for j in range(5)]
+        theirs = [torch.Generator().manual_seed(trial * 10 + j) for j in range(5)]
+        for _ in range(3):  # the generators advance as with one call per row
+            got = draw_rows(probs, mine).tolist()
+            alone = [int(torch.multinomial(probs[j : j + 1], 1, generator=g)) for j, g in
+                     enumerate(theirs)]  # fmt: skip
+            assert got == alone, trial
+    bad = torch.tensor([[0.5, float("nan")]])
+    with pytest.raises(RuntimeError, match="nan"):
+        draw_rows(bad, [None])

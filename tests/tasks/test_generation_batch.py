@@ -58,6 +58,8 @@ def test_cancelled_streams_leave_before_the_next_step_and_are_reported():
     )
     batch.add(a)
     batch.add(b)
+    batch.step()  # reads each prompt's first token: no token yet
+    assert not a.tokens and not b.tokens
     batch.step()
     a.finish("cancelled")
     events = batch.step()
@@ -80,3 +82,36 @@ def test_steps_of_more_than_eight_rows_are_padded_to_a_multiple_of_sixteen():
     assert batch.state is None and batch.tokens.shape == (0,)
     for o, s in zip(options, streams):
         assert s.tokens == _alone(model, o).tokens
+
+
+def test_short_prompts_are_fed_by_the_shared_step_and_long_ones_read_in_one_call():
+    from rnnkit.tasks.predictors.generation import STEPPED_PROMPT
+
+    model = LanguageModel(TOKENIZER.vocab_size, embedding_size=8, hidden_size=8).eval()
+    calls = []
+    forward = model.forward
+    model.forward = lambda tokens, state=None: (calls.append(tuple(tokens.shape)),
+                                                forward(tokens, state))[1]  # fmt: skip
+    short = Stream(GenerationOptions("abcd", 3, seed=1), TOKENIZER)
+    long = Stream(GenerationOptions("ab" * STEPPED_PROMPT, 10, seed=2), TOKENIZER)
+    batch = GenerationBatch(model)
+    batch.add_many([short, long])
+    assert calls == [(1, 2 * STEPPED_PROMPT - 1)]  # only the long prompt, all but its last token
+    widths = [len(batch.step()) for _ in range(4)]
+    # the short prompt's four tokens take four steps, the last of them giving its first token
+    assert widths == [1, 1, 1, 2] and len(short.tokens) == 1 and len(long.tokens) == 4
+    assert all(shape == (2, 1) for shape in calls[1:])  # the steps: one token per row
+
+
+def test_warm_up_steps_every_row_count_from_a_fresh_state_and_from_a_state():
+    from rnnkit.tasks.predictors.generation import padded_rows
+
+    model = LanguageModel(TOKENIZER.vocab_size, embedding_size=8, hidden_size=8).eval()
+    seen = []
+    step = model.step
+    model.step = lambda tokens, state: (seen.append((len(tokens), state is None)),
+                                        step(tokens, state))[1]  # fmt: skip
+    GenerationBatch(model).warm_up(40)
+    counts = sorted({padded_rows(n) for n in range(1, 41)})
+    assert counts == [1, 2, 3, 4, 5, 6, 7, 8, 16, 32, 48]
+    assert seen == [(rows, fresh) for rows in counts for fresh in (True, False)]

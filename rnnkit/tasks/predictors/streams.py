@@ -124,6 +124,7 @@ class Stream:
         self.logprobs: list[float] = []
         self.finish_reason: str | None = None
         self._incremental = tokenizer.level == "char"  # decode(ids) is the tokens joined
+        self._pieces: dict[int, str] = {}  # token -> its text, for the incremental case
         self._text = ""
         self._emitted = 0
         self._hold = max((len(s) for s in options.stop), default=1) - 1
@@ -142,7 +143,15 @@ class Stream:
         self.tokens.append(token)
         self.logprobs.append(logprob)
         if self._incremental:
-            self._text += self.tokenizer.decode([token])
+            piece = self._pieces.get(token)
+            if piece is None:
+                piece = self._pieces[token] = self.tokenizer.decode([token])
+            self._text += piece
+            if not self.options.stop:  # no stop string: nothing is held back, the piece is out
+                if len(self.tokens) >= self.options.max_tokens:
+                    self.finish("length")
+                self._emitted = len(self._text)
+                return TokenEvent(token, piece, logprob)
         else:
             self._text = self.tokenizer.decode(self.tokens)
         cut = _first_stop(self._text, self.options.stop, self._emitted)
