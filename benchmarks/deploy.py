@@ -133,8 +133,13 @@ def lm_figures(paths: dict[str, Path], heldout: Path, args: argparse.Namespace) 
         latency[name] = per_token_ms(model.step, tokens, args.repeats)
         quality[name] = round(evaluate_lm(path, heldout)["bpc"], 4)
         size[name] = weight_bytes(path)
+    fp32, int8 = "rnnkit fp32", "rnnkit int8"
     return {"latency_ms_per_token": {k: round(v, 4) for k, v in latency.items()},
-            "bpc_heldout": quality, "weight_bytes": size}  # fmt: skip
+            "bpc_heldout": quality, "weight_bytes": size,
+            "int8_step": getattr(rnnkit.load(paths[int8]).model, "int8_step", "absent"),
+            "int8_vs_fp32": {"speedup": round(latency[fp32] / latency[int8], 2),
+                             "bpc_relative_change": round(quality[int8] / quality[fp32] - 1, 5),
+                             "size_ratio": round(size[int8] / size[fp32], 3)}}  # fmt: skip
 
 
 def classifier_figures(paths: dict[str, Path], args: argparse.Namespace) -> dict[str, Any]:
@@ -155,8 +160,11 @@ def classifier_figures(paths: dict[str, Path], args: argparse.Namespace) -> dict
         speed[name] = round(len(examples) / statistics.median(times), 1)
         quality[name] = round(evaluate_classifier(path, test)["accuracy"], 4)
         size[name] = weight_bytes(path)
+    fp32, int8 = "rnnkit fp32", "rnnkit int8"
     return {"texts_per_second": speed, "accuracy_test": quality, "weight_bytes": size,
-            "texts": len(examples)}  # fmt: skip
+            "texts": len(examples),
+            "int8_vs_fp32": {"accuracy_points": round(100 * (quality[int8] - quality[fp32]), 2),
+                             "size_ratio": round(size[int8] / size[fp32], 3)}}  # fmt: skip
 
 
 def main() -> None:

@@ -9,9 +9,11 @@ is ignored). ``--n-best K`` writes K lines per input, ``index<TAB>score<TAB>tran
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from pathlib import Path
 
+from rnnkit.cli.runtime_option import add_runtime_option, model_path
 from rnnkit.data import DataError
 from rnnkit.errors import RnnkitError
 
@@ -42,6 +44,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         default=0,
         help="forbid repeating any n-gram of this size (0: off)",
     )
+    add_runtime_option(tr)
 
 
 def _attention_path(base: Path, k: int) -> Path:
@@ -55,18 +58,20 @@ def run(args: argparse.Namespace) -> int:
     try:
         if args.n_best > args.beam:
             raise ValueError(f"--n-best ({args.n_best}) must not exceed --beam ({args.beam})")
-        translator = load(args.model_dir)
-        if translator.task != "translate":
-            raise ValueError(
-                f"{args.model_dir}: not a translation model (task {translator.task!r})"
-            )
-        sources = [e.source for e in read_parallel(args.input, require_target=False)]
-        results = translator.translate(  # type: ignore[attr-defined]
-            sources, beam=args.beam, n_best=args.n_best, max_length=args.max_length,
-            length_penalty=args.length_penalty, attention=args.attention is not None,
-            constrain=False if args.no_constrain else None, min_length=args.min_length,
-            no_repeat_ngram_size=args.no_repeat_ngram_size,
-        )  # fmt: skip
+        stack = contextlib.ExitStack()
+        with stack:
+            translator = load(model_path(Path(args.model_dir), args.runtime, stack))
+            if translator.task != "translate":
+                raise ValueError(
+                    f"{args.model_dir}: not a translation model (task {translator.task!r})"
+                )
+            sources = [e.source for e in read_parallel(args.input, require_target=False)]
+            results = translator.translate(  # type: ignore[attr-defined]
+                sources, beam=args.beam, n_best=args.n_best, max_length=args.max_length,
+                length_penalty=args.length_penalty, attention=args.attention is not None,
+                constrain=False if args.no_constrain else None, min_length=args.min_length,
+                no_repeat_ngram_size=args.no_repeat_ngram_size,
+            )  # fmt: skip
     except RnnkitError:
         raise  # one line and exit status 1, from rnnkit.cli.main
     except (DataError, FileNotFoundError, ValueError) as exc:

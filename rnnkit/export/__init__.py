@@ -13,6 +13,9 @@ lm            model.onnx (input_ids, lengths -> logits, final state); step.onnx 
 classify      model.onnx (input_ids, lengths -> logits, probabilities)
 tag           model.onnx (input_ids, lengths [, char_ids, char_lengths] -> emissions); the
               CRF's transitions in config.json, Viterbi decoding in the runtime
+translate     encoder.onnx (input_ids, lengths -> memory, keys, the decoder's first state);
+              decoder_step.onnx (one token, the state, memory, keys, mask -> logits, new
+              state, attention weights)
 ============  ==========================================================================
 
 Needs the ``export`` extra (onnx, onnxruntime); imported only by the modules that use it.
@@ -71,9 +74,13 @@ def _graphs(root: Path, task: Any, model: Any) -> tuple[dict[str, Any], dict[str
         from rnnkit.export.tagger import tagger_export_info, tagger_graph
 
         return {"model.onnx": tagger_graph(model)}, tagger_export_info(model)
+    if task == "translate":
+        from rnnkit.export.translator import translator_export
+
+        return translator_export(model)
     raise ExportError(
-        f"{root}: ONNX export covers language models, classifiers and taggers; a {task!r} "
-        "model is not exported yet"
+        f"{root}: ONNX export covers language models, classifiers, taggers and translators; "
+        f"a {task!r} model is not exported yet"
     )
 
 

@@ -56,7 +56,9 @@ class Graph:
         if np.issubdtype(array.dtype, np.floating):
             array = array.astype(np.float32)
         name = self.fresh(hint)
-        self.initializers.append(numpy_helper.from_array(np.ascontiguousarray(array), name))
+        if array.ndim:  # (np.ascontiguousarray would turn a scalar into a 1-element array)
+            array = np.ascontiguousarray(array)
+        self.initializers.append(numpy_helper.from_array(array, name))
         return name
 
     def const(self, values: list[int] | list[float], dtype: type = np.int64) -> str:

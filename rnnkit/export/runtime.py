@@ -34,6 +34,7 @@ def session(path: Path) -> Any:
             "(pip install 'rnnkit[export]')"
         ) from None
     options = ort.SessionOptions()
+    options.log_severity_level = 3  # errors only: no shape-inference notes on stderr
     threads = os.environ.get(THREADS_ENV)
     if threads:
         options.intra_op_num_threads = int(threads)
@@ -148,4 +149,8 @@ def load_exported(root: Path, config: dict[str, Any]) -> nn.Module:
         from rnnkit.export.tagger_runtime import OnnxTagger
 
         return OnnxTagger(root, config)
+    if kind == "seq2seq":
+        from rnnkit.export.translator_runtime import OnnxSeq2Seq
+
+        return OnnxSeq2Seq(root, config)
     raise ModelFileError(f"{root}/config.json: no onnxruntime runner for model_type {kind!r}")
