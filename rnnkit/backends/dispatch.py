@@ -144,19 +144,27 @@ def _decide(layer: Any, fam: Family, facts: Facts) -> Route:
     if fam.kind == "lstm_sequence":
         fam = Family("generic", f"{fam.reason}, but the input is {facts.device} "
                      f"{facts.dtype} (the native steps take CPU float32/float64)")  # fmt: skip
-    gru_cpu_grad = fam.kernel == "gru" and facts.device == "cpu" and facts.grad
-    if fam.kind == "gru_sequence" or gru_cpu_grad:
-        native = bool(
-            fam.kind == "fused"
-            and cells[0].weight_ih.dtype == cells[0].weight_hh.dtype == facts.dtype
-            and not facts.autocast
-            and native_layer(cells[0], torch.empty(0, dtype=facts.dtype))
-        )
+    native = bool(
+        fam.kind == "fused"
+        and fam.kernel == "gru"
+        and facts.device == "cpu"
+        and cells[0].weight_ih.dtype == cells[0].weight_hh.dtype == facts.dtype
+        and not facts.autocast
+        and native_layer(cells[0], torch.empty(0, dtype=facts.dtype))
+    )
+    # CPU GRU training always (PyTorch's records every gate op); inference over sequences where
+    # the native steps run (faster than PyTorch's GRU); one step keeps the step routes below
+    gru_cpu = fam.kernel == "gru" and facts.device == "cpu"
+    gru_cpu = gru_cpu and (facts.grad or (native and not facts.step))
+    if fam.kind == "gru_sequence" or gru_cpu:
         how = "native steps" if native else "PyTorch steps"
-        why = fam.reason if fam.kind == "gru_sequence" else "GRU training on CPU"
-        via = "GRULayer" if native else "GRUSequence"
-        backend = Backend(f"rnnkit GRU sequence ({how})", f"{why} -> rnnkit's {via} "
-                          "(hand-written backward)", "sequence", "gru")  # fmt: skip
+        mode = "training" if facts.grad else "inference"
+        why = fam.reason if fam.kind == "gru_sequence" else f"GRU {mode} on CPU"
+        via = ("GRULayer" if native else "GRUSequence") + " (hand-written backward)"
+        if native and not facts.grad:
+            via = "GRU steps outside autograd (no gates kept)"
+        backend = Backend(f"rnnkit GRU sequence ({how})", f"{why} -> rnnkit's {via}",
+                          "sequence", "gru")  # fmt: skip
         return Route(backend, functools.partial(run_gru_sequence, cells, native=native, **opts))
     if fam.kind == "fused" and facts.step and supports_step(fam.kernel, cells):
         return _step_route(layer, fam, facts)

@@ -1,4 +1,4 @@
-"""A GRU sequence function with a hand-written backward, for training on CPU.
+"""A GRU sequence function with a hand-written backward: GRU training and inference on CPU.
 
 PyTorch has no oneDNN GRU on CPU: ``torch.gru`` there records every gate op of every step for
 autograd and computes the weight gradients step by step. This function runs the same equations
@@ -17,6 +17,7 @@ Two functions: ``GRUSequence`` takes the input projection xp (computed by the ca
 on CPU, used whenever the native kernel builds) takes x itself: one native call per step for
 the element-wise part, and the input projection and its gradients computed in blocks of steps
 (``rnnkit.kernels.gru_step``), so no whole-sequence projection or gradient is ever allocated.
+Without grad the same steps run outside autograd and keep no gates (inference).
 
 Shapes: xp (N, L, 3H) = W_ih x + b_ih; h0 (N, H); w_hh (3H, H); b_hh (3H,); mask (N, L) bool
 or None -> h (N, L, H), the state after each step (equal to the previous one on padded steps).
@@ -168,6 +169,14 @@ def native_layer(cell: nn.Module, x: Tensor) -> bool:
     )
 
 
+def _needs_grad(x: Tensor, h0: Tensor, cell: nn.Module) -> bool:
+    """Whether autograd must see this layer: grad mode is on and an input or weight needs it."""
+    return torch.is_grad_enabled() and any(
+        t is not None and t.requires_grad
+        for t in (x, h0, cell.weight_ih, cell.weight_hh, cell.bias_ih, cell.bias_hh)
+    )
+
+
 def run_gru_sequence(
     cells: Sequence[nn.Module],
     x: Tensor,
@@ -193,7 +202,11 @@ def run_gru_sequence(
         hs = cell.hidden_size
         h0 = start[0] if start is not None else seq.new_zeros(seq.shape[0], hs)
         b_hh = cell.bias_hh if cell.bias_hh is not None else seq.new_zeros(3 * hs)
-        if native:
+        if native and not _needs_grad(seq, h0, cell):  # inference: no gates kept
+            out = gru_step.forward(seq, cell.weight_ih, cell.bias_ih, h0.contiguous(),
+                                   cell.weight_hh, b_hh, mask, keep=False)[0]  # fmt: skip
+            h = out.transpose(0, 1)
+        elif native:
             h = GRULayer.apply(seq, cell.weight_ih, cell.bias_ih, h0, cell.weight_hh, b_hh, mask)
         else:  # time-major storage seen batch-first: each step's rows lie side by side
             xp = onednn.project(seq.transpose(0, 1), cell.weight_ih, cell.bias_ih)

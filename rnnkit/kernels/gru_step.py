@@ -1,4 +1,4 @@
-"""GRU steps with native element-wise parts (``gru_step.c``), for training on CPU.
+"""GRU steps with native element-wise parts (``gru_step.c``): training and inference on CPU.
 
 Each step of a GRU (``reset_after=True``, PyTorch's form; equations in ``gru_step.c`` and
 ``rnnkit.backends.gru_sequence``) is one matrix product plus about fifteen element-wise tensor
@@ -52,9 +52,12 @@ def forward(
     w_hh: Tensor,
     b_hh: Tensor,
     mask: Tensor | None,
+    keep: bool = True,
 ) -> tuple[Tensor, list[Tensor]]:
     """All steps: returns out (L, N, H), time-major, and the saved gates, per block of
-    ``blocks.block_steps`` steps rz (k, N, 2H), n (k, N, H) and gh_n (k, N, H), in one flat list."""
+    ``blocks.block_steps`` steps rz (k, N, 2H), n (k, N, H) and gh_n (k, N, H), in one flat list.
+    Without ``keep`` (inference) every block writes its gates into one set of buffers, reused
+    while it is still in the cache, and the list is empty."""
     lib = library()
     assert lib is not None
     steps, n, hs = x.shape[1], x.shape[0], w_hh.shape[1]
@@ -67,11 +70,13 @@ def forward(
     w_t, mask = w_hh.t(), _time_major_mask(mask)
     m0 = None if mask is None else mask.data_ptr()
     threads, o0, saved = _KERNEL.threads(n, g), out.data_ptr(), []
+    reused = None if keep else _gate_buffers(x, size, n, hs)
     for t0, t1 in blocks.spans(steps, size):
         gi = project(x_tm[t0:t1])
         k = t1 - t0
-        rz, cand, aux = x.new_empty(k, n, 2 * hs), x.new_empty(k, n, hs), x.new_empty(k, n, hs)
-        saved += [rz, cand, aux]
+        rz, cand, aux = _gate_buffers(x, k, n, hs) if reused is None else reused
+        if keep:
+            saved += [rz, cand, aux]
         x0, r0, c0, a0 = (t.data_ptr() for t in (gi, rz, cand, aux))
         for t in range(t0, t1):
             prev, i = h0 if t == 0 else out[t - 1], t - t0
@@ -86,6 +91,11 @@ def forward(
                 a0 + i * n * hs * es, hs, threads,
             )  # fmt: skip
     return out, saved
+
+
+def _gate_buffers(x: Tensor, k: int, n: int, hs: int) -> tuple[Tensor, Tensor, Tensor]:
+    """Uninitialised rz (k, N, 2H), n (k, N, H) and gh_n (k, N, H) like x."""
+    return x.new_empty(k, n, 2 * hs), x.new_empty(k, n, hs), x.new_empty(k, n, hs)
 
 
 def backward(

@@ -5,10 +5,12 @@ reset_after=False: tests/backends/test_equivalence.py compares it with the step-
 
 import pytest
 import torch
+from torch import nn
 
 import rnnkit
 from rnnkit.backends import run_fused
 from rnnkit.backends.gru_sequence import GRUSequence, run_gru_sequence
+from rnnkit.kernels import gru_step
 from tests.harness import assert_states_close, grads_of
 
 
@@ -57,7 +59,8 @@ def test_the_layer_uses_it_when_training_on_cpu():
     assert "GRULayer" in layer.backend.reason
     with torch.no_grad():
         layer(x)
-        assert layer.backend.name == "torch.gru (native)"
+        assert layer.backend.name == "rnnkit GRU sequence (native steps)"
+        assert "no gates kept" in layer.backend.reason
     lstm = rnnkit.LSTM(4, 6)
     lstm(x)
     assert lstm.backend.kind == "fused"
@@ -137,3 +140,40 @@ def test_the_layer_runs_the_native_layer_when_it_can(monkeypatch):
         assert not gru_sequence.native_layer(layer.cells[0], torch.randn(2, 5, 4))
     assert not gru_sequence.native_layer(rnnkit.GRU(4, 6, reset_after=False).cells[0],
                                          torch.randn(2, 5, 4))  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("num_layers", "bidirectional", "lengths"),
+    [(1, False, None), (2, True, [7, 2, 5]), (2, False, [7, 7, 1])],
+)
+def test_inference_runs_the_native_steps_keeps_no_gates_and_equals_torch(
+    monkeypatch, num_layers, bidirectional, lengths
+):
+    if gru_step.library() is None:
+        pytest.skip("no C compiler")
+    torch.manual_seed(0)
+    ours = rnnkit.GRU(5, 8, num_layers=num_layers, bidirectional=bidirectional).eval()
+    theirs = torch.nn.GRU(5, 8, num_layers=num_layers, bidirectional=bidirectional,
+                          batch_first=True).eval()  # fmt: skip
+    theirs.load_state_dict(ours.state_dict())
+    x = torch.randn(3, 7, 5)
+    keeps, forward = [], gru_step.forward
+
+    def spy(*args, **kwargs):
+        keeps.append(kwargs.get("keep", True))
+        return forward(*args, **kwargs)
+
+    monkeypatch.setattr(gru_step, "forward", spy)
+    with torch.no_grad():
+        out, h = ours(x, lengths=None if lengths is None else torch.tensor(lengths))
+        if lengths is None:
+            ref, ref_h = theirs(x)
+        else:
+            packed = nn.utils.rnn.pack_padded_sequence(x, torch.tensor(lengths), batch_first=True,
+                                                       enforce_sorted=False)  # fmt: skip
+            ref, ref_h = theirs(packed)
+            ref = nn.utils.rnn.pad_packed_sequence(ref, batch_first=True, total_length=7)[0]
+    assert keeps and not any(keeps)  # every layer and direction, no gates kept
+    assert ours.backend.name == "rnnkit GRU sequence (native steps)"
+    torch.testing.assert_close(out, ref, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(h, ref_h, atol=1e-5, rtol=1e-5)

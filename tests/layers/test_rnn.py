@@ -98,14 +98,14 @@ def test_gru_reset_before_runs_the_sequence_function_unless_dropout_masks_are_ne
     [
         (rnnkit.LSTM(3, 4, num_layers=3, bidirectional=True), "lstm"),
         (rnnkit.LSTM(3, 4, proj_size=2, dropout=0.3, num_layers=2), "lstm"),
-        (rnnkit.GRU(3, 4, bias=False), "gru"),
+        (rnnkit.GRU(3, 4, bias=False).half(), "gru"),  # float32/64 run rnnkit's GRU steps
         (rnnkit.RNN(3, 4), "rnn_tanh"),
         (rnnkit.RNN(3, 4, nonlinearity="relu"), "rnn_relu"),
         (rnnkit.LSTM(3, 4, recurrent_dropout=0.2).eval(), "lstm"),
     ],
 )
 def test_backend_names_fused_kernel(layer, kernel):
-    with torch.no_grad():  # with grad, a GRU on CPU runs rnnkit's GRU sequence instead
+    with torch.no_grad():
         backend = layer.backend
     assert backend.kind == "fused"
     assert backend.kernel == kernel
