@@ -16,6 +16,7 @@ tag           model.onnx (input_ids, lengths [, char_ids, char_lengths] -> emiss
 translate     encoder.onnx (input_ids, lengths -> memory, keys, the decoder's first state);
               decoder_step.onnx (one token, the state, memory, keys, mask -> logits, new
               state, attention weights)
+summarize     model.onnx (input_ids (N, S, W), sentence_lengths, lengths -> logits, scores)
 ============  ==========================================================================
 
 Needs the ``export`` extra (onnx, onnxruntime); imported only by the modules that use it.
@@ -78,9 +79,13 @@ def _graphs(root: Path, task: Any, model: Any) -> tuple[dict[str, Any], dict[str
         from rnnkit.export.translator import translator_export
 
         return translator_export(model)
+    if task == "summarize":
+        from rnnkit.export.summarizer import summarizer_graph
+
+        return {"model.onnx": summarizer_graph(model)}, {"graphs": {"model": "model.onnx"}}
     raise ExportError(
-        f"{root}: ONNX export covers language models, classifiers, taggers and translators; "
-        f"a {task!r} model is not exported yet"
+        f"{root}: ONNX export covers language models, classifiers, taggers, translators and "
+        f"extractive summarizers; a {task!r} model is not exported"
     )
 
 

@@ -153,4 +153,8 @@ def load_exported(root: Path, config: dict[str, Any]) -> nn.Module:
         from rnnkit.export.translator_runtime import OnnxSeq2Seq
 
         return OnnxSeq2Seq(root, config)
+    if kind == "summarunner":
+        from rnnkit.export.summarizer_runtime import OnnxSummarizer
+
+        return OnnxSummarizer(root, config)
     raise ModelFileError(f"{root}/config.json: no onnxruntime runner for model_type {kind!r}")

@@ -78,8 +78,8 @@ def test_classifier_predict_and_evaluate(runs, tmp_path):
 
 
 def test_unexported_task_and_existing_out_refused(runs, lm_export):
-    code, _, err = cli("export", str(runs["summarize"]), "--out", str(lm_export.parent / "t"))
-    assert code == 1 and "'summarize' model is not exported" in err
+    code, _, err = cli("export", str(runs["bilm"]), "--out", str(lm_export.parent / "t"))
+    assert code == 1 and "'bilm' model is not exported" in err
     code, _, err = cli("export", str(runs["lm"]), "--out", str(lm_export))
     assert code == 1 and "already exists" in err and "Traceback" not in err
 
