@@ -11,9 +11,13 @@ count of its training references). An abstractive model generates the summary by
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
+from pathlib import Path
+from typing import Any
 
+from rnnkit.cli.runtime_option import add_runtime_option, model_path
 from rnnkit.data import DataError
 from rnnkit.errors import RnnkitError
 
@@ -32,6 +36,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     budget.add_argument("--max-words", type=int, help="at most N words (the best sentence always)")
     su.add_argument("--text-key", help="the JSON key of the document text")
     su.add_argument("--beam", type=int, help="beam size (abstractive models; default 5)")
+    add_runtime_option(su)
 
 
 def check_budget(max_sentences: int | None, max_words: int | None) -> None:
@@ -42,22 +47,13 @@ def check_budget(max_sentences: int | None, max_words: int | None) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from rnnkit.data.documents import read_documents
     from rnnkit.tasks.predictors import load
 
     try:
         check_budget(args.max_sentences, args.max_words)
-        predictor = load(args.model_dir)
-        if predictor.task != "summarize":
-            raise ValueError(f"{args.model_dir}: not a summarizer (task {predictor.task!r})")
-        key = args.text_key or predictor.summarizer.encoder.cfg.text_key  # type: ignore[attr-defined]
-        documents = read_documents(args.input, text_key=key)
-        options = {} if args.beam is None else {"beam": args.beam}
-        if options and predictor.meta.get("summary_type") != "abstractive":
-            raise ValueError("--beam applies to abstractive summarizers only")
-        results = predictor.summarize(  # type: ignore[attr-defined]
-            [d.text for d in documents], args.max_sentences, args.max_words, **options
-        )
+        with contextlib.ExitStack() as stack:
+            predictor = load(model_path(Path(args.model_dir), args.runtime, stack))
+            results = _summarize(predictor, args)
     except RnnkitError:
         raise  # one line and exit status 1, from rnnkit.cli.main
     except (DataError, FileNotFoundError, ValueError) as exc:
@@ -66,3 +62,20 @@ def run(args: argparse.Namespace) -> int:
     for result in results:
         print(json.dumps({"summary": result.summary}, ensure_ascii=False))
     return 0
+
+
+def _summarize(predictor: Any, args: argparse.Namespace) -> list[Any]:
+    from rnnkit.data.documents import read_documents
+
+    if predictor.task != "summarize":
+        raise ValueError(f"{args.model_dir}: not a summarizer (task {predictor.task!r})")
+    key = args.text_key or predictor.summarizer.encoder.cfg.text_key
+    documents = read_documents(args.input, text_key=key)
+    options = {} if args.beam is None else {"beam": args.beam}
+    if options and predictor.meta.get("summary_type") != "abstractive":
+        raise ValueError("--beam applies to abstractive summarizers only")
+    return list(
+        predictor.summarize(
+            [d.text for d in documents], args.max_sentences, args.max_words, **options
+        )
+    )
