@@ -71,6 +71,17 @@ class Int8LSTMStack:
         self.scales = [p[1] for p in packed]
         self._w, self._s = _pointers(self.weights), _pointers(self.scales)
 
+    def step_addresses(
+        self, x: int, h: list[int], c: list[int], h_new: list[int], c_new: list[int]
+    ) -> None:
+        """``step`` on raw float32 addresses (x, and per level h, c in and out): what a
+        generation step calls, without building a tensor per level."""
+        lib = _KERNEL.library()
+        assert lib is not None, "int8_step: the kernel is not available"
+        array = ctypes.c_void_p * len(h)
+        lib.rnnkit_int8_lstm_stack(len(h), _ptr(self.sizes), self._w, self._s, x, array(*h),
+                                   array(*c), array(*h_new), array(*c_new))  # fmt: skip
+
     def step(
         self, x: Tensor, h: list[Tensor], c: list[Tensor]
     ) -> tuple[list[Tensor], list[Tensor]]:
@@ -88,12 +99,15 @@ class Int8LSTMStack:
         return h_new, c_new
 
 
-def int8_gemv(q: Tensor, scale: Tensor, bias: Tensor | None, x: Tensor) -> Tensor:
-    """y = scale * (Q x) + bias: Q (R, C) int8, scale and bias (R,), x (C,) -> (R,)."""
+def int8_gemv(
+    q: Tensor, scale: Tensor, bias: Tensor | None, x: Tensor, out: Tensor | None = None
+) -> Tensor:
+    """y = scale * (Q x) + bias: Q (R, C) int8, scale and bias (R,), x (C,) -> (R,) (written
+    into ``out``, float32 contiguous with R values, when given)."""
     lib = _KERNEL.library()
     assert lib is not None, "int8_step: the kernel is not available"
     x = x.float().contiguous()
-    y = torch.empty(q.shape[0], dtype=torch.float32)
+    y = torch.empty(q.shape[0], dtype=torch.float32) if out is None else out
     lib.rnnkit_int8_gemv(q.shape[0], q.shape[1], _ptr(q), _ptr(scale),
                          None if bias is None else _ptr(bias), _ptr(x), _ptr(y))  # fmt: skip
     return y

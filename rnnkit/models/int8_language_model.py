@@ -11,8 +11,6 @@ sums. Other configurations, and machines where the kernel does not build, take t
 
 from __future__ import annotations
 
-from typing import Any
-
 import torch
 from torch import Tensor, nn
 
@@ -59,7 +57,7 @@ class Int8LanguageModel(LanguageModel):
             self._stack = int8_step.Int8LSTMStack(levels)
             self._decoder = quantize_rows(self.decoder.weight)
             self._decoder_bias = self.decoder.bias.detach().float().contiguous()
-        self._levels = [layer.num_layers for layer in layers]  # type: ignore[union-attr]
+        self._shapes = [(layer.num_layers, layer.hidden_size) for layer in layers]  # type: ignore[union-attr]
         self.int8_step = "on: batch-1 steps without gradient run the native int8 kernel"
 
     def step(self, tokens: Tensor, state: list | None) -> tuple[Tensor, list]:
@@ -67,31 +65,39 @@ class Int8LanguageModel(LanguageModel):
         stack = getattr(self, "_stack", None)
         if stack is None or tokens.shape[0] != 1 or torch.is_grad_enabled() or self.training:
             return super().step(tokens, state)
-        x = self.embed.weight[tokens[0]]
-        h, c = self._flat(state, x.dtype)
-        h, c = stack.step(x, h, c)
-        logits = int8_step.int8_gemv(*self._decoder, self._decoder_bias, h[-1])
-        return logits[None], self._nested(h, c)
-
-    def _flat(self, state: list | None, dtype: torch.dtype) -> tuple[list[Tensor], list[Tensor]]:
+        table = self.embed.weight
+        if table.dtype != torch.float32 or not table.is_contiguous():
+            return super().step(tokens, state)
+        token = int(tokens[0])
+        if not 0 <= token < table.shape[0]:  # the embedding's own error names the index
+            return super().step(tokens, state)
+        # raw addresses of each level's rows: no tensor is built per level
+        x = table.data_ptr() + token * table.shape[1] * 4
         if state is None:
-            sizes = [s for layer in self.layers for s in _sizes(layer)]
-            zeros = [torch.zeros(n, dtype=dtype) for n in sizes]
-            return zeros, [z.clone() for z in zeros]
-        h = [hk[i, 0] for hk, _ in state for i in range(hk.shape[0])]
-        c = [ck[i, 0] for _, ck in state for i in range(ck.shape[0])]
-        return h, c
+            state = self._zero_state()
+        else:  # (no copies for the float32 contiguous state the step itself returns)
+            state = [tuple(t.float().contiguous() for t in layer) for layer in state]
+        new = [(torch.empty_like(h), torch.empty_like(c)) for h, c in state]
+        stack.step_addresses(
+            x, *(self._addresses(s, part) for s in (state, new) for part in (0, 1))
+        )
+        last = new[-1][0][-1, 0]  # the top level's h, (H,)
+        logits = torch.empty(1, self.config.vocab_size)
+        int8_step.int8_gemv(*self._decoder, self._decoder_bias, last, out=logits[0])
+        return logits, new
 
-    def _nested(self, h: list[Tensor], c: list[Tensor]) -> list[Any]:
-        out, k = [], 0
-        for levels in self._levels:
-            out.append((torch.stack(h[k : k + levels])[:, None],
-                        torch.stack(c[k : k + levels])[:, None]))  # fmt: skip
-            k += levels
+    def _addresses(self, state: list, part: int) -> list[int]:
+        """Addresses of each level's (H,) row of one state part (h: 0, c: 1)."""
+        out: list[int] = []
+        for layer in state:
+            t = layer[part]
+            row = t.shape[-1] * 4
+            out.extend(t.data_ptr() + i * row for i in range(t.shape[0]))
         return out
 
-
-def _sizes(layer: nn.Module) -> list[int]:
-    lstm = _plain_lstm(layer)
-    assert lstm is not None
-    return [lstm.hidden_size] * lstm.num_layers
+    def _zero_state(self) -> list:
+        zeros = getattr(self, "_zeros", None)
+        if zeros is None:  # read only, never written: shared by every first step
+            zeros = [(torch.zeros(n, 1, h), torch.zeros(n, 1, h)) for n, h in self._shapes]
+            self._zeros = zeros
+        return zeros
