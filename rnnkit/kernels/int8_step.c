@@ -8,8 +8,17 @@
  * the result is the float model's with weights s Q, up to the order of the sums:
  *   a = s_ih (Q_ih x_t) + s_hh (Q_hh h_{t-1}) + b,   b = b_ih + b_hh,  gates i, f, g, o:
  *   c_t = s(a_f) c_{t-1} + s(a_i) tanh(a_g),   h_t = s(a_o) tanh(c_t).
- * This portable path is plain C that the compiler vectorises (-O3 -march=native); it does not use
- * integer dot-product instructions (VNNI, AMX), which need int8 activations too.
+ * This portable path is plain C that the compiler vectorises (-O3 -march=native).
+ *
+ * Where the CPU has AVX-512 VNNI (the library is built for the machine it runs on), a second
+ * path multiplies int8 by int8 with `vpdpbusd` (64 multiply-adds per instruction): each step
+ * quantizes its activations too, x and h_{t-1} of every level, symmetric per vector,
+ *   s_x = max |x| / 127,  q_x = round(x / s_x),   a = s_ih s_x (Q_ih q_x) + s_hh s_h (Q_hh q_h) + b,
+ * as onnxruntime's dynamic quantization does; `vpdpbusd` takes unsigned activations, so q + 128
+ * is fed and 128 times each row's sum of Q is taken back. Its layout (int8_step.py) pads each
+ * panel to UNITS units and each part (x rows, h rows) to a multiple of 4 rows: for each group
+ * of 4 rows, the 4 UNITS columns' 4 bytes side by side (what one `vpdpbusd` lane sums); then
+ * five float vectors of 4 UNITS: s_ih, s_hh, b, and the row sums of Q_ih and Q_hh.
  *
  * Layout (made once by int8_step.py): hidden units in panels of UNITS units (the last may hold
  * fewer, u). Panel p is a contiguous (I + H, 4 u) int8 block: row m < I holds, gate-major, the
@@ -105,4 +114,93 @@ void rnnkit_int8_gemv(long rows, long cols, const void *w, const void *scale, co
         for (long j = 0; j < cols; j++) acc += v[j] * (float)row[j];
         out[r] = acc * s[r] + (b ? b[r] : 0.0f);
     }
+}
+
+/* 1 when the AVX-512 VNNI path is compiled in (rnnkit_int8_vnni_lstm_stack does work); named
+ * outside the rnnkit_ prefix, which the binding reads from definitions with arguments only. */
+int int8_step_has_vnni(void) {
+#if defined(__AVX512VNNI__) && defined(__AVX512BW__)
+    return 1;
+#else
+    return 0;
+#endif
+}
+
+#if defined(__AVX512VNNI__) && defined(__AVX512BW__)
+#include <immintrin.h>
+
+/* q (n4 bytes) = round(v / s) + 128 for n values, 128 (zero) beyond; returns s */
+static float quantize_u8(const float *v, long n, long n4, uint8_t *q) {
+    float m = 0.0f;
+    for (long k = 0; k < n; k++) m = fabsf(v[k]) > m ? fabsf(v[k]) : m;
+    float s = m > 0.0f ? m / 127.0f : 1.0f, inv = 1.0f / s;
+    for (long k = 0; k < n; k++) q[k] = (uint8_t)((int)lrintf(v[k] * inv) + 128);
+    for (long k = n; k < n4; k++) q[k] = 128;
+    return s;
+}
+
+/* acc[4] += the panel part's rows (k4 of them, in groups of 4) times q */
+static inline void dot_part(long k4, const int8_t *w, const uint8_t *q, __m512i acc[4]) {
+    for (long k = 0; k < k4; k += 4, w += 4 * 4 * UNITS) {
+        __m512i v = _mm512_set1_epi32(*(const int32_t *)(q + k));
+        for (int g = 0; g < 4; g++)
+            acc[g] = _mm512_dpbusd_epi32(acc[g], v, _mm512_loadu_si512((const void *)(w + g * 64)));
+    }
+}
+
+static void level_vnni(long in, long hs, const int8_t *w, const float *f, const float *x,
+                       const float *h_prev, const float *c_prev, float *h_new, float *c_new) {
+    const long in4 = (in + 3) & ~3L, hs4 = (hs + 3) & ~3L, width = 4 * UNITS;
+    uint8_t qx[in4], qh[hs4];
+    const float sx = quantize_u8(x, in, in4, qx), sh = quantize_u8(h_prev, hs, hs4, qh);
+    for (long p = 0; p * UNITS < hs; p++) {
+        long u = hs - p * UNITS < UNITS ? hs - p * UNITS : UNITS, o = p * UNITS;
+        const int8_t *wp = w + p * (in4 + hs4) * width;
+        const float *fp = f + p * 5 * width;
+        __m512i ax[4], ah[4];
+        for (int g = 0; g < 4; g++) ax[g] = ah[g] = _mm512_setzero_si512();
+        dot_part(in4, wp, qx, ax);
+        dot_part(hs4, wp + in4 * width, qh, ah);
+        int32_t ix[4 * UNITS], ih[4 * UNITS];
+        for (int g = 0; g < 4; g++) {
+            _mm512_storeu_si512((void *)(ix + g * UNITS), ax[g]);
+            _mm512_storeu_si512((void *)(ih + g * UNITS), ah[g]);
+        }
+        const float *s_ih = fp, *s_hh = fp + width, *b = fp + 2 * width;
+        const float *r_ih = fp + 3 * width, *r_hh = fp + 4 * width;
+        for (long j = 0; j < u; j++) {
+            float a[4];
+            for (int g = 0; g < 4; g++) {
+                long q = g * UNITS + j;
+                a[g] = s_ih[q] * sx * ((float)ix[q] - 128.0f * r_ih[q])
+                     + s_hh[q] * sh * ((float)ih[q] - 128.0f * r_hh[q]) + b[q];
+            }
+            float c = sigmoid_f(a[1]) * c_prev[o + j] + sigmoid_f(a[0]) * tanh_f32(a[2]);
+            c_new[o + j] = c;
+            h_new[o + j] = sigmoid_f(a[3]) * tanh_f32(c);
+        }
+    }
+}
+#endif
+
+/* rnnkit_int8_lstm_stack's arguments, with the VNNI layout's weights and floats; a no-op where
+ * int8_step_has_vnni() is 0. */
+void rnnkit_int8_vnni_lstm_stack(long levels, const void *sizes, const void *w, const void *scale,
+                                 const void *x, const void *h_prev, const void *c_prev,
+                                 const void *h_new, const void *c_new) {
+#if defined(__AVX512VNNI__) && defined(__AVX512BW__)
+    const long *sz = (const long *)sizes;
+    const int8_t *const *wk = (const int8_t *const *)w;
+    const float *const *sk = (const float *const *)scale;
+    const float *const *hp = (const float *const *)h_prev, *const *cp = (const float *const *)c_prev;
+    float *const *hn = (float *const *)h_new, *const *cn = (float *const *)c_new;
+    const float *input = (const float *)x;
+    for (long k = 0; k < levels; k++) {
+        level_vnni(sz[2 * k], sz[2 * k + 1], wk[k], sk[k], input, hp[k], cp[k], hn[k], cn[k]);
+        input = hn[k];
+    }
+#else
+    (void)levels; (void)sizes; (void)w; (void)scale; (void)x; (void)h_prev; (void)c_prev;
+    (void)h_new; (void)c_new;
+#endif
 }

@@ -1,8 +1,11 @@
 """Batch-1 LSTM steps and matrix-vector products with int8 weights (``int8_step.c``).
 
-Weights come as int8 matrices Q with one float scale per row (W ~ s Q); the kernel widens each
-weight to float in registers, so results equal the float computation with weights s Q up to the
-order of the sums, while a step streams a quarter of float32's bytes. ``Int8LSTMStack`` packs a
+Weights come as int8 matrices Q with one float scale per row (W ~ s Q). The portable path widens
+each weight to float in registers, so results equal the float computation with weights s Q up to
+the order of the sums, while a step streams a quarter of float32's bytes. Where the CPU has
+AVX-512 VNNI, the step also quantizes its activations per vector (as onnxruntime's dynamic
+quantization does) and multiplies int8 by int8 (``int8_step.c``); ``RNNKIT_INT8_VNNI=0`` keeps
+the portable path. ``Int8LSTMStack`` packs a
 stack's levels once into the kernel's panel layout (see the C file) and runs one step for one
 row; ``int8_gemv`` is the output layer. When the kernel cannot be built, ``available()`` is
 False and callers keep their float path.
@@ -14,6 +17,7 @@ x (I,), h and c (H,) per level.
 from __future__ import annotations
 
 import ctypes
+import os
 
 import torch
 from torch import Tensor
@@ -22,12 +26,23 @@ from rnnkit.kernels import prototypes
 from rnnkit.kernels.build import Kernel
 
 UNITS = 16  #: hidden units per panel, as in int8_step.c
+VNNI_ENV = "RNNKIT_INT8_VNNI"  #: set to 0 to keep activations float (the portable path)
 _KERNEL = Kernel("int8_step", prototypes.signatures("int8_step.c"))
 
 
 def available() -> bool:
     """Whether the native kernel builds and loads on this machine."""
     return _KERNEL.library() is not None
+
+
+def has_vnni() -> bool:
+    """Whether the kernel was built with its AVX-512 VNNI path (the CPU has the instructions)
+    and ``RNNKIT_INT8_VNNI=0`` does not turn it off."""
+    lib = _KERNEL.library()
+    if lib is None or os.environ.get(VNNI_ENV, "1").lower() in {"0", "false", "no", "off"}:
+        return False
+    lib.int8_step_has_vnni.restype = ctypes.c_int  # no arguments: bound here, not parsed
+    return bool(lib.int8_step_has_vnni())
 
 
 def _ptr(t: Tensor) -> int:
@@ -52,6 +67,33 @@ def pack_level(
     return torch.cat(panels).contiguous(), torch.cat(scales).contiguous()
 
 
+def _vnni_part(q: Tensor, rows: Tensor, valid: Tensor) -> Tensor:
+    """One panel's rows of Q (4 UNITS columns, padded ones zero) as groups of 4 input rows:
+    (k4 / 4, 4 UNITS, 4) flattened."""
+    part = q[rows] * valid[:, None].to(q.dtype)  # (4 UNITS, k)
+    k = part.shape[1]
+    part = torch.cat([part, part.new_zeros(part.shape[0], -k % 4)], dim=1)
+    return part.view(part.shape[0], -1, 4).transpose(0, 1).contiguous().view(-1)
+
+
+def pack_level_vnni(
+    q_ih: Tensor, s_ih: Tensor, q_hh: Tensor, s_hh: Tensor, bias: Tensor
+) -> tuple[Tensor, Tensor]:
+    """One level in the VNNI layout (int8_step.c): panels of UNITS units padded, each with
+    s_ih, s_hh, b and the row sums of Q_ih and Q_hh."""
+    hs = q_hh.shape[1]
+    panels, floats = [], []
+    for start in range(0, hs, UNITS):
+        units = torch.arange(start, start + UNITS)
+        valid = (units < hs).repeat(4)
+        rows = torch.cat([g * hs + units.clamp(max=hs - 1) for g in range(4)])
+        panels += [_vnni_part(q_ih, rows, valid), _vnni_part(q_hh, rows, valid)]
+        keep = valid.float()
+        sums = [q[rows].sum(dim=1).float() * keep for q in (q_ih, q_hh)]
+        floats.append(torch.cat([s_ih[rows] * keep, s_hh[rows] * keep, bias[rows] * keep, *sums]))
+    return torch.cat(panels).contiguous(), torch.cat(floats).float().contiguous()
+
+
 class Int8LSTMStack:
     """A plain LSTM stack's levels packed for the int8 step.
 
@@ -63,10 +105,13 @@ class Int8LSTMStack:
         >>> h, c = stack.step(x, h, c)  # lists of (H,) per level
     """
 
-    def __init__(self, levels: list[tuple[Tensor, Tensor, Tensor, Tensor, Tensor]]) -> None:
+    def __init__(
+        self, levels: list[tuple[Tensor, Tensor, Tensor, Tensor, Tensor]], vnni: bool | None = None
+    ) -> None:
         self.sizes = torch.tensor([[lv[0].shape[1], lv[2].shape[1]] for lv in levels],
                                   dtype=torch.long).view(-1)  # fmt: skip
-        packed = [pack_level(*lv) for lv in levels]
+        self.vnni = has_vnni() if vnni is None else vnni and has_vnni()
+        packed = [(pack_level_vnni if self.vnni else pack_level)(*lv) for lv in levels]
         self.weights = [p[0] for p in packed]
         self.scales = [p[1] for p in packed]
         self._w, self._s = _pointers(self.weights), _pointers(self.scales)
@@ -79,23 +124,20 @@ class Int8LSTMStack:
         lib = _KERNEL.library()
         assert lib is not None, "int8_step: the kernel is not available"
         array = ctypes.c_void_p * len(h)
-        lib.rnnkit_int8_lstm_stack(len(h), _ptr(self.sizes), self._w, self._s, x, array(*h),
-                                   array(*c), array(*h_new), array(*c_new))  # fmt: skip
+        run = lib.rnnkit_int8_vnni_lstm_stack if self.vnni else lib.rnnkit_int8_lstm_stack
+        run(len(h), _ptr(self.sizes), self._w, self._s, x, array(*h), array(*c), array(*h_new),
+            array(*c_new))  # fmt: skip
 
     def step(
         self, x: Tensor, h: list[Tensor], c: list[Tensor]
     ) -> tuple[list[Tensor], list[Tensor]]:
         """New (h, c) of every level from x (I,) and the previous (h, c), each (H,) float32."""
-        lib = _KERNEL.library()
-        assert lib is not None, "int8_step: the kernel is not available"
         x = x.float().contiguous()
         h = [t.float().contiguous() for t in h]
         c = [t.float().contiguous() for t in c]
         h_new = [torch.empty_like(t) for t in h]
         c_new = [torch.empty_like(t) for t in c]
-        lib.rnnkit_int8_lstm_stack(len(h), _ptr(self.sizes), self._w, self._s, _ptr(x),
-                                   _pointers(h), _pointers(c), _pointers(h_new),
-                                   _pointers(c_new))  # fmt: skip
+        self.step_addresses(_ptr(x), *([_ptr(t) for t in ts] for ts in (h, c, h_new, c_new)))
         return h_new, c_new
 
 

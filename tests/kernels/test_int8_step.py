@@ -1,5 +1,6 @@
-"""The int8 step kernel equals the float computation with weights s Q (sizes that fill no
-panel exactly, several levels), and the int8 product equals s (Q x) + b."""
+"""The int8 step kernel: the portable path equals the float computation with weights s Q, and
+the VNNI path equals it with the activations quantized per vector too (sizes that fill no panel
+exactly, several levels); the int8 product equals s (Q x) + b."""
 
 import pytest
 import torch
@@ -16,28 +17,39 @@ def _level(inputs, hidden):
     return q_ih, s_ih, q_hh, s_hh, torch.randn(4 * hidden) * 0.1
 
 
-def _reference(level, x, h, c):
+def _quantized(v):
+    scale = v.abs().max() / 127
+    return torch.round(v / scale) * scale  # round half to even, as the kernel's lrintf
+
+
+def _reference(level, x, h, c, vnni):
     q_ih, s_ih, q_hh, s_hh, b = level
+    if vnni:
+        x, h = _quantized(x), _quantized(h)
     a = dequantize_rows(q_ih, s_ih) @ x + dequantize_rows(q_hh, s_hh) @ h + b
     i, f, g, o = a.chunk(4)
     c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
     return torch.sigmoid(o) * torch.tanh(c), c
 
 
+@pytest.mark.parametrize("vnni", [False, True])
 @pytest.mark.parametrize("sizes", [[(7, 20)], [(5, 16), (16, 16), (16, 33)]])
-def test_stack_step_matches_float(sizes):
+def test_stack_step_matches_reference(sizes, vnni):
+    if vnni and not int8_step.has_vnni():
+        pytest.skip("no AVX-512 VNNI on this CPU")
     levels = [_level(i, h) for i, h in sizes]
-    stack = int8_step.Int8LSTMStack(levels)
+    stack = int8_step.Int8LSTMStack(levels, vnni=vnni)
+    assert stack.vnni == vnni
     h = [torch.randn(hs) for _, hs in sizes]
     c = [torch.randn(hs) for _, hs in sizes]
     x = torch.randn(sizes[0][0])
     got_h, got_c = stack.step(x, h, c)
     inp = x
     for k, level in enumerate(levels):
-        want_h, want_c = _reference(level, inp, h[k], c[k])
+        want_h, want_c = _reference(level, inp, h[k], c[k], vnni)
         torch.testing.assert_close(got_h[k], want_h, atol=1e-5, rtol=1e-5)
         torch.testing.assert_close(got_c[k], want_c, atol=1e-5, rtol=1e-5)
-        inp = want_h
+        inp = got_h[k]
 
 
 def test_gemv():

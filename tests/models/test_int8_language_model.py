@@ -22,7 +22,8 @@ def _quantized(tmp_path, cell="lstm", **options):
 
 
 @pytest.mark.skipif(not int8_step.available(), reason="no C compiler")
-def test_int8_step_equals_float_step(tmp_path):
+def test_int8_step_equals_float_step(tmp_path, monkeypatch):
+    monkeypatch.setenv(int8_step.VNNI_ENV, "0")  # the portable path: activations stay float
     model = _quantized(tmp_path, num_layers=3)
     assert isinstance(model, Int8LanguageModel) and model.int8_step.startswith("on")
     tokens = torch.randint(model.config.vocab_size, (12,))
@@ -46,3 +47,16 @@ def test_other_cells_keep_the_float_step(tmp_path):
         got, _ = model.step(torch.tensor([1]), None)
         want, _ = LanguageModel.step(model, torch.tensor([1]), None)
     assert torch.equal(got, want)
+
+
+@pytest.mark.skipif(not int8_step.has_vnni(), reason="no AVX-512 VNNI on this CPU")
+def test_vnni_step_close_to_float_step(tmp_path):
+    model = _quantized(tmp_path, num_layers=2)
+    assert model._stack.vnni
+    tokens = torch.randint(model.config.vocab_size, (12,))
+    native = float_state = None
+    with torch.no_grad():
+        for t in tokens:
+            got, native = model.step(t[None], native)
+            want, float_state = LanguageModel.step(model, t[None], float_state)
+            torch.testing.assert_close(got, want, atol=0.02, rtol=0)  # activations in 8 bits
