@@ -5,22 +5,28 @@ Serves the default character LSTM (``rnnkit train lm``'s architecture: 2 x 512 L
 (BiLSTM 128, untrained) with ``rnnkit serve`` in a subprocess on a free 127.0.0.1 port, then:
 
 - generation: 1, 8, 32 and 64 concurrent clients, each opening ``/generate/stream`` requests
-  one after another for ``--seconds``; aggregate generated tokens per second, and the time
-  between two token events of a stream as the client receives them (p50, p99);
+  one after another for ``--seconds``; aggregate generated tokens per second, the time
+  between two token events of a stream as the client receives them (p50, p99), the time from
+  sending a request to its first token event (p50, p99), and the CPU time per generated token
+  of the server process (all its threads, from /proc) and of the load generator;
 - classify: 1 and 32 concurrent clients posting one text each (keep-alive), requests per second
   and latency (p50, p99);
 - errors: any non-200 answer or broken stream.
 
-The clients speak HTTP/1.1 over asyncio streams directly (no HTTP library), so that the load
-generator, which shares the machine's cores with the server, costs as little as it can. Events
-that arrive in one read count as arriving together (a gap of 0 between them). Everything is
-bounded: each phase runs for ``--seconds`` (streams still open then are left by their
-clients, and the tokens counted are those received within the phase); the server is stopped
-(SIGTERM) at the end.
+The load generator is this process; the server is another. Both share the machine's cores, so
+the clients are made cheap: HTTP/1.1 spoken directly over asyncio streams (no HTTP library) on
+uvloop where it is installed, each read taking whatever has arrived and parsing it at once.
+Their CPU time per token is in the results beside the server's, so the share of the machine
+the measurement itself took is on record. Events that arrive in one read count as arriving
+together (a gap of 0 between them). Everything is bounded: each phase runs for ``--seconds``
+(streams still open then are left by their clients, and the tokens counted are those received
+within the phase); the server is stopped (SIGTERM) at the end.
 
-    python benchmarks/serve_load.py [--seconds 8] [--max-tokens 200]
+    python benchmarks/serve_load.py [--seconds 8] [--max-tokens 200] [--rounds 1]
+        [--threads N] [--name serve_load]
 
-Writes benchmarks/results/serve_load.json.
+Writes benchmarks/results/NAME.json (``--rounds R``: the generation phases run R times, in
+turn, and the median round of each stream count is reported; every round is kept).
 """
 
 from __future__ import annotations
@@ -79,13 +85,15 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_server(dirs: list[Path], port: int) -> subprocess.Popen:
+def start_server(dirs: list[Path], port: int, threads: int | None = None) -> subprocess.Popen:
     env = {
         **os.environ,
         "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
     }
     cmd = [sys.executable, "-m", "rnnkit.cli.main", "serve", *map(str, dirs), "--host", HOST,
            "--port", str(port), "--log-level", "warning"]  # fmt: skip
+    if threads is not None:
+        cmd += ["--threads", str(threads)]
     proc = subprocess.Popen(cmd, env=env)
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
@@ -118,42 +126,79 @@ async def read_head(reader: asyncio.StreamReader) -> tuple[int, dict[str, str]]:
     return status, headers
 
 
+def parse_chunks(buffer: bytearray) -> list[bytes]:
+    """Take the complete chunks of a chunked HTTP body off the front of ``buffer``."""
+    chunks, at = [], 0
+    while True:
+        eol = buffer.find(b"\r\n", at)
+        if eol < 0:
+            break
+        size = int(buffer[at:eol], 16)
+        if len(buffer) < eol + 2 + size + 2:
+            break
+        chunks.append(bytes(buffer[eol + 2 : eol + 2 + size]))
+        at = eol + 2 + size + 2
+    del buffer[:at]
+    return chunks
+
+
 async def one_stream(
-    port: int, body: dict[str, Any], gaps: list[float], stop_at: float
+    port: int, body: dict[str, Any], timing: dict[str, list[float]], stop_at: float
 ) -> tuple[int, bool]:
     """One /generate/stream request until it ends or the phase does (then the client leaves):
-    (token events seen, no error)."""
+    (token events seen, no error). Reads whatever has arrived in one call and parses it
+    (chunked framing, then events); events of one read get one arrival time."""
     reader, writer = await asyncio.open_connection(HOST, port)
     try:
+        sent = time.perf_counter()
         writer.write(request_bytes("/generate/stream", body))
         status, headers = await read_head(reader)
         if status != 200 or headers.get("transfer-encoding") != "chunked":
             return 0, False
-        tokens, last, pending = 0, None, b""
+        tokens, last, buffer, pending = 0, None, bytearray(), b""
         while True:
-            size = int((await reader.readuntil(b"\r\n")).strip(), 16)
-            chunk = await reader.readexactly(size + 2)
-            if size == 0:
-                return tokens, False
+            data = await reader.read(1 << 16)
             now = time.perf_counter()
+            if not data:
+                return tokens, False
             if now > stop_at:
                 return tokens, True
-            pending += chunk[:-2]
-            *events, pending = pending.split(b"\n\n")
-            for event in events:
-                if event.startswith(b'data: {"token"'):
-                    tokens += 1
-                    if last is not None:
-                        gaps.append(now - last)
-                    last = now
-                elif b"finish_reason" in event:
-                    return tokens, b'"finish_reason": "length"' in event
+            buffer += data
+            for chunk in parse_chunks(buffer):
+                if not chunk:
+                    return tokens, False  # the body ended without a last event
+                *events, pending = (pending + chunk).split(b"\n\n")
+                for event in events:
+                    if event.startswith(b'data: {"token"'):
+                        tokens += 1
+                        if last is None:
+                            timing["first"].append(now - sent)
+                        else:
+                            timing["gaps"].append(now - last)
+                        last = now
+                    elif b"finish_reason" in event:
+                        return tokens, b'"finish_reason": "length"' in event
     finally:
         writer.close()
 
 
-async def generation_phase(port: int, streams: int, seconds: float, max_tokens: int) -> dict:
-    gaps: list[float] = []
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU seconds of every thread of process ``pid`` so far (Linux), or None."""
+    try:
+        total = 0
+        for task in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{task}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+        return total / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+async def generation_phase(
+    port: int, streams: int, seconds: float, max_tokens: int, server_pid: int | None = None
+) -> dict:
+    timing: dict[str, list[float]] = {"gaps": [], "first": []}
     counts = {"tokens": 0, "requests": 0, "errors": 0}
     stop_at = time.perf_counter() + seconds
 
@@ -164,19 +209,36 @@ async def generation_phase(port: int, streams: int, seconds: float, max_tokens: 
             body = {"prompt": "KING HENRY.\n", "max_tokens": max_tokens, "temperature": 0.8,
                     "seed": seed, "model": "char_lstm"}  # fmt: skip
             try:
-                tokens, ok = await one_stream(port, body, gaps, stop_at)
+                tokens, ok = await one_stream(port, body, timing, stop_at)
             except (OSError, asyncio.IncompleteReadError, ValueError):
                 tokens, ok = 0, False
             counts["tokens"] += tokens
             counts["requests"] += 1
             counts["errors"] += not ok
 
+    server_cpu = cpu_seconds(server_pid) if server_pid else None
+    client_cpu = time.process_time()
     start = time.perf_counter()
     await asyncio.gather(*(client(k) for k in range(streams)))
     wall = min(time.perf_counter(), stop_at) - start
     return {"streams": streams, "seconds": round(wall, 2),
             "tokens_per_s": round(counts["tokens"] / wall, 1), **counts,
-            "inter_token_ms": percentiles(gaps)}  # fmt: skip
+            "inter_token_ms": percentiles(timing["gaps"]),
+            "first_token_ms": percentiles(timing["first"]),
+            **cpu_per_token(server_pid, server_cpu, client_cpu, counts["tokens"])}  # fmt: skip
+
+
+def cpu_per_token(
+    server_pid: int | None, server_cpu: float | None, client_cpu: float, tokens: int
+) -> dict[str, float | None]:
+    """CPU microseconds per generated token spent by the server process and by this one (the
+    load generator) during a phase."""
+    tokens = max(tokens, 1)
+    after = cpu_seconds(server_pid) if server_pid else None
+    server = None if after is None or server_cpu is None else (after - server_cpu) / tokens
+    client = (time.process_time() - client_cpu) / tokens
+    return {"server_cpu_us_per_token": None if server is None else round(server * 1e6, 1),
+            "client_cpu_us_per_token": round(client * 1e6, 1)}  # fmt: skip
 
 
 async def classify_phase(port: int, clients: int, seconds: float) -> dict:
@@ -217,33 +279,56 @@ def percentiles(values: list[float]) -> dict[str, float | None]:
     return {"p50": round(cuts[49] * 1e3, 3), "p99": round(cuts[98] * 1e3, 3), "count": len(values)}
 
 
+def run(coroutine: Any) -> Any:
+    """Run a phase's clients on uvloop where it is installed (less CPU per event than asyncio's
+    own loop, which leaves more of the shared cores to the server), else on asyncio's."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(coroutine)
+    return uvloop.run(coroutine)
+
+
+def median_round(rounds: list[dict], key: str) -> dict:
+    """The round whose ``key`` is the median (the lower one for an even count)."""
+    return sorted(rounds, key=lambda r: r[key])[(len(rounds) - 1) // 2]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=8.0, help="length of each phase")
     parser.add_argument("--max-tokens", type=int, default=200, help="tokens per stream")
+    parser.add_argument("--rounds", type=int, default=1, help="run the generation phases "
+                        "this many times; the median round of each stream count is reported, "
+                        "every round kept")  # fmt: skip
+    parser.add_argument("--threads", type=int, help="rnnkit serve --threads (default: its own)")
+    parser.add_argument("--name", default="serve_load", help="results file name")
     args = parser.parse_args()
     load_before = os.getloadavg()
     with tempfile.TemporaryDirectory() as tmp:
         lm_dir, clf_dir = make_models(Path(tmp))
         port = free_port()
-        proc = start_server([lm_dir, clf_dir], port)
+        proc = start_server([lm_dir, clf_dir], port, args.threads)
         try:
-            asyncio.run(generation_phase(port, 1, 2.0, 20))  # warm-up, not recorded
-            gen = [asyncio.run(generation_phase(port, n, args.seconds, args.max_tokens))
-                   for n in STREAMS]  # fmt: skip
-            clf = [asyncio.run(classify_phase(port, n, args.seconds)) for n in CLIENTS]
+            run(generation_phase(port, 1, 2.0, 20))  # warm-up, not recorded
+            rounds = [[run(generation_phase(port, n, args.seconds, args.max_tokens, proc.pid))
+                       for n in STREAMS] for _ in range(args.rounds)]  # fmt: skip
+            clf = [run(classify_phase(port, n, args.seconds)) for n in CLIENTS]
         finally:
             proc.send_signal(signal.SIGTERM)
             code = proc.wait(60)
+    gen = [median_round([r[i] for r in rounds], "tokens_per_s") for i in range(len(STREAMS))]
     one, most = gen[0]["tokens_per_s"], gen[-1]["tokens_per_s"]
     ratio = round(most / one, 2) if one else None
-    errors = sum(p["errors"] for p in gen + clf)
+    errors = sum(p["errors"] for p in [*(p for r in rounds for p in r), *clf])
     p99 = gen[-1]["inter_token_ms"]["p99"]
-    write_result("serve_load", {
+    write_result(args.name, {
         "model": "default char LSTM (2 x 512, embedding 128), untrained; default classifier",
-        "server": "rnnkit serve, defaults (--max-batch 64), one process", "client": "asyncio, "
-        "raw HTTP/1.1 in a second process on the same machine",
-        "max_tokens": args.max_tokens, "phase_seconds": args.seconds,
+        "server": "rnnkit serve, defaults (--max-batch 64)"
+        + (f", --threads {args.threads}" if args.threads else "") + ", one process",
+        "client": "a second process on the same machine (the cores are shared): raw HTTP/1.1 "
+        "over asyncio streams on uvloop; its CPU time per token is reported beside the server's",
+        "max_tokens": args.max_tokens, "phase_seconds": args.seconds, "rounds": args.rounds,
         "generation": gen, "classify": clf, "errors": errors, "server_exit_code": code,
         "streams_64_over_1": ratio,
         "targets": {"streams_64_over_1 >= 15": ratio is not None and ratio >= 15,
@@ -251,6 +336,7 @@ def main() -> None:
                     "errors == 0": errors == 0},
         "load_average_before": [round(x, 2) for x in load_before],
         "load_average_after": [round(x, 2) for x in os.getloadavg()],
+        **({"generation_rounds": rounds} if args.rounds > 1 else {}),
     })  # fmt: skip
 
 
