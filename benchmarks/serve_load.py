@@ -42,6 +42,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -310,6 +311,8 @@ def main() -> None:
         port = free_port()
         proc = start_server([lm_dir, clf_dir], port, args.threads)
         try:
+            with urllib.request.urlopen(f"http://{HOST}:{port}/info", timeout=30) as answer:
+                threads = json.load(answer)["threads"]
             run(generation_phase(port, 1, 2.0, 20))  # warm-up, not recorded
             rounds = [[run(generation_phase(port, n, args.seconds, args.max_tokens, proc.pid))
                        for n in STREAMS] for _ in range(args.rounds)]  # fmt: skip
@@ -328,6 +331,7 @@ def main() -> None:
         + (f", --threads {args.threads}" if args.threads else "") + ", one process",
         "client": "a second process on the same machine (the cores are shared): raw HTTP/1.1 "
         "over asyncio streams on uvloop; its CPU time per token is reported beside the server's",
+        "server_torch_threads": threads,
         "max_tokens": args.max_tokens, "phase_seconds": args.seconds, "rounds": args.rounds,
         "generation": gen, "classify": clf, "errors": errors, "server_exit_code": code,
         "streams_64_over_1": ratio,

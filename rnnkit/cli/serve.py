@@ -29,7 +29,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     sv.add_argument("--max-body", default="8MB", help="largest request body (e.g. 8MB, 512KB)")
     sv.add_argument("--batch-wait", type=float, default=0.003,
                     help="seconds a batch waits for more requests")  # fmt: skip
-    sv.add_argument("--threads", type=int, help="PyTorch threads for the models (default: its own)")
+    sv.add_argument("--threads", type=int, help="PyTorch threads for the models (default: one "
+                    "less than the cores, at least 1)")  # fmt: skip
     sv.add_argument("--log-level", default="info",
                     choices=["critical", "error", "warning", "info", "debug"])  # fmt: skip
 
@@ -46,18 +47,14 @@ def run(args: argparse.Namespace) -> int:
     try:
         if not 0 <= args.port <= 65535:
             raise ValueError(f"--port must be in [0, 65535], got {args.port}")
-        if args.threads is not None:
-            if args.threads < 1:
-                raise ValueError(f"--threads must be at least 1, got {args.threads}")
-            import torch
-
-            torch.set_num_threads(args.threads)
+        if args.threads is not None and args.threads < 1:
+            raise ValueError(f"--threads must be at least 1, got {args.threads}")
         settings = ServeSettings(
             max_batch=args.max_batch, max_queue=args.max_queue, timeout=args.timeout,
             max_body=parse_size(args.max_body), batch_wait=args.batch_wait,
         )  # fmt: skip
         routes = playground_routes()
-        serve(args.model_dirs, args.host, args.port, settings, args.log_level, routes)
+        serve(args.model_dirs, args.host, args.port, settings, args.log_level, routes, args.threads)
     except (FileNotFoundError, ValueError) as exc:
         print(f"rnnkit serve: {exc}", file=sys.stderr)
         return 2

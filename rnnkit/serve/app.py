@@ -4,7 +4,8 @@ Endpoints (JSON in, JSON out; each model is addressed by ``"model"``, its direct
 which may be left out when one model is served):
 
     GET  /health             {"status": "ok", "models": {name: {task, waiting, active}}}
-    GET  /info               each model's task, config, vocabulary size and layer backends
+    GET  /info               each model's task, config, vocabulary size and layer backends;
+                             the settings and the PyTorch threads
     POST /generate           {"text", "tokens", "finish_reason", "seed"}
     POST /generate/stream    server-sent events: one per token, then the result (streaming.py)
     POST /classify | /tag | /translate | /summarize | /embed      {"results": [...]}
@@ -34,8 +35,9 @@ from starlette.routing import BaseRoute, Route
 from rnnkit.serve.batching import MicroBatcher
 from rnnkit.serve.errors import BadRequest, NotFound, RequestError, TimeLimit
 from rnnkit.serve.requests import FIELDS, check_fields, field_of, parse_json, read_body
+from rnnkit.serve.scheduler import GenerationScheduler, Job
 from rnnkit.serve.settings import ServeSettings
-from rnnkit.serve.streaming import EventStream, GenerationScheduler, Job
+from rnnkit.serve.streaming import EventStream
 from rnnkit.tasks.predictors import Predictor
 from rnnkit.tasks.predictors.streams import Generation, GenerationOptions
 
@@ -198,8 +200,12 @@ async def health(request: Request) -> Response:
 
 
 async def info(request: Request) -> Response:
+    """Each model's description, the server's settings and the PyTorch threads its models use."""
+    import torch
+
     models = [m.predictor.info() for m in request.app.state.models.values()]
-    return JSONResponse({"models": models, "settings": request.app.state.settings.to_dict()})
+    return JSONResponse({"models": models, "settings": request.app.state.settings.to_dict(),
+                         "threads": torch.get_num_threads()})  # fmt: skip
 
 
 def _serve(predictor: Predictor, settings: ServeSettings) -> ServedModel:

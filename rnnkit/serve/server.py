@@ -8,6 +8,7 @@ shutdown, which stops the batchers and the models' worker threads.
 from __future__ import annotations
 
 import ipaddress
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -26,6 +27,18 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def default_threads() -> int:
+    """PyTorch threads for a server's models: one less than the cores this process may run on,
+    at least one. The event loop (HTTP, server-sent events, a core's worth at full load) keeps
+    a core; on two cores a model with both competes with it, and its threads wait for each
+    other at every parallel region whenever one of them is pre-empted."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    return max(1, cores - 1)
+
+
 def serve(
     paths: Sequence[str | Path],
     host: str = "127.0.0.1",
@@ -33,17 +46,22 @@ def serve(
     settings: ServeSettings | None = None,
     log_level: str = "info",
     routes: Sequence[Any] = (),
+    threads: int | None = None,
 ) -> None:
     """Load each model directory and serve them all until SIGINT or SIGTERM; ``routes`` are
-    added to the API (``build_app``), e.g. ``page.playground_routes()``.
+    added to the API (``build_app``), e.g. ``page.playground_routes()``; ``threads``: PyTorch
+    threads for the models (None: ``default_threads()``).
 
     Raises:
         FileNotFoundError, ValueError: a model directory that cannot be loaded (before any
         socket is opened).
     """
+    import torch
     import uvicorn
 
     from rnnkit.tasks.predictors import load
+
+    torch.set_num_threads(threads or default_threads())
 
     settings = settings or ServeSettings()
     predictors = [load(p) for p in paths]

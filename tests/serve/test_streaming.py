@@ -3,7 +3,8 @@
 import asyncio
 import math
 
-from rnnkit.serve.streaming import Job, sse, token_json, token_sse
+from rnnkit.serve.scheduler import Job
+from rnnkit.serve.streaming import sse, token_json, token_sse
 from rnnkit.tasks.predictors.streams import Generation, GenerationOptions, Stream, TokenEvent
 
 
