@@ -22,6 +22,11 @@ weights), ``torch.lstm_cell steps`` (a step with grad), ``generic loop`` (the ce
 and for MinGRU / MinLSTM ``MinGRU scan (native)`` / ``(sequential)`` / ``(log)`` and
 ``MinGRU step``.
 
+A traced call (``torch.compile``, ``torch.export``, fake tensors, ``torch.func``; see
+``rnnkit.ops.tracing``) takes a traceable path instead (``_traced``, ``rnnkit.backends.traced``):
+rnnkit's registered operators, PyTorch's fused op or the generic loop, named ``... (operator
+...)`` / ``(traced)``.
+
 ``layer.backend`` reads ``last(layer)``: what the layer's last call ran, or, before any call in
 the current mode, what a sequence call would run (``describe``).
 """
@@ -35,6 +40,7 @@ from typing import Any, NamedTuple
 import torch
 from torch import Tensor
 
+from rnnkit.backends import traced
 from rnnkit.backends.families import Family, sequence_family, standard
 from rnnkit.backends.fused import run_fused
 from rnnkit.backends.generic import run_generic_stack
@@ -46,6 +52,7 @@ from rnnkit.backends.step import native_step_fits, run_fused_step, run_native_st
 from rnnkit.kernels import min_scan, token_step
 from rnnkit.ops import onednn
 from rnnkit.ops import state as st
+from rnnkit.ops.tracing import tracing
 
 Run = Callable[[Tensor, Any, "Tensor | None"], tuple[Tensor, Any]]
 
@@ -238,7 +245,10 @@ def route(layer: Any, x: Tensor, state: Any, lengths: Tensor | None) -> Route:
     layer's last (``last``). ``layer`` is a recurrent stack (``cells``, ``num_layers``,
     ``bidirectional``, ``dropout``, ``go_backwards``) or a MinGRU / MinLSTM direction
     (``min_kind``)."""
-    if getattr(layer, "min_kind", None) is not None:
+    how = tracing(x)
+    if how is not None:
+        chosen = _traced(layer, x, lengths, how)
+    elif getattr(layer, "min_kind", None) is not None:
         key = (x.device, x.dtype, x.shape[1] == 1, layer.scan)
         cache = layer.__dict__.setdefault("_routes", {})
         chosen = cache.get(key)
@@ -253,6 +263,22 @@ def route(layer: Any, x: Tensor, state: Any, lengths: Tensor | None) -> Route:
             chosen = routes[facts] = _decide(layer, fam, facts)
     layer.__dict__["_ran"] = (layer.training, forced(), chosen.backend)
     return chosen
+
+
+# ------------------------------------------------------------ traced calls (compile, export)
+def _traced(layer: Any, x: Tensor, lengths: Tensor | None, how: str) -> Route:
+    """The route while ``tracing(x)`` says how the call is traced (``torch.compile``,
+    ``torch.export``, fake tensors, ``torch.func``): a traceable path, never a native kernel
+    through ctypes (``rnnkit.backends.traced``); not cached, as a compiled graph keeps it."""
+    if getattr(layer, "min_kind", None) is None:
+        return Route(*traced.stack_route(layer, family(layer), x, lengths, how))
+    title = f"Min{layer.min_kind.upper()}"
+    if x.shape[1] == 1:
+        mode, why = "step", f"one step, {traced.WHO[how]}: h = a h + b directly"
+    else:
+        mode, why = traced.min_mode(x, how)
+    backend = Backend(f"{title} scan ({mode}, traced)", why, "scan")
+    return Route(backend, functools.partial(layer.run_scan, mode))
 
 
 def generation_step(layer: Any, x: Tensor, state: Any) -> tuple[Tensor, Any] | None:
@@ -272,6 +298,7 @@ def generation_step(layer: Any, x: Tensor, state: Any) -> tuple[Tensor, Any] | N
         torch.is_grad_enabled() or type(x) is not Tensor or x.dim() != 3 or x.shape[1] != 1
         or x.shape[2] != layer.input_size or x.shape[0] > token_step.MAX_ROWS
         or not layer.batch_first or layer.stateful or layer.bidirectional
+        or tracing(x) is not None
     ):  # fmt: skip
         return None
     fam = family(layer)

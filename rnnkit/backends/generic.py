@@ -18,6 +18,7 @@ from torch.nn import functional as F
 from rnnkit.backends.sequence import StateLike, reverse_padded, where_state
 from rnnkit.backends.stack import run_stack
 from rnnkit.ops import state as st
+from rnnkit.ops.tracing import tracing
 
 
 def run_generic(
@@ -48,7 +49,8 @@ def run_generic(
         x = x * masks.input.unsqueeze(1)  # same mask at every step
     if reverse:
         x = reverse_padded(x, lengths)
-    used = steps if lengths is None else int(lengths.max())
+    traced = tracing(x) is not None  # int(lengths.max()) would be a data-dependent size
+    used = steps if lengths is None or traced else int(lengths.max())
     x = x[:, :used]
     projected = getattr(cell, "projects_input", False)
     xp = cell.project_input(x) if projected else x  # (N, L', G): one matmul for all steps

@@ -189,11 +189,15 @@ def run_gru_sequence(
     dropout: float = 0.0,
     training: bool = False,
     reverse: bool = False,
+    ops: Any = None,
 ) -> tuple[Tensor, Tensor]:
     """A stack of standard GRU cells (layer-major, direction-minor), every cell through
     ``GRULayer`` (``native=True``; see ``native_layer``) or ``GRUSequence`` with oneDNN's input
     projection; ``run_fused``'s other arguments and results. The dispatch
-    (``rnnkit.backends.dispatch``) says which."""
+    (``rnnkit.backends.dispatch``) says which. ``ops`` (``rnnkit.backends.custom_ops.Ops``, for
+    traced calls) runs the same functions as registered operators."""
+    layer = GRULayer.apply if ops is None else ops.gru_layer
+    sequence = GRUSequence.apply if ops is None else ops.gru_sequence
     if lengths is not None:
         lengths = lengths.to(x.device)
     mask = step_mask(lengths, x.shape[1], x.device)
@@ -202,16 +206,16 @@ def run_gru_sequence(
         hs = cell.hidden_size
         h0 = start[0] if start is not None else seq.new_zeros(seq.shape[0], hs)
         b_hh = cell.bias_hh if cell.bias_hh is not None else seq.new_zeros(3 * hs)
-        if native and not _needs_grad(seq, h0, cell):  # inference: no gates kept
+        if native and ops is None and not _needs_grad(seq, h0, cell):  # inference: no gates
             out = gru_step.forward(seq, cell.weight_ih, cell.bias_ih, h0.contiguous(),
                                    cell.weight_hh, b_hh, mask, keep=False)[0]  # fmt: skip
             h = out.transpose(0, 1)
         elif native:
-            h = GRULayer.apply(seq, cell.weight_ih, cell.bias_ih, h0, cell.weight_hh, b_hh, mask)
+            h = layer(seq, cell.weight_ih, cell.bias_ih, h0, cell.weight_hh, b_hh, mask)
         else:  # time-major storage seen batch-first: each step's rows lie side by side
             xp = onednn.project(seq.transpose(0, 1), cell.weight_ih, cell.bias_ih)
             xp = xp.transpose(0, 1)  # oneDNN's product where it runs (faster than MKL's)
-            h = GRUSequence.apply(xp, h0, cell.weight_hh, b_hh, mask, cell.reset_after)
+            h = sequence(xp, h0, cell.weight_hh, b_hh, mask, cell.reset_after)
         final = h[:, -1]  # padded steps keep the state: the last step's is each sequence's
         if mask is not None:
             h = h * mask[..., None].to(h.dtype)

@@ -120,9 +120,14 @@ def run_lstm_sequence(
     dropout: float = 0.0,
     training: bool = False,
     reverse: bool = False,
+    ops: Any = None,
 ) -> tuple[Tensor, tuple[Tensor, Tensor]]:
     """A stack of peephole and/or layer-norm LSTM cells (layer-major, direction-minor) with
-    ``LSTMSequence`` / ``LayerNormLSTMSequence``; ``run_fused``'s arguments and results."""
+    ``LSTMSequence`` / ``LayerNormLSTMSequence``; ``run_fused``'s arguments and results. Standard
+    cells run too (peepholes of zeros). ``ops`` (``rnnkit.backends.custom_ops.Ops``, for traced
+    calls) runs the same functions as registered operators."""
+    lstm = LSTMSequence.apply if ops is None else ops.lstm_layer
+    ln_lstm = LayerNormLSTMSequence.apply if ops is None else ops.ln_lstm_layer
     if lengths is not None:
         lengths = lengths.to(x.device)
     mask = step_mask(lengths, x.shape[1], x.device)
@@ -138,15 +143,15 @@ def run_lstm_sequence(
         else:
             peep = seq.new_zeros(3, hs)
         if cell.layer_norm:  # the kernel normalises W_ih x itself, row by row
-            h, c_last = LayerNormLSTMSequence.apply(
+            h, c_last = ln_lstm(
                 seq, cell.weight_ih, h0, c0, cell.weight_hh,
                 cell.layer_norm_ih_weight, cell.layer_norm_hh_weight, _ln_bias(cell),
                 cell.layer_norm_c_weight, cell.layer_norm_c_bias, peep, mask,
             )  # fmt: skip
         else:
             b_hh = cell.bias_hh if cell.bias_hh is not None else seq.new_zeros(4 * hs)
-            h, c_last = LSTMSequence.apply(seq, cell.weight_ih, cell.bias_ih, h0, c0,
-                                           cell.weight_hh, b_hh, peep, mask)  # fmt: skip
+            h, c_last = lstm(seq, cell.weight_ih, cell.bias_ih, h0, c0, cell.weight_hh, b_hh,
+                             peep, mask)  # fmt: skip
         final = h[:, -1]  # padded steps keep the state: the last step's is each sequence's
         if mask is not None:
             h = h * mask[..., None].to(h.dtype)

@@ -169,9 +169,13 @@ class SequenceLayer(nn.Module):
         # the expected shapes per batch size are memoised: building a meta state each call
         # costs more than a whole generation step
         memo = self.__dict__.setdefault("_state_shapes", {})
-        if n not in memo:
-            memo[n] = _shapes(self.init_state(n, device="meta"))
-        if _shapes(state) != memo[n]:
+        if not isinstance(n, int):  # a symbolic batch size (torch.export) is no memo key
+            expected = _shapes(self.init_state(n, device="meta"))
+        else:
+            if n not in memo:
+                memo[n] = _shapes(self.init_state(n, device="meta"))
+            expected = memo[n]
+        if _shapes(state) != expected:
             expected = self.init_state(n, device="meta")
             raise ValueError(
                 f"{self.layer_name}: expected state of shape {st.describe(expected)}, "

@@ -7,6 +7,8 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor
 
+from rnnkit.ops.tracing import tracing
+
 
 def shape_str(shape: Sequence[int | str]) -> str:
     """``(4, 7, 31)`` style text for a shape."""
@@ -57,6 +59,8 @@ def check_lengths(
         )
     if lengths.dtype.is_floating_point or lengths.dtype == torch.bool:
         raise TypeError(f"{owner}: lengths must be integers, got {lengths.dtype}")
+    if tracing(lengths) is not None:  # their values are unknown while traced: not checked
+        return lengths.to(device=device, dtype=torch.long)
     lo, hi = int(lengths.min()), int(lengths.max())
     if lo < 1 or hi > steps:
         bad = int(((lengths < 1) | (lengths > steps)).nonzero()[0, 0])
@@ -78,7 +82,7 @@ def _mask_to_lengths(owner: str, mask: Tensor, batch_size: int, steps: int) -> T
     mask = mask.bool()
     lengths = mask.sum(dim=1)
     prefix = torch.arange(steps, device=mask.device)[None, :] < lengths[:, None]
-    if not torch.equal(prefix, mask):
+    if tracing(mask) is None and not torch.equal(prefix, mask):  # unknown while traced
         raise ValueError(
             f"{owner}: mask must mark a prefix of each sequence (padding at the end only)"
         )

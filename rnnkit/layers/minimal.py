@@ -129,8 +129,9 @@ class MinRecurrent(Routed):
     def run_scan(
         self, mode: str, x: Tensor, state: st.LayerState | None, lengths: Tensor | None
     ) -> tuple[Tensor, st.LayerState]:
-        """Run the layer with ``mode``: ``"step"``, ``"log"``, ``"sequential"`` or ``"native"``
-        (the dispatch's choice)."""
+        """Run the layer with ``mode``: ``"step"``, ``"log"``, ``"sequential"``, ``"native"`` or
+        ``"op"`` (the native layer as a registered operator, for traced calls): the dispatch's
+        choice."""
         h0 = None if state is None else state[0]  # type: ignore[index]
         if self.go_backwards:
             x = reverse_padded(x, lengths)
@@ -139,6 +140,11 @@ class MinRecurrent(Routed):
             out = self.step(x[:, 0], start).unsqueeze(1)
         elif mode == "log":
             out = parallel_scan_log(*self.log_coefficients(x), h0)
+        elif mode == "op":  # traced: the native layer as a registered operator
+            from rnnkit.backends.custom_ops import Ops
+
+            start = h0 if h0 is not None else x.new_zeros(x.shape[0], self.hidden_size)
+            out = Ops.min_layer(x, self.linear.weight, self.linear.bias, start, self.kind)
         elif mode == "native":
             if not min_scan.supported(x):
                 raise ValueError(

@@ -22,6 +22,8 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from rnnkit.ops.tracing import tracing
+
 
 def available(like: Tensor) -> bool:
     """Whether ``pack``/``linear`` can run for tensors like ``like`` (CPU float32)."""
@@ -107,10 +109,11 @@ class PackedProduct:
 
 def project(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """x W^T + b for a whole sequence, differentiable: oneDNN forward where ``available`` (and
-    the bias, if any, of W's dtype), else ``F.linear``. x (N, L, K), W (M, K), b (M,) or None
-    -> (N, L, M)."""
+    the bias, if any, of W's dtype), else ``F.linear`` (also while traced: ``torch.compile``
+    lowers that to its own packed product, and oneDNN's operators here break its lowering).
+    x (N, L, K), W (M, K), b (M,) or None -> (N, L, M)."""
     if (
-        available(x) and x.numel() and not torch.is_autocast_enabled()
+        available(x) and x.numel() and not torch.is_autocast_enabled() and tracing(x) is None
         and weight.dtype == x.dtype and (bias is None or bias.dtype == x.dtype)
     ):  # fmt: skip
         return Linear.apply(x, weight, bias)  # type: ignore[no-any-return]
