@@ -11,6 +11,8 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 
+import torch
+
 
 @dataclass(frozen=True)
 class Backend:
@@ -56,17 +58,27 @@ def force(name: str | None) -> Iterator[None]:
         >>> with rnnkit.backends.force("generic"):
         ...     out, state = lstm(x)
     """
+    global _TRACED_FORCED
     if name not in (None, "generic"):
         raise ValueError(f"force: only 'generic' or None can be forced, got {name!r}")
-    token = _FORCED.set(name)
+    token, before = _FORCED.set(name), _TRACED_FORCED
+    _TRACED_FORCED = name
     try:
         yield
     finally:
         _FORCED.reset(token)
+        _TRACED_FORCED = before
+
+
+#: ``force``'s value as a plain global, for ``torch.compile``: Dynamo cannot read a ContextVar
+#: (it would break the graph at every layer call) but reads and guards a module global
+_TRACED_FORCED: str | None = None
 
 
 def forced() -> str | None:
     """The path forced by ``force`` in this context, or None."""
+    if torch.compiler.is_compiling():
+        return _TRACED_FORCED
     return _FORCED.get()
 
 

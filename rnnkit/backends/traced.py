@@ -29,10 +29,10 @@ from rnnkit.backends.elman_sequence import run_elman_sequence
 from rnnkit.backends.families import Family
 from rnnkit.backends.fused import run_fused
 from rnnkit.backends.generic import run_generic_stack
-from rnnkit.backends.gru_sequence import native_layer, run_gru_sequence
+from rnnkit.backends.gru_sequence import run_gru_sequence
 from rnnkit.backends.lstm_sequence import run_lstm_sequence
 from rnnkit.backends.select import Backend
-from rnnkit.kernels import lstm_step, min_scan
+from rnnkit.kernels import gru_step, lstm_step, min_scan
 
 WHO = {
     "compile": "traced by torch.compile",
@@ -40,6 +40,14 @@ WHO = {
     "fake": "run on fake tensors",
     "functorch": "inside a torch.func transform",
 }
+
+
+@torch.compiler.assume_constant_result
+def _builds(kernel: str) -> bool:
+    """Whether a native kernel builds here (asked outside the graph: Dynamo cannot trace the
+    loader's lock, and the answer never changes)."""
+    module = {"lstm": lstm_step, "gru": gru_step, "min": min_scan}[kernel]
+    return module.library() is not None  # type: ignore[attr-defined]
 
 
 def _ops() -> Any:
@@ -61,14 +69,14 @@ def stack_route(layer: Any, fam: Family, x: Tensor, lengths: Tensor | None, how:
     lstm = fam.kind == "lstm_sequence" or (
         fam.kind == "fused" and fam.kernel == "lstm" and not cells[0].proj_size
     )
-    if operators and lstm and lstm_step.library() is not None:
+    if operators and lstm and _builds("lstm"):
         op = "ln_lstm_layer" if cells[0].layer_norm else "lstm_layer"
         why = f"{fam.reason}; {who} -> torch.ops.rnnkit.{op}, opaque to the tracer"
         backend = Backend(f"rnnkit LSTM sequence (operator {op})", why, "sequence", "lstm")
         return backend, functools.partial(run_lstm_sequence, cells, ops=_ops(), **opts)
     gru = fam.kind == "gru_sequence" or (fam.kind == "fused" and fam.kernel == "gru")
     if operators and gru:
-        native = fam.kind == "fused" and native_layer(cells[0], x)
+        native = fam.kind == "fused" and cells[0].reset_after and _builds("gru")
         op = "gru_layer" if native else "gru_sequence"
         why = f"{fam.reason}; {who} -> torch.ops.rnnkit.{op}, opaque to the tracer"
         backend = Backend(f"rnnkit GRU sequence (operator {op})", why, "sequence", "gru")
@@ -97,6 +105,7 @@ def min_mode(x: Tensor, how: str) -> tuple[str, str]:
     """(scan mode, why) for a traced MinGRU / MinLSTM call of more than one step: the registered
     ``min_layer`` operator (mode ``"op"``) on CPU float with the native kernel, else the
     log-space scan."""
-    if how != "functorch" and min_scan.supported(x):
+    cpu = x.device.type == "cpu" and x.dtype in (torch.float32, torch.float64)
+    if how != "functorch" and cpu and _builds("min"):
         return "op", f"{WHO[how]} -> torch.ops.rnnkit.min_layer, opaque to the tracer"
     return "log", f"{WHO[how]} -> the log-space scan, plain PyTorch ops"
