@@ -89,14 +89,15 @@ def _backward(spec: _Spec, grads: list[Tensor | None], *args: Any) -> list[Tenso
         arg, g = args[i], found[i]
         if arg is None:
             out.append(torch.empty(0))  # placeholder: no input, no gradient
-        else:
-            out.append(torch.zeros_like(arg) if g is None else g.to(arg.dtype).contiguous())
+        else:  # each its own contiguous tensor (gradients may be views of one buffer)
+            out.append(arg.new_zeros(arg.shape) if g is None else _fresh(g.to(arg.dtype)))
     return out
 
 
 def _backward_fake(spec: _Spec, grads: list[Tensor | None], *args: Any) -> list[Tensor]:
+    # contiguous, as ``_backward`` returns them (empty_like would copy an input's strides)
     return [
-        torch.empty(0) if args[i] is None else torch.empty_like(args[i])
+        torch.empty(0) if args[i] is None else args[i].new_empty(args[i].shape)
         for i in spec.differentiable
     ]
 

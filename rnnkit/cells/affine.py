@@ -8,7 +8,6 @@ so that ``torch.nn.RNN`` / ``GRU`` / ``LSTM`` parameters load unchanged.
 
 from __future__ import annotations
 
-import functools
 from typing import Any
 
 import torch
@@ -121,9 +120,15 @@ class AffineCell(RecurrentCell):
         }
 
 
-@functools.cache
+_OVERRIDES: dict[tuple[type, type], bool] = {}  # a plain dict, which torch.compile reads
+
+
 def _overrides_math(cls: type, base: type) -> bool:
     """Whether ``cls`` replaced any of ``base``'s equations (asked on every call of a layer,
     so answered once per class)."""
-    names = ("forward", "step", "project_input", "project_hidden")
-    return any(getattr(cls, n) is not getattr(base, n) for n in names)
+    found = _OVERRIDES.get((cls, base))
+    if found is None:
+        names = ("forward", "step", "project_input", "project_hidden")
+        found = any(getattr(cls, n) is not getattr(base, n) for n in names)
+        _OVERRIDES[(cls, base)] = found
+    return found

@@ -26,8 +26,8 @@ def _cases():
     return {
         "gru_layer": (GRULayer, (x, _r(3 * H, IN), _r(3 * H), h0, _r(3 * H, H), _r(3 * H), MASK),
                       gru_step),
-        "gru_sequence": (GRUSequence, (_r(N, L, 3 * H), h0, _r(3 * H, H), _r(3 * H), MASK,
-                                       False), None),
+        "gru_sequence": (GRUSequence, (_r(L, N, 3 * H).transpose(0, 1), h0, _r(3 * H, H),
+                                       _r(3 * H), MASK, False), None),  # xp time-major
         "elman_sequence": (ElmanSequence, (_r(N, L, H), h0, _r(H, H), _r(H), MASK, True), None),
         "lstm_layer": (LSTMSequence, (x, _r(4 * H, IN), None, h0, c0, _r(4 * H, H), _r(4 * H),
                                       _r(3, H), MASK), lstm_step),
@@ -76,6 +76,10 @@ def test_opcheck(name):
     op = getattr(torch.ops.rnnkit, name).default
     tests = ("test_schema", "test_autograd_registration", "test_faketensor")
     torch.library.opcheck(op, _leaves(args), test_utils=tests)
+    outs = op(*args)  # the backward operator: its fake's strides are its results' (Inductor
+    grads = [torch.randn_like(o) for o in (outs if isinstance(outs, tuple) else (outs,))]
+    backward = getattr(torch.ops.rnnkit, name + "_backward").default  # asserts them)
+    torch.library.opcheck(backward, (grads, *args), test_utils=("test_schema", "test_faketensor"))
 
 
 def test_every_operator_is_registered_with_a_backward():
