@@ -15,7 +15,9 @@ quantized (``rnnkit quantize``: int8 weights, per-row scales) and its export qua
 - classifier throughput: texts per second over sentiment/test.tsv (``classify``, batches of 64);
 - size on disk of the weights of each form;
 - quality: bits per character on held-out Shakespeare (the last ``--heldout`` characters, never
-  trained on) and accuracy on sentiment/test.tsv, for each form.
+  trained on; ``rnnkit evaluate``'s windows), the same over the first ``--step-chars`` of them
+  read token by token through each form's generation step (for int8 on a CPU with AVX-512 VNNI
+  that step quantizes activations too), and accuracy on sentiment/test.tsv, for each form.
 
     python benchmarks/deploy.py [--lm RUN --classifier RUN] [--lm-seconds 120]
 
@@ -25,6 +27,7 @@ Writes benchmarks/results/deploy.json. Timings depend on the machine's load at t
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import statistics
 import sys
@@ -40,6 +43,7 @@ from common import data_dir, write_result
 
 import rnnkit
 from rnnkit.cli.main import main as rnnkit_main
+from rnnkit.kernels import int8_step
 
 
 def run(*argv: str) -> None:
@@ -119,6 +123,17 @@ def per_token_ms(step: Any, tokens: list[int], repeats: int) -> float:
     return statistics.median(runs[1:])
 
 
+def step_bpc(step: Any, ids: list[int]) -> float:
+    """Bits per token (a character here) of ``step`` run token by token from a zero state:
+    the path generation runs (for int8 with VNNI, activations quantized too)."""
+    total, state = 0.0, None
+    with torch.no_grad():
+        for t in range(len(ids) - 1):
+            logits, state = step(torch.tensor([ids[t]]), state)
+            total -= float(torch.log_softmax(logits[0].float(), -1)[ids[t + 1]])
+    return total / ((len(ids) - 1) * math.log(2))
+
+
 def lm_figures(paths: dict[str, Path], heldout: Path, args: argparse.Namespace) -> dict[str, Any]:
     from rnnkit.tasks.lm import evaluate_lm
 
@@ -127,18 +142,24 @@ def lm_figures(paths: dict[str, Path], heldout: Path, args: argparse.Namespace) 
     tokens = native.tokenizer.encode(text[: args.tokens * 4])[: args.tokens]
     latency = {"torch.nn.LSTM fp32": per_token_ms(torch_lstm_stepper(native.model), tokens,
                                                   args.repeats)}  # fmt: skip
-    quality, size = {}, {}
+    quality, stepped, size = {}, {}, {}
+    step_ids = native.tokenizer.encode(text[: args.step_chars])
     for name, path in paths.items():
         model = rnnkit.load(path).model
         latency[name] = per_token_ms(model.step, tokens, args.repeats)
         quality[name] = round(evaluate_lm(path, heldout)["bpc"], 4)
+        stepped[name] = round(step_bpc(model.step, step_ids), 4)
         size[name] = weight_bytes(path)
     fp32, int8 = "rnnkit fp32", "rnnkit int8"
     return {"latency_ms_per_token": {k: round(v, 4) for k, v in latency.items()},
-            "bpc_heldout": quality, "weight_bytes": size,
+            "bpc_heldout": quality, "bpc_heldout_by_generation_step": stepped,
+            "step_chars": len(step_ids), "weight_bytes": size,
+            "int8_vnni": int8_step.has_vnni(),
             "int8_step": getattr(rnnkit.load(paths[int8]).model, "int8_step", "absent"),
             "int8_vs_fp32": {"speedup": round(latency[fp32] / latency[int8], 2),
                              "bpc_relative_change": round(quality[int8] / quality[fp32] - 1, 5),
+                             "step_bpc_relative_change": round(stepped[int8] / stepped[fp32] - 1,
+                                                               5),
                              "size_ratio": round(size[int8] / size[fp32], 3)}}  # fmt: skip
 
 
@@ -174,6 +195,12 @@ def main() -> None:
     parser.add_argument("--lm-seconds", type=int, default=120)
     parser.add_argument("--classifier-seconds", type=int, default=60)
     parser.add_argument("--heldout", type=int, default=30_000, help="held-out characters")
+    parser.add_argument(
+        "--step-chars",
+        type=int,
+        default=3000,
+        help="held-out characters scored token by token with each step",
+    )
     parser.add_argument("--tokens", type=int, default=200, help="steps per latency run")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--threads", type=int, default=1, help="torch and onnxruntime threads")
@@ -186,8 +213,9 @@ def main() -> None:
         lm_run, clf_run, heldout = train_models(root, args)
         lm = lm_figures(forms(lm_run, root, "lm"), heldout, args)
         clf = classifier_figures(forms(clf_run, root, "classifier"), args)
-    settings = {k: getattr(args, k) for k in ("lm_seconds", "classifier_seconds", "heldout",
-                                               "tokens", "repeats", "threads")}  # fmt: skip
+    names = ("lm_seconds", "classifier_seconds", "heldout", "step_chars", "tokens", "repeats",
+             "threads")  # fmt: skip
+    settings = {k: getattr(args, k) for k in names}
     settings["trained_here"] = {"lm": not args.lm, "classifier": not args.classifier}
     write_result(args.name, {"settings": settings, "char_lstm": lm, "bilstm_classifier": clf})
 
