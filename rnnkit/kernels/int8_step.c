@@ -129,14 +129,19 @@ int int8_step_has_vnni(void) {
 #if defined(__AVX512VNNI__) && defined(__AVX512BW__)
 #include <immintrin.h>
 
-/* q (n4 bytes) = round(v / s) + 128 for n values, 128 (zero) beyond; returns s */
+/* q (n4 bytes) = round(v / s) + 128 for n values, 128 (zero) beyond; returns s, or NaN when
+ * a value is NaN (so the step's outputs are NaN, as the float path's would be) */
 static float quantize_u8(const float *v, long n, long n4, uint8_t *q) {
     float m = 0.0f;
-    for (long k = 0; k < n; k++) m = fabsf(v[k]) > m ? fabsf(v[k]) : m;
+    int nan = 0;
+    for (long k = 0; k < n; k++) {
+        nan |= v[k] != v[k];
+        m = fabsf(v[k]) > m ? fabsf(v[k]) : m;
+    }
     float s = m > 0.0f ? m / 127.0f : 1.0f, inv = 1.0f / s;
-    for (long k = 0; k < n; k++) q[k] = (uint8_t)((int)lrintf(v[k] * inv) + 128);
+    for (long k = 0; k < n; k++) q[k] = v[k] == v[k] ? (uint8_t)((int)lrintf(v[k] * inv) + 128) : 128;
     for (long k = n; k < n4; k++) q[k] = 128;
-    return s;
+    return nan ? NAN : s;
 }
 
 /* acc[4] += the panel part's rows (k4 of them, in groups of 4) times q */

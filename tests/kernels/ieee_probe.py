@@ -61,6 +61,31 @@ def step(layer: torch.nn.Module, dtype: torch.dtype, rows: int) -> tuple[torch.T
     return out, None
 
 
+def int8(dtype: torch.dtype) -> tuple[torch.Tensor, None]:
+    """The int8 kernel's entry points (float32 only, whatever ``dtype``): each path's batch-1
+    LSTM step and the int8 product, on an input with a NaN (row 0) and one without (row 1)."""
+    from rnnkit.kernels import int8_step
+    from rnnkit.models.quantized import quantize_rows
+
+    q_ih, s_ih = quantize_rows(torch.randn(4 * H, IN))
+    q_hh, s_hh = quantize_rows(torch.randn(4 * H, H))
+    levels = [(q_ih, s_ih, q_hh, s_hh, torch.zeros(4 * H))] * 2
+    rows = []
+    for nan in (True, False):
+        x = torch.randn(IN)
+        if nan:
+            x[0] = float("nan")
+        parts = [int8_step.int8_gemv(q_ih[:, :IN].contiguous(), s_ih, None, x)]
+        for vnni in (False, True):
+            stack = int8_step.Int8LSTMStack(levels, vnni=vnni)
+            if vnni and not stack.vnni:  # no VNNI here: its entry point is a no-op; run it
+                build._loaded["int8_step"].rnnkit_int8_vnni_lstm_stack(0, *[None] * 8)
+                continue
+            parts.append(torch.cat(stack.step(x, [torch.zeros(H)] * 2, [torch.zeros(H)] * 2)[0]))
+        rows.append(torch.cat(parts))
+    return torch.stack(rows), None
+
+
 WORKLOADS = {
     "mingru": lambda d: sequence(rnnkit.MinGRU(IN, H), d),
     "minlstm": lambda d: sequence(rnnkit.MinLSTM(IN, H), d),
@@ -70,6 +95,7 @@ WORKLOADS = {
     "lstm_token_step": lambda d: step(rnnkit.LSTM(IN, H, num_layers=2), d, 1),
     "gru_token_step": lambda d: step(rnnkit.GRU(IN, H, num_layers=2), d, 1),
     "lstm_wide_step": lambda d: step(rnnkit.LSTM(IN, H), d, 12),
+    "int8_step": int8,
 }
 
 
