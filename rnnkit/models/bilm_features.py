@@ -6,7 +6,10 @@
 
 The task concatenates ELMo_t^task to its own word features. By default the biLM is frozen: its
 weights get no gradient, it runs without dropout and without building a graph; the mix is
-still learned. With ``finetune=True`` the biLM trains with the task (its dropout included).
+still learned. A frozen biLM's layers are the same for a sentence in every epoch, so they are
+kept per distinct sentence (``FeatureCache``, ``cache_mb`` megabytes at most) and computed
+again only for sentences not kept. With ``finetune=True`` the biLM trains with the task (its
+dropout included) and nothing is cached.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from torch import Tensor, nn
 
 from rnnkit.layers.scalar_mix import ScalarMix
 from rnnkit.models.bilm import BiLanguageModel
+from rnnkit.models.feature_cache import FeatureCache
 
 BILM_MODES = ("mix", "layer", "average")
 
@@ -31,6 +35,7 @@ class BiLMFeatures(nn.Module):
         mode: ``"mix"``, ``"layer"`` or ``"average"``.
         layer: the layer of ``"layer"`` mode (0: tokens .. K: top; default K).
         finetune: train the biLM's weights with the task.
+        cache_mb: megabytes of a frozen biLM's layers kept per distinct sentence (0: none).
 
     Shape:
         inputs ``{"words", "lengths", ["chars", "char_lengths"]}`` of the biLM (``<s>`` and
@@ -48,6 +53,7 @@ class BiLMFeatures(nn.Module):
         mode: str = "mix",
         layer: int | None = None,
         finetune: bool = False,
+        cache_mb: int = 1024,
     ) -> None:
         super().__init__()
         if mode not in BILM_MODES:
@@ -61,6 +67,7 @@ class BiLMFeatures(nn.Module):
         self.mix = ScalarMix(self.bilm.num_outputs) if mode == "mix" else None
         self.out_features = self.bilm.output_size
         self.bilm.requires_grad_(finetune)
+        self.cache = FeatureCache(0 if finetune else cache_mb << 20)
         self.train()
 
     def train(self, mode: bool = True) -> BiLMFeatures:
@@ -74,24 +81,77 @@ class BiLMFeatures(nn.Module):
     def load_bilm(self, bilm: BiLanguageModel) -> None:
         """Copy a trained biLM's weights (same config) into this module."""
         self.bilm.load_state_dict(bilm.state_dict())
+        self.cache.clear()
+
+    def _load_from_state_dict(self, *args: Any, **kwargs: Any) -> None:
+        self.cache.clear()  # new weights: the kept layers are stale
+        super()._load_from_state_dict(*args, **kwargs)
+
+    def _apply(self, fn: Any, *args: Any, **kwargs: Any) -> BiLMFeatures:
+        self.cache.clear()  # moved or cast: the kept layers are on the old device or dtype
+        return super()._apply(fn, *args, **kwargs)  # type: ignore[no-any-return]
 
     def forward(self, inputs: dict[str, Tensor]) -> Tensor:
-        with torch.set_grad_enabled(self.finetune and torch.is_grad_enabled()):
-            layers = self.bilm.layer_outputs(
-                inputs["words"], inputs["lengths"], inputs.get("chars"), inputs.get("char_lengths")
-            )  # (K+1, N, L, 2H)
+        if self.finetune or self.cache.max_bytes == 0:
+            with torch.set_grad_enabled(self.finetune and torch.is_grad_enabled()):
+                layers = self._layers(inputs)  # (K+1, N, L, 2H)
+        else:
+            layers = self._kept_layers(inputs)
         if self.mode == "layer":
             return layers[self.layer]
         if self.mix is not None:
             return self.mix(layers)
         return layers.mean(dim=0)
 
+    def _layers(self, inputs: dict[str, Tensor]) -> Tensor:
+        return self.bilm.layer_outputs(
+            inputs["words"], inputs["lengths"], inputs.get("chars"), inputs.get("char_lengths")
+        )
+
+    @torch.no_grad()
+    def _kept_layers(self, inputs: dict[str, Tensor]) -> Tensor:
+        """The frozen biLM's layers (K+1, N, L, 2H), each sentence's from the cache where it is
+        kept; the others are computed in one call over those rows and kept if they fit."""
+        lengths = inputs["lengths"]
+        keys = [self._key(inputs, i) for i in range(lengths.shape[0])]
+        found = [self.cache.get(k) for k in keys]
+        missing = [i for i, f in enumerate(found) if f is None]
+        if missing:
+            rows = torch.tensor(missing, device=lengths.device)
+            sub = {k: v.index_select(0, rows) for k, v in inputs.items()}
+            computed = self._layers(sub)
+            for j, i in enumerate(missing):
+                found[i] = computed[:, j, : int(lengths[i]) - 2]
+                self.cache.put(keys[i], found[i])
+        first = found[0]
+        assert first is not None
+        steps = inputs["words"].shape[1] - 2  # <s> and </s> are not tokens
+        layers = first.new_zeros(first.shape[0], len(found), steps, first.shape[-1])
+        for i, f in enumerate(found):
+            assert f is not None
+            layers[:, i, : f.shape[1]] = f
+        return layers
+
+    @staticmethod
+    def _key(inputs: dict[str, Tensor], i: int) -> bytes:
+        """Sentence i's key: its word ids, and its characters trimmed to its longest word."""
+        m = int(inputs["lengths"][i])
+        parts = [inputs["words"][i, :m]]
+        if inputs.get("chars") is not None:
+            widths = inputs["char_lengths"][i, :m]
+            parts += [inputs["chars"][i, :m, : int(widths.max())], widths]
+        return FeatureCache.key(*parts)
+
 
 def bilm_features(
-    config: dict[str, Any] | None, mode: str, layer: int | None, finetune: bool
+    config: dict[str, Any] | None,
+    mode: str,
+    layer: int | None,
+    finetune: bool,
+    cache_mb: int = 1024,
 ) -> BiLMFeatures | None:
     """``BiLMFeatures`` from a task config's ``bilm_*`` fields; None when ``config`` is None."""
-    return None if config is None else BiLMFeatures(config, mode, layer, finetune)
+    return None if config is None else BiLMFeatures(config, mode, layer, finetune, cache_mb)
 
 
 def check_aligned(owner: str, features: Tensor, words: Tensor) -> Tensor:

@@ -54,6 +54,7 @@ class ClassifierConfig(Config):
     bilm_mode: str = "mix"
     bilm_layer: int | None = None
     bilm_finetune: bool = False
+    bilm_cache_mb: int = 1024
     ensemble: int = 1
 
 
@@ -74,8 +75,8 @@ class TextClassifier(nn.Module):
             ``hidden_dropout`` between layers; ``embedding_dropout`` drops word types.
         freeze_embeddings: keep the (pretrained) embeddings fixed.
         bilm_config: a trained biLM's config to concatenate its vectors to the embeddings
-            (None: off), with ``bilm_mode``, ``bilm_layer`` and ``bilm_finetune`` (see
-            ``BiLMFeatures``; the recipe loads the biLM's weights).
+            (None: off), with ``bilm_mode``, ``bilm_layer``, ``bilm_finetune`` and
+            ``bilm_cache_mb`` (see ``BiLMFeatures``; the recipe loads the biLM's weights).
         ensemble: must be 1 here; K > 1 members averaged are a ``ClassifierEnsemble``
             (``make_classifier`` picks the class).
 
@@ -106,7 +107,9 @@ class TextClassifier(nn.Module):
             )
         self.embed = nn.Embedding(vocab_size, c.embedding_size)
         self.embed.weight.requires_grad_(not c.freeze_embeddings)
-        self.bilm = bilm_features(c.bilm_config, c.bilm_mode, c.bilm_layer, c.bilm_finetune)
+        self.bilm = bilm_features(
+            c.bilm_config, c.bilm_mode, c.bilm_layer, c.bilm_finetune, c.bilm_cache_mb
+        )
         self.layers = nn.ModuleList()
         width = c.embedding_size + (self.bilm.out_features if self.bilm is not None else 0)
         for k in range(c.num_layers):

@@ -53,6 +53,7 @@ class TaggerConfig(Config):
     bilm_mode: str = "mix"
     bilm_layer: int | None = None
     bilm_finetune: bool = False
+    bilm_cache_mb: int = 1024
 
 
 class SequenceTagger(nn.Module):
@@ -70,8 +71,9 @@ class SequenceTagger(nn.Module):
         word_dropout: in training, each word id becomes ``unk_id`` with this probability, so
             the unknown-word embedding is learned (the characters still see the word).
         bilm_config: a trained biLM's config to add its vectors to the word features (None:
-            off), with ``bilm_mode`` (``mix``, ``layer``, ``average``), ``bilm_layer`` and
-            ``bilm_finetune`` (see ``BiLMFeatures``; the recipe loads the biLM's weights).
+            off), with ``bilm_mode`` (``mix``, ``layer``, ``average``), ``bilm_layer``,
+            ``bilm_finetune`` and ``bilm_cache_mb`` (see ``BiLMFeatures``; the recipe loads the
+            biLM's weights).
 
     Shape:
         words (N, L), lengths (N,), chars (N, L, C) and char_lengths (N, L) when
@@ -102,7 +104,9 @@ class SequenceTagger(nn.Module):
                 c.num_chars, c.char_encoder, c.char_embedding_size, c.char_hidden_size
             )
             width += self.chars.out_features
-        self.bilm = bilm_features(c.bilm_config, c.bilm_mode, c.bilm_layer, c.bilm_finetune)
+        self.bilm = bilm_features(
+            c.bilm_config, c.bilm_mode, c.bilm_layer, c.bilm_finetune, c.bilm_cache_mb
+        )
         if self.bilm is not None:
             width += self.bilm.out_features
         self.drop = nn.Dropout(c.dropout)

@@ -93,3 +93,50 @@ def test_classifier_with_biLM_features_trains_and_checks_alignment():
     assert clf.eval().predict(batch["tokens"], batch["lengths"], batch["bilm"]).shape == (3,)
     with pytest.raises(ValueError, match="do not match the words"):
         clf(batch["tokens"][:, :2], torch.tensor([2, 2, 2]), batch["bilm"])
+
+
+@pytest.mark.parametrize("chars", [False, True])
+def test_a_frozen_biLM_keeps_each_sentence_layers_and_gives_the_same_vectors(chars):
+    vocab = BiLMVocab.build(SENTENCES, chars=chars)
+    bilm = BiLanguageModel(len(vocab.words), embedding_size=4, hidden_size=5,
+                           num_chars=len(vocab.chars) if chars else 0)  # fmt: skip
+    bilm.eval()
+    feats = BiLMFeatures(bilm.get_config(), "average")
+    feats.load_bilm(bilm)
+    uncached = BiLMFeatures(bilm.get_config(), "average", cache_mb=0)
+    uncached.load_bilm(bilm)
+    batch = vocab.collate([vocab.encode(s) for s in SENTENCES])
+    expected = uncached(batch)
+    torch.testing.assert_close(feats(batch), expected)  # all computed, all kept
+    assert (feats.cache.hits, feats.cache.misses, len(feats.cache)) == (0, 3, 3)
+    torch.testing.assert_close(feats(batch), expected)  # all from the cache
+    assert feats.cache.hits == 3 and len(uncached.cache) == 0
+    # another batch: one kept sentence beside a new one, padded to another width
+    other = [SENTENCES[2], ["a", "cat", "ran", "far", "away"]]
+    mixed = vocab.collate([vocab.encode(s) for s in other])
+    torch.testing.assert_close(feats(mixed), uncached(mixed))
+    assert feats.cache.hits == 4 and len(feats.cache) == 4
+
+
+def test_the_cache_stays_within_its_budget_and_drops_stale_layers():
+    bilm, vocab = _bilm()
+    feats = BiLMFeatures(bilm.get_config(), "mix", cache_mb=1)
+    feats.load_bilm(bilm)
+    one = vocab.collate([vocab.encode(SENTENCES[0])])
+    per_sentence = feats(one).numel() * 3 * 4  # K+1 = 3 layers of float32
+    feats.cache.clear()
+    feats.cache.max_bytes = per_sentence  # room for one sentence
+    batch = vocab.collate([vocab.encode(s) for s in SENTENCES[:1] * 2 + SENTENCES[1:]])
+    feats(batch)
+    assert len(feats.cache) == 1 and feats.cache.bytes <= feats.cache.max_bytes
+    other, _ = _bilm()
+    torch.nn.init.normal_(other.embedding.weight)  # new weights: the kept layers are stale
+    feats.load_state_dict({**feats.state_dict(), **{f"bilm.{k}": v for k, v in
+                                                    other.state_dict().items()}})  # fmt: skip
+    assert len(feats.cache) == 0
+    fresh = BiLMFeatures(bilm.get_config(), "mix", cache_mb=0)
+    fresh.load_state_dict(feats.state_dict())
+    torch.testing.assert_close(feats(batch), fresh(batch))
+    finetuned = BiLMFeatures(bilm.get_config(), "mix", finetune=True)
+    finetuned(batch)
+    assert finetuned.cache.max_bytes == 0 and len(finetuned.cache) == 0
