@@ -11,7 +11,9 @@ Serves the default character LSTM (``rnnkit train lm``'s architecture: 2 x 512 L
   of the server process (all its threads, from /proc) and of the load generator;
 - classify: 1 and 32 concurrent clients posting one text each (keep-alive), requests per second
   and latency (p50, p99);
-- errors: any non-200 answer or broken stream.
+- errors: any non-200 answer or broken stream;
+- the bare model step (no server, same PyTorch threads) for 1 and 64 rows, best of 15 rounds:
+  what batching alone can give, 64 x step(1) / step(64), the ceiling of the streams' speed-up.
 
 The load generator is this process; the server is another. Both share the machine's cores, so
 the clients are made cheap: HTTP/1.1 spoken directly over asyncio streams (no HTTP library) on
@@ -78,6 +80,32 @@ def make_models(root: Path) -> tuple[Path, Path]:
     meta = {"task": "classify", "labels": labels.to_dict(), "data": cfg.to_dict()}
     save_model_dir(root / "classifier", model, tok, meta)
     return root / "char_lstm", root / "classifier"
+
+
+def model_step_ms(lm_dir: Path, threads: int, rows: tuple[int, ...] = (1, 64)) -> dict:
+    """The bare model step (no server) for ``rows`` streams with ``threads`` PyTorch threads:
+    the best of 15 rounds of 20 steps, in ms; the ceiling of what batching can give."""
+    import rnnkit
+    from rnnkit.tasks.predictors.generation import GenerationBatch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        model = rnnkit.load(lm_dir).model.eval()
+        GenerationBatch(model).warm_up(max(rows))
+        best = dict.fromkeys(rows, float("inf"))
+        with torch.no_grad():
+            for _ in range(15):
+                for n in rows:
+                    tokens = torch.zeros(n, dtype=torch.long)
+                    _, state = model.step(tokens, None)
+                    start = time.perf_counter()
+                    for _ in range(20):
+                        model.step(tokens, state)
+                    best[n] = min(best[n], (time.perf_counter() - start) / 20)
+    finally:
+        torch.set_num_threads(before)
+    return {str(n): round(t * 1e3, 3) for n, t in best.items()}
 
 
 def free_port() -> int:
@@ -308,6 +336,9 @@ def main() -> None:
     load_before = os.getloadavg()
     with tempfile.TemporaryDirectory() as tmp:
         lm_dir, clf_dir = make_models(Path(tmp))
+        from rnnkit.serve.server import default_threads
+
+        step = model_step_ms(lm_dir, args.threads or default_threads())
         port = free_port()
         proc = start_server([lm_dir, clf_dir], port, args.threads)
         try:
@@ -335,6 +366,8 @@ def main() -> None:
         "max_tokens": args.max_tokens, "phase_seconds": args.seconds, "rounds": args.rounds,
         "generation": gen, "classify": clf, "errors": errors, "server_exit_code": code,
         "streams_64_over_1": ratio,
+        "model_step_ms": step,
+        "model_step_64_over_1": round(64 * step["1"] / step["64"], 2),
         "targets": {"streams_64_over_1 >= 15": ratio is not None and ratio >= 15,
                     "p99_inter_token_ms_64 < 25": p99 is not None and p99 < 25,
                     "errors == 0": errors == 0},
