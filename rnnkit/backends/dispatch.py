@@ -120,12 +120,14 @@ def _facts(layer: Any, fam: Family, x: Tensor, state: Any, lengths: Tensor | Non
     return Facts(device, x.dtype, grad, autocast, step, how, native)
 
 
-def _torch_impl(kernel: str, facts: Facts, packed: bool = False) -> str:
+def _torch_impl(kernel: str, facts: Facts, packed: bool = False, projected: bool = False) -> str:
     """Which implementation PyTorch's kernel runs on: cuDNN, oneDNN (the LSTM, CPU float32,
-    unpacked) or its native one."""
+    unpacked, without ``proj_size``, which PyTorch's oneDNN LSTM does not take) or its native
+    one."""
     if facts.device == "cuda" and torch.backends.cudnn.is_available():
         return "cuDNN" if torch.backends.cudnn.enabled else "native"
-    onednn_lstm = kernel == "lstm" and not packed and facts.dtype == torch.float32
+    onednn_lstm = kernel == "lstm" and not packed and not projected
+    onednn_lstm = onednn_lstm and facts.dtype == torch.float32
     if facts.device == "cpu" and onednn_lstm and not facts.autocast:
         return "oneDNN" if torch._C._get_mkldnn_enabled() else "native"
     return "native"
@@ -218,15 +220,16 @@ def _fused_route(layer: Any, fam: Family, facts: Facts, opts: dict[str, Any]) ->
     kernel, cells = fam.kernel, layer.cells
     assert kernel is not None
     run: Run = functools.partial(run_fused, kernel, cells, **opts)
+    projected = any(getattr(c, "proj_size", 0) for c in cells)
     if facts.lengths == "segmented":
-        name = f"segmented torch.{kernel} ({_torch_impl(kernel, facts)})"
+        name = f"segmented torch.{kernel} ({_torch_impl(kernel, facts, projected=projected)})"
         why = "lengths on CPU -> unpacked calls per run of equal lengths"
         run = functools.partial(run_fused, kernel, cells, segmented=True, **opts)
     elif facts.lengths == "packed":
         name = f"packed torch.{kernel} ({_torch_impl(kernel, facts, packed=True)})"
         why = "lengths -> a packed sequence"
     else:
-        name = f"torch.{kernel} ({_torch_impl(kernel, facts)})"
+        name = f"torch.{kernel} ({_torch_impl(kernel, facts, projected=projected)})"
         why = "one call for the stack"
         if facts.lengths == "full":  # every sequence fills L: the lengths change nothing
             why = "every sequence is full length, one call for the stack"

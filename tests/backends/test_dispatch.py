@@ -7,6 +7,7 @@ the implementation behind that name ran (a spy on the function only that path ca
 from __future__ import annotations
 
 import contextlib
+import warnings
 
 import pytest
 import torch
@@ -274,6 +275,12 @@ def test_onednn_is_what_torch_lstm_runs_when_named_so():
     with profile() as prof:
         layer(X.double())
     assert layer.backend.name == "torch.lstm (native)"
+    assert "aten::mkldnn_rnn_layer" not in {e.name for e in prof.events()}
+    projected = rnnkit.LSTM(4, 6, proj_size=3)  # PyTorch's oneDNN LSTM takes no projection
+    with warnings.catch_warnings(), profile() as prof:
+        warnings.simplefilter("ignore")  # PyTorch warns that it uses its default implementation
+        projected(X)
+    assert projected.backend.name == "torch.lstm (native)"
     assert "aten::mkldnn_rnn_layer" not in {e.name for e in prof.events()}
 
 
