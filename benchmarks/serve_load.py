@@ -336,9 +336,7 @@ def main() -> None:
     load_before = os.getloadavg()
     with tempfile.TemporaryDirectory() as tmp:
         lm_dir, clf_dir = make_models(Path(tmp))
-        from rnnkit.serve.server import default_threads
-
-        step = model_step_ms(lm_dir, args.threads or default_threads())
+        step = model_step_ms(lm_dir, args.threads or torch.get_num_threads())
         port = free_port()
         proc = start_server([lm_dir, clf_dir], port, args.threads)
         try:

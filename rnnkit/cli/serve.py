@@ -29,8 +29,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     sv.add_argument("--max-body", default="8MB", help="largest request body (e.g. 8MB, 512KB)")
     sv.add_argument("--batch-wait", type=float, default=0.003,
                     help="seconds a batch waits for more requests")  # fmt: skip
-    sv.add_argument("--threads", type=int, help="PyTorch threads for the models (default: one "
-                    "less than the cores, at least 1)")  # fmt: skip
+    sv.add_argument("--threads", type=int, help="PyTorch threads for the models (default: its own)")
     sv.add_argument("--log-level", default="info",
                     choices=["critical", "error", "warning", "info", "debug"])  # fmt: skip
 

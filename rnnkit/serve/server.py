@@ -8,7 +8,6 @@ shutdown, which stops the batchers and the models' worker threads.
 from __future__ import annotations
 
 import ipaddress
-import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -27,18 +26,6 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def default_threads() -> int:
-    """PyTorch threads for a server's models: one less than the cores this process may run on,
-    at least one. The event loop (HTTP, server-sent events, a core's worth at full load) keeps
-    a core; on two cores a model with both competes with it, and its threads wait for each
-    other at every parallel region whenever one of them is pre-empted."""
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        cores = os.cpu_count() or 1
-    return max(1, cores - 1)
-
-
 def serve(
     paths: Sequence[str | Path],
     host: str = "127.0.0.1",
@@ -50,7 +37,7 @@ def serve(
 ) -> None:
     """Load each model directory and serve them all until SIGINT or SIGTERM; ``routes`` are
     added to the API (``build_app``), e.g. ``page.playground_routes()``; ``threads``: PyTorch
-    threads for the models (None: ``default_threads()``).
+    threads for the models (None: PyTorch's own choice, every core).
 
     Raises:
         FileNotFoundError, ValueError: a model directory that cannot be loaded (before any
@@ -61,7 +48,8 @@ def serve(
 
     from rnnkit.tasks.predictors import load
 
-    torch.set_num_threads(threads or default_threads())
+    if threads is not None:
+        torch.set_num_threads(threads)
 
     settings = settings or ServeSettings()
     predictors = [load(p) for p in paths]
