@@ -121,8 +121,9 @@ class BiLMFeatures(nn.Module):
             sub = {k: v.index_select(0, rows) for k, v in inputs.items()}
             computed = self._layers(sub)
             for j, i in enumerate(missing):
-                found[i] = computed[:, j, : int(lengths[i]) - 2]
-                self.cache.put(keys[i], found[i])
+                one = computed[:, j, : int(lengths[i]) - 2]
+                self.cache.put(keys[i], one)
+                found[i] = one
         first = found[0]
         assert first is not None
         steps = inputs["words"].shape[1] - 2  # <s> and </s> are not tokens
