@@ -26,7 +26,7 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
-from rnnkit.backends.sequence import step_mask
+from rnnkit.backends.sequence import outputs_and_last, step_mask
 from rnnkit.backends.stack import run_stack
 from rnnkit.ops.first_order import GENERIC, first_order
 
@@ -96,9 +96,7 @@ def run_elman_sequence(
         b_hh = cell.bias_hh if cell.bias_hh is not None else seq.new_zeros(hs)
         xp = F.linear(seq, cell.weight_ih, cell.bias_ih)  # (N, L, H): all steps at once
         h = sequence(xp, h0, cell.weight_hh, b_hh, mask, cell.activation == "relu")
-        final = h[:, -1]  # padded steps keep the state: the last step's is each sequence's
-        if mask is not None:
-            h = h * mask[..., None].to(h.dtype)
+        h, final = outputs_and_last(h, mask)
         return h, (final,)
 
     parts = None if state is None else (state,)

@@ -31,7 +31,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from rnnkit.backends.sequence import step_mask
+from rnnkit.backends.sequence import outputs_and_last, step_mask
 from rnnkit.backends.stack import run_stack
 from rnnkit.kernels import blocks, gru_step
 from rnnkit.ops import onednn
@@ -216,9 +216,7 @@ def run_gru_sequence(
             xp = onednn.project(seq.transpose(0, 1), cell.weight_ih, cell.bias_ih)
             xp = xp.transpose(0, 1)  # oneDNN's product where it runs (faster than MKL's)
             h = sequence(xp, h0, cell.weight_hh, b_hh, mask, cell.reset_after)
-        final = h[:, -1]  # padded steps keep the state: the last step's is each sequence's
-        if mask is not None:
-            h = h * mask[..., None].to(h.dtype)
+        h, final = outputs_and_last(h, mask)
         return h, (final,)
 
     parts = None if state is None else (state,)

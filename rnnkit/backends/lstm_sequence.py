@@ -26,7 +26,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from rnnkit.backends.sequence import step_mask
+from rnnkit.backends.sequence import outputs_and_last, step_mask
 from rnnkit.backends.stack import run_stack
 from rnnkit.kernels import blocks, lnlstm_step, lstm_step
 from rnnkit.ops.first_order import GENERIC, first_order
@@ -152,9 +152,7 @@ def run_lstm_sequence(
             b_hh = cell.bias_hh if cell.bias_hh is not None else seq.new_zeros(4 * hs)
             h, c_last = lstm(seq, cell.weight_ih, cell.bias_ih, h0, c0, cell.weight_hh, b_hh,
                              peep, mask)  # fmt: skip
-        final = h[:, -1]  # padded steps keep the state: the last step's is each sequence's
-        if mask is not None:
-            h = h * mask[..., None].to(h.dtype)
+        h, final = outputs_and_last(h, mask)
         return h, (final, c_last)
 
     out, (h_n, c_n) = run_stack(direction, cells, x, state, lengths, num_layers=num_layers,

@@ -35,3 +35,13 @@ def step_mask(lengths: Tensor | None, steps: int, device: torch.device) -> Tenso
     if lengths is None:
         return None
     return torch.arange(steps, device=device)[None, :] < lengths.to(device)[:, None]
+
+
+def outputs_and_last(h: Tensor, mask: Tensor | None) -> tuple[Tensor, Tensor]:
+    """From all states h (N, L, H) of a sequence function whose padded steps keep the state:
+    the outputs, zero at padded steps, and each sequence's state after its last token (N, H)
+    (the last step's, since padded steps changed nothing)."""
+    last = h[:, -1]
+    if mask is not None:
+        h = h * mask[..., None].to(h.dtype)
+    return h, last
