@@ -83,13 +83,13 @@ static void level(long in, long hs, const int8_t *w, const float *scale, const f
     }
 }
 
-/* A stack of `levels` LSTM levels for one row. sizes: 2 longs per level (I_k, H_k); w, scale:
- * arrays of per-level pointers (panels, then scales and biases as above); h_prev, c_prev, h_new,
- * c_new: arrays of per-level pointers to H_k floats. Level 0 reads x; level k > 0 the new h of
- * level k - 1. */
-void rnnkit_int8_lstm_stack(long levels, const void *sizes, const void *w, const void *scale,
-                            const void *x, const void *h_prev, const void *c_prev,
-                            const void *h_new, const void *c_new) {
+/* One level function over a stack: level k reads the new h of level k - 1 (level 0 reads x). */
+typedef void (*level_fn)(long, long, const int8_t *, const float *, const float *, const float *,
+                         const float *, float *, float *);
+
+static void walk_levels(level_fn run, long levels, const void *sizes, const void *w,
+                        const void *scale, const void *x, const void *h_prev,
+                        const void *c_prev, const void *h_new, const void *c_new) {
     const long *sz = (const long *)sizes;
     const int8_t *const *wk = (const int8_t *const *)w;
     const float *const *sk = (const float *const *)scale;
@@ -97,9 +97,19 @@ void rnnkit_int8_lstm_stack(long levels, const void *sizes, const void *w, const
     float *const *hn = (float *const *)h_new, *const *cn = (float *const *)c_new;
     const float *input = (const float *)x;
     for (long k = 0; k < levels; k++) {
-        level(sz[2 * k], sz[2 * k + 1], wk[k], sk[k], input, hp[k], cp[k], hn[k], cn[k]);
+        run(sz[2 * k], sz[2 * k + 1], wk[k], sk[k], input, hp[k], cp[k], hn[k], cn[k]);
         input = hn[k];
     }
+}
+
+/* A stack of `levels` LSTM levels for one row. sizes: 2 longs per level (I_k, H_k); w, scale:
+ * arrays of per-level pointers (panels, then scales and biases as above); h_prev, c_prev, h_new,
+ * c_new: arrays of per-level pointers to H_k floats. Level 0 reads x; level k > 0 the new h of
+ * level k - 1. */
+void rnnkit_int8_lstm_stack(long levels, const void *sizes, const void *w, const void *scale,
+                            const void *x, const void *h_prev, const void *c_prev,
+                            const void *h_new, const void *c_new) {
+    walk_levels(level, levels, sizes, w, scale, x, h_prev, c_prev, h_new, c_new);
 }
 
 /* y (rows) = scale * (Q x) + bias, Q (rows, cols) int8 row-major; bias may be NULL. */
@@ -194,16 +204,7 @@ void rnnkit_int8_vnni_lstm_stack(long levels, const void *sizes, const void *w, 
                                  const void *x, const void *h_prev, const void *c_prev,
                                  const void *h_new, const void *c_new) {
 #if defined(__AVX512VNNI__) && defined(__AVX512BW__)
-    const long *sz = (const long *)sizes;
-    const int8_t *const *wk = (const int8_t *const *)w;
-    const float *const *sk = (const float *const *)scale;
-    const float *const *hp = (const float *const *)h_prev, *const *cp = (const float *const *)c_prev;
-    float *const *hn = (float *const *)h_new, *const *cn = (float *const *)c_new;
-    const float *input = (const float *)x;
-    for (long k = 0; k < levels; k++) {
-        level_vnni(sz[2 * k], sz[2 * k + 1], wk[k], sk[k], input, hp[k], cp[k], hn[k], cn[k]);
-        input = hn[k];
-    }
+    walk_levels(level_vnni, levels, sizes, w, scale, x, h_prev, c_prev, h_new, c_new);
 #else
     (void)levels; (void)sizes; (void)w; (void)scale; (void)x; (void)h_prev; (void)c_prev;
     (void)h_new; (void)c_new;
