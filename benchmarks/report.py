@@ -54,6 +54,41 @@ def shakespeare() -> str:
     return "\n".join(rows)
 
 
+DEFAULT_TASKS = ("lm", "classify", "tag", "translate", "summarize")
+
+
+def default_rows() -> list[tuple[str, str, dict]]:
+    """(task, data set, result) of every ``defaults_TASK.json``, in task order."""
+    rows = []
+    for task in DEFAULT_TASKS:
+        r = _load(f"defaults_{task}")
+        for name, result in (r or {}).items():
+            if isinstance(result, dict) and "rnnkit_default" in result:
+                rows.append((task, name, result))
+    return rows
+
+
+def defaults() -> str:
+    """Each task's command-line default over three seeds beside its baseline."""
+    found = default_rows()
+    if not found:
+        return ""
+    rows = ["| task | data | metric | rnnkit default, each seed | mean | min | baseline "
+            "| ahead on every seed | training time (mean) |",
+            "|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
+    for task, name, r in found:
+        d, metric = r["rnnkit_default"], r["metric"]
+        seeds = " / ".join(f"{x[metric]:.4f}" for x in d["runs"])
+        seconds = sum(x["train_seconds"] for x in d["runs"]) / len(d["runs"])
+        base = r["baseline"]
+        rows.append(
+            f"| {task} | {name} | {metric} | {seeds} | **{d['mean']:.4f}** | {d['min']:.4f} "
+            f"| {base['name']} {base[metric]:.4f} | {'yes' if r['ahead_on_every_seed'] else 'no'} "
+            f"| {seconds:.0f} s |"
+        )
+    return "\n".join(rows)
+
+
 def classification_runs(dataset: str) -> list[tuple[str, dict]]:
     """Every result file of one data set (``classify_DATASET*.json``: the default run and any
     ``--name``d ones), as (file stem, result), sorted by name."""
@@ -325,7 +360,7 @@ def products() -> str:
 
 def print_tables() -> None:
     tables = (("Penn Treebank", ptb()), ("Shakespeare", shakespeare()),
-              ("Classification", classification()),
+              ("Defaults", defaults()), ("Classification", classification()),
               ("Sentiment candidates", classification_candidates("sentiment")),
               ("BBC candidates", classification_candidates("bbc")),
               ("BBC runs", classification_run_table("bbc")),

@@ -4,8 +4,10 @@
                 -> logits (N, C), probabilities (N, C)   (softmax; sigmoid for multi-label)
 
 The encoder runs ONNX's recurrent operators with ``sequence_lens``; pooling masks the padded
-steps as ``rnnkit.layers.pooling`` does (last, max, mean, attention, concat). Refused: a biLM's
-features (a second network with character inputs) and ensembles.
+steps as ``rnnkit.layers.pooling`` does (last, max, mean, attention, concat); an n-gram bag's
+hashed features are computed in the graph. An ensemble is one graph: every member's scores,
+their probabilities averaged. Refused: a biLM's features (a second network with character
+inputs).
 """
 
 from __future__ import annotations
@@ -90,26 +92,79 @@ def _head(g: Graph, head: nn.Sequential, x: str) -> str:
     return x
 
 
-def classifier_graph(model: nn.Module) -> onnx.ModelProto:
-    """``model.onnx`` of a ``TextClassifier``."""
-    c = model.config
-    if type(model).__name__ != "TextClassifier":
-        raise ExportError(f"a {type(model).__name__} is not exported (export one member model)")
+def _ngram_scores(g: Graph, bag: nn.Module, ids: str, lengths: str) -> str:
+    """``NgramBag`` over ids (N, L): hashed n-gram features, masked sum / sqrt(count) -> (N, C)."""
+    from rnnkit.layers.ngram_bag import MOD, PRIME
+
+    steps = g.op("Gather", [g.op("Shape", [ids]), g.const(1)])
+    time = g.op("Unsqueeze", [g.op("Range", [g.const(0), steps, g.const(1)]), g.const([0])])
+    ends = g.op("Unsqueeze", [lengths, g.const([1])])  # (N, 1)
+    features, masks = [ids], [g.op("Less", [time, ends])]
+    code = ids
+    for k in range(2, bag.order + 1):
+        tail = g.op("Slice", [ids, g.const([k - 1]), g.const([2**62]), g.const([1])])
+        head = g.op("Slice", [code, g.const([0]), g.const([-1]), g.const([1])])
+        code = g.op("Mod", [g.op("Add", [g.op("Mul", [head, g.const([PRIME])]), tail]),
+                            g.const([MOD])])  # fmt: skip
+        bucket = g.op("Mod", [code, g.const([bag.buckets])])
+        features.append(g.op("Add", [bucket, g.const([bag.vocab_size])]))
+        start = g.op("Slice", [time, g.const([0]), g.const([-(k - 1)]), g.const([1])])
+        masks.append(g.op("LessOrEqual", [g.op("Add", [start, g.const([k])]), ends]))
+    feature = g.op("Concat", features, axis=1)  # (N, F)
+    mask = g.op("Cast", [g.op("Concat", masks, axis=1)], to=onnx.TensorProto.FLOAT)
+    rows = g.op("Gather", [g.weight("ngram_weight", bag.weight.detach().numpy()), feature])
+    summed = g.op("ReduceSum", [g.op("Mul", [rows, g.op("Unsqueeze", [mask, g.const([2])])]),
+                                g.const([1])], keepdims=0)  # fmt: skip
+    count = g.op("ReduceSum", [mask, g.const([1])], keepdims=1)  # (N, 1)
+    return g.op("Div", [summed, g.op("Sqrt", [g.op("Max", [count, g.const([1.0], np.float32)])])])
+
+
+def _member_logits(g: Graph, model: nn.Module, ids: str, lengths: str) -> str:
+    """One ``TextClassifier``'s scores (N, C) from the shared inputs."""
     if model.bilm is not None:
         raise ExportError("TextClassifier with biLM features is not exported (the biLM reads "
                           "characters through a second network)")  # fmt: skip
     specs = [
         layer_spec(layer, f"TextClassifier layers.{k}") for k, layer in enumerate(model.layers)
     ]
-    g = Graph("rnnkit_text_classifier")
-    ids = g.input("input_ids", INT64, ["N", "L"])
-    lengths = g.input("lengths", INT64, ["N"])
     embed = g.weight("embedding", model.embed.weight.detach().numpy())
     x = g.op("Gather", [embed, g.op("Transpose", [ids], perm=[1, 0])])  # (L, N, E)
     lens = g.op("Cast", [lengths], to=onnx.TensorProto.INT32)
     for layer, spec in zip(model.layers, specs):
         x, _ = recurrent_nodes(g, layer, spec, x, lens, None)
     logits = _head(g, model.head, _pool(g, model.pool, x, lengths))
+    if model.ngrams is not None:
+        logits = g.op("Add", [logits, _ngram_scores(g, model.ngrams, ids, lengths)])
+    return logits
+
+
+def _combine(g: Graph, logits: list[str], multi_label: bool) -> str:
+    """An ensemble's scores, as ``rnnkit.models.ensemble.combine``: the log of the members'
+    mean probability (multi-class), or the logit of their mean probability (multi-label)."""
+    k = g.const([1.0 / len(logits)], np.float32)
+    if not multi_label:
+        probs = [g.op("Softmax", [z], axis=-1) for z in logits]
+        return g.op("Log", [g.op("Mul", [g.op("Sum", probs), k])])
+    p = g.op("Mul", [g.op("Sum", [g.op("Sigmoid", [z]) for z in logits]), k])
+    return g.op("Sub", [g.op("Log", [p]), g.op("Log", [g.op("Sub", [g.const([1.0], np.float32),
+                                                                    p])])])  # fmt: skip
+
+
+def classifier_graph(model: nn.Module) -> onnx.ModelProto:
+    """``model.onnx`` of a ``TextClassifier`` or a ``ClassifierEnsemble`` (every member in the
+    one graph, their probabilities averaged)."""
+    c = model.config
+    kind = type(model).__name__
+    if kind not in ("TextClassifier", "ClassifierEnsemble"):
+        raise ExportError(f"a {kind} is not exported (export a TextClassifier or an ensemble)")
+    g = Graph("rnnkit_text_classifier")
+    ids = g.input("input_ids", INT64, ["N", "L"])
+    lengths = g.input("lengths", INT64, ["N"])
+    if kind == "TextClassifier":
+        logits = _member_logits(g, model, ids, lengths)
+    else:
+        members = [_member_logits(g, m, ids, lengths) for m in model.members]
+        logits = _combine(g, members, c.multi_label)
     probs = g.op("Sigmoid", [logits]) if c.multi_label else g.op("Softmax", [logits], axis=-1)
     g.output(logits, "logits", FLOAT, ["N", c.num_classes])
     g.output(probs, "probabilities", FLOAT, ["N", c.num_classes])

@@ -141,7 +141,7 @@ def load_exported(root: Path, config: dict[str, Any]) -> nn.Module:
     kind = config.get("model_type")
     if kind == "language_model":
         return OnnxLanguageModel(root, config)
-    if kind == "text_classifier":
+    if kind in ("text_classifier", "classifier_ensemble"):
         from rnnkit.export.classifier_runtime import OnnxClassifier
 
         return OnnxClassifier(root, config)

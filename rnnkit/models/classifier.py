@@ -2,6 +2,8 @@
 
     e_t = E[w_t] (or [E[w_t]; ELMo_t]),   h_1..h_n = encoder(e_1..e_n),   v = pool(h_1..h_n),
     z = W_2 act(W_1 v + b_1) + b_2     (or z = W v + b without a hidden layer)
+    z <- z + bag(w_1..w_n)              (optional: a linear model over hashed word n-grams,
+                                         ``rnnkit.layers.ngram_bag``; wide and deep)
 
 Multi-class: p(y | x) = softmax(z), loss = cross-entropy. Multi-label: p(y_k | x) = sigmoid(z_k),
 loss = binary cross-entropy averaged over labels; a label is predicted when p > 0.5.
@@ -23,6 +25,7 @@ from torch.nn import functional as F
 
 from rnnkit.config import Config
 from rnnkit.layers import LockedDropout, embedding_dropout, make_layer
+from rnnkit.layers.ngram_bag import NgramBag
 from rnnkit.layers.pooling import SequencePooling
 from rnnkit.models.bilm_features import bilm_features, check_aligned
 from rnnkit.models.inference import inference
@@ -56,6 +59,8 @@ class ClassifierConfig(Config):
     bilm_finetune: bool = False
     bilm_cache_mb: int = 1024
     ensemble: int = 1
+    ngram_buckets: int = 0
+    ngram_order: int = 2
 
 
 class TextClassifier(nn.Module):
@@ -77,6 +82,9 @@ class TextClassifier(nn.Module):
         bilm_config: a trained biLM's config to concatenate its vectors to the embeddings
             (None: off), with ``bilm_mode``, ``bilm_layer``, ``bilm_finetune`` and
             ``bilm_cache_mb`` (see ``BiLMFeatures``; the recipe loads the biLM's weights).
+        ngram_buckets, ngram_order: with B = ``ngram_buckets`` > 0, a linear model over the
+            text's word n-grams up to ``ngram_order`` (hashed into B buckets) adds its scores to
+            the encoder's (``rnnkit.layers.ngram_bag``; 0: off).
         ensemble: must be 1 here; K > 1 members averaged are a ``ClassifierEnsemble``
             (``make_classifier`` picks the class).
 
@@ -130,6 +138,11 @@ class TextClassifier(nn.Module):
             features = c.ff_size
         head.append(nn.Linear(features, c.num_classes))
         self.head = nn.Sequential(*head)
+        self.ngrams = (
+            NgramBag(vocab_size, c.num_classes, c.ngram_buckets, c.ngram_order)
+            if c.ngram_buckets > 0
+            else None
+        )
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> TextClassifier:
@@ -164,18 +177,33 @@ class TextClassifier(nn.Module):
     def forward(
         self, tokens: Tensor, lengths: Tensor, bilm: dict[str, Tensor] | None = None
     ) -> Tensor:
-        return self.head(self.pool(self.encode(tokens, lengths, bilm), lengths))
+        deep, wide = self.scores(tokens, lengths, bilm)
+        return deep if wide is None else deep + wide
+
+    def scores(
+        self, tokens: Tensor, lengths: Tensor, bilm: dict[str, Tensor] | None = None
+    ) -> tuple[Tensor, Tensor | None]:
+        """The encoder's scores (N, C) and the n-gram bag's (N, C), None when it is off."""
+        deep = self.head(self.pool(self.encode(tokens, lengths, bilm), lengths))
+        return deep, None if self.ngrams is None else self.ngrams(tokens, lengths)
 
     def forward_loss(self, batch: dict[str, Tensor]) -> tuple[Tensor, int]:
         """Mean loss over a batch ``{"tokens", "lengths", "labels"}``; labels (N,) class ids,
         or (N, C) 0/1 for multi-label; ``"bilm"`` holds the biLM's inputs when it is on."""
-        logits = self(batch["tokens"], batch["lengths"], batch.get("bilm"))
+        bilm: Any = batch.get("bilm")
+        deep, wide = self.scores(batch["tokens"], batch["lengths"], bilm)
         labels = batch["labels"]
-        if self.config.multi_label:
-            loss = F.binary_cross_entropy_with_logits(logits, labels.to(logits.dtype))
-        else:
-            loss = F.cross_entropy(logits, labels)
+        if wide is None:
+            return self._loss(deep, labels), int(labels.shape[0])
+        loss = self._loss(deep + wide, labels)
+        if self.training:  # the bag also learns alone, so the encoder cannot starve it
+            loss = loss + self._loss(wide, labels)
         return loss, int(labels.shape[0])
+
+    def _loss(self, logits: Tensor, labels: Tensor) -> Tensor:
+        if self.config.multi_label:
+            return F.binary_cross_entropy_with_logits(logits, labels.to(logits.dtype))
+        return F.cross_entropy(logits, labels)
 
     @inference
     def predict(

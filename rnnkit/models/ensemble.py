@@ -82,9 +82,11 @@ class ClassifierEnsemble(nn.Module):
     def forward_loss(self, batch: dict[str, Tensor]) -> tuple[Tensor, int]:
         """Training: the mean of the members' losses; evaluation: the ensemble's loss."""
         labels = batch["labels"]
+        if self.training:
+            losses = [m.forward_loss(batch)[0] for m in self.members]
+            return torch.stack(losses).mean(), int(labels.shape[0])
         z = self.member_logits(batch["tokens"], batch["lengths"], batch.get("bilm"))
-        if not self.training:
-            z = combine(z, self.config.multi_label).unsqueeze(0)
+        z = combine(z, self.config.multi_label).unsqueeze(0)
         k = z.shape[0]
         if self.config.multi_label:
             target = labels.to(z.dtype).expand(k, *labels.shape)

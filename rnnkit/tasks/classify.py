@@ -34,6 +34,7 @@ from rnnkit.models import ClassifierEnsemble, TextClassifier, make_classifier
 from rnnkit.models.io import load_model_dir, read_model_file, save_model_dir
 from rnnkit.tasks.batches import Batches, shard_examples
 from rnnkit.tasks.bilm import load_bilm
+from rnnkit.tasks.classify_pretrain import pretrain_language_model
 from rnnkit.tasks.recipe import fit, split_data
 from rnnkit.training import TrainerConfig, TrainResult
 from rnnkit.training import distributed as dist
@@ -55,6 +56,10 @@ class ClassifyDataConfig(Config):
             embedding and recurrent layers start the classifier (train it with ``--level text``).
         bilm: a trained biLM (run or model directory) whose vectors of the tokens are added to the
             embeddings (``model.bilm_mode``, ``bilm_layer``, ``bilm_finetune``).
+        unlabelled: plain text (or TSV/JSONL whose labels are ignored) to pretrain on: a language
+            model of the classifier's sizes trains for ``pretrain_time`` seconds on it and the
+            training texts, then starts the tokenizer, embedding and first layer's forward
+            direction of every classifier (``rnnkit.tasks.classify_pretrain``).
         eval_batch_size: batch size for validation and prediction.
     """
 
@@ -72,6 +77,8 @@ class ClassifyDataConfig(Config):
     embeddings: str | None = None
     pretrained_lm: str | None = None
     bilm: str | None = None
+    unlabelled: str | None = None
+    pretrain_time: float = 180.0
     eval_batch_size: int = 64
 
 
@@ -189,13 +196,19 @@ def build_classifier(
     model_options: dict[str, Any],
     train: list[TextExample],
     seed: int,
+    pretrained: Path | None = None,
 ) -> tuple[Classifier, Tokenizer, LabelVocab]:
     """A fresh classifier (an ensemble with ``ensemble`` > 1) with its tokenizer and label
-    table; pretrained parts are loaded into every member."""
+    table; pretrained parts are loaded into every member: ``cfg.pretrained_lm`` (whose sizes
+    the encoder takes) or ``pretrained``, a language model of the classifier's own sizes."""
     labels = LabelVocab.build(label for e in train for label in e.labels)
     lm = None
     if cfg.pretrained_lm:
         tokenizer, model_options, lm = _from_language_model(cfg.pretrained_lm, model_options)
+    elif pretrained is not None:
+        lm, lm_tokenizer, _ = load_model_dir(pretrained)
+        assert lm_tokenizer is not None
+        tokenizer = lm_tokenizer
     else:
         text = "\n".join(example_text(e, cfg.use_title) for e in train)
         tokenizer = TextTokenizer.train(text, cfg.min_freq, cfg.max_vocab, cfg.lowercase)
@@ -234,7 +247,20 @@ def train_classifier(
     bilm, bilm_vocab = load_bilm(data.bilm)[:2] if data.bilm else (None, None)
     if bilm is not None:
         model_options = {**model_options, "bilm_config": bilm.get_config()}
-    model, tokenizer, labels = build_classifier(data, model_options, train, trainer.seed)
+    pretrained = None
+    if data.unlabelled:
+        if data.pretrained_lm:
+            raise ValueError("ClassifyDataConfig: give unlabelled or pretrained_lm, not both")
+        pretrained = out_dir / "pretrain" / "model"
+        if not (resume and (pretrained / "config.json").exists()):
+            pretrained = pretrain_language_model(
+                data.unlabelled, train, lambda e: example_text(e, data.use_title),
+                model_options, {"min_freq": data.min_freq, "max_vocab": data.max_vocab},
+                trainer, data.pretrain_time, out_dir / "pretrain",
+            )  # fmt: skip
+    model, tokenizer, labels = build_classifier(
+        data, model_options, train, trainer.seed, pretrained
+    )
     for member in members(model):
         if member.bilm is not None and bilm is not None:
             member.bilm.load_bilm(bilm)

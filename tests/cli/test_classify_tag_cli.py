@@ -45,7 +45,8 @@ def test_classify_train_evaluate_predict(tsv, tmp_path, capsys, monkeypatch):
     assert "stopped" in capsys.readouterr().out
     assert main(["evaluate", str(out), "--data", str(dev), "--json"]) == 0
     metrics = json.loads(capsys.readouterr().out)
-    assert set(metrics) == {"accuracy", "macro_f1", "examples"}
+    assert set(metrics) == {"accuracy", "macro_f1", "examples", "member_accuracy"}
+    assert len(metrics["member_accuracy"]) == 5  # the default: an ensemble of five
     assert metrics["accuracy"] > 0.9 and metrics["examples"] == 40
 
     assert main(["evaluate", str(out), "--data", str(dev), "--report"]) == 0

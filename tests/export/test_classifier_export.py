@@ -1,5 +1,6 @@
-"""Classifier graph: probabilities equal the PyTorch model's for every pooling mode, at two
-batch sizes and two lengths with padding (padding never changes a text's result)."""
+"""Classifier graph: probabilities equal the PyTorch model's for every pooling mode, with an
+n-gram bag and as an ensemble, at two batch sizes and two lengths with padding (padding never
+changes a text's result)."""
 
 import numpy as np
 import onnxruntime as ort
@@ -8,7 +9,7 @@ import torch
 
 from rnnkit.export.classifier import classifier_graph
 from rnnkit.export.recurrent import ExportError
-from rnnkit.models import TextClassifier
+from rnnkit.models import TextClassifier, make_classifier
 
 
 def _run(model, ids, lengths):
@@ -26,11 +27,25 @@ def _run(model, ids, lengths):
         {"pooling": "attention", "ff_size": 5},
         {"pooling": "concat"},
         {"pooling": "max", "multi_label": True, "num_classes": 3},
+        {"pooling": "max", "ngram_buckets": 13},
+        {"pooling": "mean", "ngram_buckets": 13, "ngram_order": 3, "ensemble": 3},
+        {
+            "pooling": "max",
+            "multi_label": True,
+            "num_classes": 3,
+            "ensemble": 2,
+            "ngram_buckets": 5,
+        },
     ],
 )
-@pytest.mark.parametrize(("batch", "length"), [(1, 4), (5, 11)])
+@pytest.mark.parametrize(("batch", "length"), [(1, 1), (1, 4), (5, 11)])
 def test_probabilities_match(options, batch, length):
-    model = TextClassifier(20, embedding_size=6, hidden_size=7, attention_size=4, **options).eval()
+    torch.manual_seed(0)
+    model = make_classifier(20, embedding_size=6, hidden_size=7, attention_size=4, **options)
+    for member in getattr(model, "members", [model]):
+        if member.ngrams is not None:  # the bag starts at zero: give it weights to check
+            torch.nn.init.normal_(member.ngrams.weight)
+    model.eval()
     ids = torch.randint(1, 20, (batch, length))
     lengths = torch.tensor([length, *torch.randint(1, length + 1, (batch - 1,)).tolist()])
     got = _run(model, ids, lengths)

@@ -66,10 +66,13 @@ def test_generate_and_evaluate_commands(runs, lm_export, tmp_path):
 def test_classifier_predict_and_evaluate(runs, tmp_path):
     out = to_onnx(runs["classify"], tmp_path / "clf-onnx")
     data = str(runs["classify"].parent / "classify.tsv")
-    for command in (["predict", "--data", data], ["evaluate", "--data", data, "--json"]):
-        code, got, err = cli(command[0], str(out), *command[1:])
-        assert code == 0, err
-        assert got == cli(command[0], str(runs["classify"]), *command[1:])[1]
+    code, got, err = cli("predict", str(out), "--data", data)
+    assert code == 0, err
+    assert got == cli("predict", str(runs["classify"]), "--data", data)[1]
+    got = json.loads(cli("evaluate", str(out), "--data", data, "--json")[1])
+    want = json.loads(cli("evaluate", str(runs["classify"]), "--data", data, "--json")[1])
+    assert len(want.pop("member_accuracy")) == 5  # the default is an ensemble of five, which
+    assert got == want  # the export runs as one graph: its members are not scored alone
     native, exported = rnnkit.load(runs["classify"]), rnnkit.load(out)
     texts = ["the film was superb", "dull", "a plot and the film was awful and bad"]
     for a, b in zip(native.classify(texts, batch_size=2), exported.classify(texts, batch_size=3)):

@@ -74,3 +74,45 @@ def test_bad_input_names_the_shapes():
     clf = TextClassifier(20, num_classes=2)
     with pytest.raises(ValueError, match=r"expected tokens \(N, L\) and lengths \(N,\)"):
         clf(torch.zeros(2, 3, dtype=torch.long), torch.tensor([3]))
+
+
+def _wide(**options):
+    torch.manual_seed(0)
+    clf = TextClassifier(20, num_classes=3, embedding_size=8, hidden_size=6, ngram_buckets=16,
+                         **options)  # fmt: skip
+    with torch.no_grad():
+        clf.ngrams.weight.normal_()
+    return clf
+
+
+def test_ngram_bag_adds_its_scores_and_ignores_padding():
+    clf = _wide().eval()
+    b = _batch()
+    deep, wide = clf.scores(b["tokens"], b["lengths"])
+    torch.testing.assert_close(clf(b["tokens"], b["lengths"]), deep + wide)
+    torch.testing.assert_close(wide, clf.ngrams(b["tokens"], b["lengths"]))
+    for i, n in enumerate(b["lengths"].tolist()):
+        alone = clf(b["tokens"][i : i + 1, :n], b["lengths"][i : i + 1])
+        torch.testing.assert_close(clf(b["tokens"], b["lengths"])[i : i + 1], alone)
+
+
+def test_ngram_bag_also_learns_alone_in_training():
+    clf = _wide(dropout=0.0, input_dropout=0.0)
+    b = _batch()
+    deep, wide = clf.scores(b["tokens"], b["lengths"])
+    ce = torch.nn.functional.cross_entropy
+    train_loss, _ = clf.forward_loss(b)
+    torch.testing.assert_close(train_loss, ce(deep + wide, b["labels"]) + ce(wide, b["labels"]))
+    eval_loss, _ = clf.eval().forward_loss(b)
+    torch.testing.assert_close(eval_loss, ce(deep + wide, b["labels"]))
+
+
+def test_ngram_bag_survives_save_and_load(tmp_path):
+    from rnnkit.models.io import load_model_dir, save_model_dir
+
+    clf = _wide(ngram_order=3).eval()
+    save_model_dir(tmp_path, clf, meta={"task": "classify"})
+    loaded = load_model_dir(tmp_path)[0]
+    assert loaded.ngrams.order == 3
+    b = _batch()
+    torch.testing.assert_close(loaded(b["tokens"], b["lengths"]), clf(b["tokens"], b["lengths"]))

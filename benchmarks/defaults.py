@@ -1,0 +1,146 @@
+"""What each task's command-line default gives a user with no options, beside a simple baseline.
+
+    python benchmarks/defaults.py --task classify            # sentiment and BBC, seeds 1 2 3
+    python benchmarks/defaults.py --task tag --seeds 1
+
+For every data set of the task and every seed, the script runs exactly what a user types,
+``rnnkit train TASK --data TRAIN --valid DEV --out DIR --seed S`` (nothing else, so the task's
+defaults decide the model, its size and how long it trains), then ``rnnkit evaluate DIR --data
+TEST --json``. The baseline is trained on the same training file and scored on the same test
+file:
+
+    classify   TF-IDF (word 1-2 grams) + logistic regression (scikit-learn), accuracy
+    tag        python-crfsuite on hand-made word features, token accuracy
+    translate  copying the source sentence, BLEU (sacrebleu)
+    summarize  the first sentence (Lead-1), ROUGE-1
+
+Each seed's figure, the mean and the minimum go to ``benchmarks/results/defaults_TASK.json``
+with the training time of each run; ``benchmarks/report.py`` turns them into the docs' table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import RESULTS, data_dir, write_result
+
+
+@dataclass
+class Dataset:
+    """One data set of a task: its files (relative to the data folder) and its baseline."""
+
+    name: str
+    train: str
+    valid: str
+    test: str
+    metric: str
+    baseline_name: str
+    baseline: Callable[[Path, Path], float]
+
+
+def tfidf(train: Path, test: Path) -> float:
+    from classify import tfidf_baseline
+
+    return tfidf_baseline(train, test)["accuracy"]
+
+
+def crfsuite(train: Path, test: Path) -> float:
+    from tag_pos import crfsuite_baseline
+
+    return crfsuite_baseline(train, test)["accuracy"]
+
+
+def copy_source(train: Path, test: Path) -> float:
+    from translate import score
+
+    from rnnkit.data.parallel import read_parallel
+
+    pairs = read_parallel(test)
+    sources = [p.source for p in pairs]
+    return score(sources, [p.target for p in pairs], sources, 0.0)["bleu"]
+
+
+TASKS: dict[str, list[Dataset]] = {
+    "classify": [
+        Dataset("sentiment", "sentiment/train.tsv", "sentiment/dev.tsv", "sentiment/test.tsv",
+                "accuracy", "TF-IDF + logistic regression", tfidf),
+        Dataset("bbc", "bbc/train.jsonl", "bbc/dev.jsonl", "bbc/test.jsonl", "accuracy",
+                "TF-IDF + logistic regression", tfidf),
+    ],
+    "tag": [
+        Dataset("pos", "pos/train.conll", "pos/dev.conll", "pos/test.conll", "accuracy",
+                "python-crfsuite", crfsuite),
+    ],
+    "translate": [
+        Dataset("en-fr", "translation/en-fr/train.tsv", "translation/en-fr/dev.tsv",
+                "translation/en-fr/test.tsv", "bleu", "copy the source", copy_source),
+    ],
+    "summarize": [
+        Dataset("bbc", "bbc/train.jsonl", "bbc/dev.jsonl", "bbc/test.jsonl", "rouge1",
+                "Lead-1", lambda train, test: float("nan")),  # from evaluate's "lead"
+    ],
+}  # fmt: skip
+
+
+def rnnkit_command(*args: str) -> list[str]:
+    """``rnnkit ARGS`` with this interpreter (the repository's package first on the path)."""
+    return [sys.executable, "-m", "rnnkit.cli.main", *args]
+
+
+def run_default(task: str, ds: Dataset, folder: Path, seed: int) -> dict:
+    """Train the task's default on ``ds`` with ``seed``; its test figures and training time."""
+    out = RESULTS / "runs" / f"defaults_{task}_{ds.name}_{seed}"
+    shutil.rmtree(out, ignore_errors=True)
+    train = ["train", task, "--data", str(folder / ds.train), "--valid", str(folder / ds.valid)]
+    start = time.monotonic()
+    subprocess.run(rnnkit_command(*train, "--out", str(out), "--seed", str(seed)), check=True)
+    seconds = time.monotonic() - start
+    evaluate = rnnkit_command("evaluate", str(out), "--data", str(folder / ds.test), "--json")
+    line = subprocess.run(evaluate, check=True, capture_output=True, text=True).stdout
+    metrics = json.loads(line.strip().splitlines()[-1])
+    return {"seed": seed, "train_seconds": round(seconds, 1), **metrics}
+
+
+def summary(values: list[float]) -> dict:
+    return {"mean": round(sum(values) / len(values), 4), "min": round(min(values), 4)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--task", choices=sorted(TASKS), required=True)
+    parser.add_argument("--seeds", default="1,2,3")
+    parser.add_argument("--datasets", help="comma-separated names (default: all of the task's)")
+    args = parser.parse_args()
+    folder = data_dir()
+    seeds = [int(s) for s in args.seeds.split(",")]
+    chosen = args.datasets.split(",") if args.datasets else [d.name for d in TASKS[args.task]]
+    results = {}
+    for ds in (d for d in TASKS[args.task] if d.name in chosen):
+        runs = [run_default(args.task, ds, folder, seed) for seed in seeds]
+        if args.task == "summarize":
+            baseline = runs[0]["lead"]["rouge1"]
+        else:
+            baseline = ds.baseline(folder / ds.train, folder / ds.test)
+        scores = [r[ds.metric] for r in runs]
+        results[ds.name] = {
+            "metric": ds.metric,
+            "rnnkit_default": {"runs": runs, **summary(scores)},
+            "baseline": {"name": ds.baseline_name, ds.metric: round(baseline, 4)},
+            "ahead_on_every_seed": min(scores) > baseline,
+        }
+        print(ds.name, json.dumps(results[ds.name]), flush=True)
+    write_result(f"defaults_{args.task}", {"task": args.task, "seeds": seeds, **results})
+
+
+if __name__ == "__main__":
+    main()
