@@ -2,6 +2,7 @@
 
     python benchmarks/defaults.py --task classify            # sentiment and BBC, seeds 1 2 3
     python benchmarks/defaults.py --task tag --seeds 1
+    python benchmarks/defaults.py --task classify --unlabelled   # + the other data set's text
 
 For every data set of the task and every seed, the script runs exactly what a user types,
 ``rnnkit train TASK --data TRAIN --valid DEV --out DIR --seed S`` (nothing else, so the task's
@@ -15,7 +16,10 @@ file:
     summarize  the first sentence (Lead-1), ROUGE-1
 
 Each seed's figure, the mean and the minimum go to ``benchmarks/results/defaults_TASK.json``
-with the training time of each run; ``benchmarks/report.py`` turns them into the docs' table.
+with the training time of each run. With ``--unlabelled`` (classification) each data set's
+default also gets the other data set's training texts as ``--data.unlabelled`` (BBC articles for
+the sentiment sentences and the other way round), written to
+``defaults_classify_unlabelled.json``. ``benchmarks/report.py`` turns them into the docs' table.
 """
 
 from __future__ import annotations
@@ -46,6 +50,7 @@ class Dataset:
     metric: str
     baseline_name: str
     baseline: Callable[[Path, Path], float]
+    unlabelled: str | None = None
 
 
 def tfidf(train: Path, test: Path) -> float:
@@ -73,9 +78,9 @@ def copy_source(train: Path, test: Path) -> float:
 TASKS: dict[str, list[Dataset]] = {
     "classify": [
         Dataset("sentiment", "sentiment/train.tsv", "sentiment/dev.tsv", "sentiment/test.tsv",
-                "accuracy", "TF-IDF + logistic regression", tfidf),
+                "accuracy", "TF-IDF + logistic regression", tfidf, "bbc/train.jsonl"),
         Dataset("bbc", "bbc/train.jsonl", "bbc/dev.jsonl", "bbc/test.jsonl", "accuracy",
-                "TF-IDF + logistic regression", tfidf),
+                "TF-IDF + logistic regression", tfidf, "sentiment/train.tsv"),
     ],
     "tag": [
         Dataset("pos", "pos/train.conll", "pos/dev.conll", "pos/test.conll", "accuracy",
@@ -97,11 +102,13 @@ def rnnkit_command(*args: str) -> list[str]:
     return [sys.executable, "-m", "rnnkit.cli.main", *args]
 
 
-def run_default(task: str, ds: Dataset, folder: Path, seed: int) -> dict:
+def run_default(task: str, ds: Dataset, folder: Path, seed: int, unlabelled: bool) -> dict:
     """Train the task's default on ``ds`` with ``seed``; its test figures and training time."""
-    out = RESULTS / "runs" / f"defaults_{task}_{ds.name}_{seed}"
+    out = RESULTS / "runs" / f"defaults_{task}_{ds.name}_{seed}{'_unlabelled' * unlabelled}"
     shutil.rmtree(out, ignore_errors=True)
     train = ["train", task, "--data", str(folder / ds.train), "--valid", str(folder / ds.valid)]
+    if unlabelled:
+        train.append(f"--data.unlabelled={folder / ds.unlabelled}")
     start = time.monotonic()
     subprocess.run(rnnkit_command(*train, "--out", str(out), "--seed", str(seed)), check=True)
     seconds = time.monotonic() - start
@@ -120,13 +127,20 @@ def main() -> None:
     parser.add_argument("--task", choices=sorted(TASKS), required=True)
     parser.add_argument("--seeds", default="1,2,3")
     parser.add_argument("--datasets", help="comma-separated names (default: all of the task's)")
+    parser.add_argument(
+        "--unlabelled",
+        action="store_true",
+        help="give each data set the other's training texts as unlabelled text",
+    )
     args = parser.parse_args()
+    if args.unlabelled and args.task != "classify":
+        parser.error("--unlabelled is for --task classify")
     folder = data_dir()
     seeds = [int(s) for s in args.seeds.split(",")]
     chosen = args.datasets.split(",") if args.datasets else [d.name for d in TASKS[args.task]]
     results = {}
     for ds in (d for d in TASKS[args.task] if d.name in chosen):
-        runs = [run_default(args.task, ds, folder, seed) for seed in seeds]
+        runs = [run_default(args.task, ds, folder, seed, args.unlabelled) for seed in seeds]
         if args.task == "summarize":
             baseline = runs[0]["lead"]["rouge1"]
         else:
@@ -134,12 +148,14 @@ def main() -> None:
         scores = [r[ds.metric] for r in runs]
         results[ds.name] = {
             "metric": ds.metric,
+            "unlabelled": ds.unlabelled if args.unlabelled else None,
             "rnnkit_default": {"runs": runs, **summary(scores)},
             "baseline": {"name": ds.baseline_name, ds.metric: round(baseline, 4)},
             "ahead_on_every_seed": min(scores) > baseline,
         }
         print(ds.name, json.dumps(results[ds.name]), flush=True)
-    write_result(f"defaults_{args.task}", {"task": args.task, "seeds": seeds, **results})
+    name = f"defaults_{args.task}{'_unlabelled' * args.unlabelled}"
+    write_result(name, {"task": args.task, "seeds": seeds, **results})
 
 
 if __name__ == "__main__":

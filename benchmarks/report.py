@@ -89,6 +89,29 @@ def defaults() -> str:
     return "\n".join(rows)
 
 
+def defaults_unlabelled() -> str:
+    """The classification default with the other data set's texts as unlabelled text."""
+    r, plain = _load("defaults_classify_unlabelled"), _load("defaults_classify")
+    if not r or not plain:
+        return ""
+    rows = ["| data | unlabelled text | accuracy, each seed | mean | min "
+            "| without it, the same seeds | training time (mean) |",
+            "|---|---|---|---|---|---|---|"]  # fmt: skip
+    for name, result in r.items():
+        if not isinstance(result, dict) or "rnnkit_default" not in result or name not in plain:
+            continue
+        d = result["rnnkit_default"]
+        seeds = " / ".join(f"{x['accuracy']:.4f}" for x in d["runs"])
+        seconds = sum(x["train_seconds"] for x in d["runs"]) / len(d["runs"])
+        by_seed = {x["seed"]: x["accuracy"] for x in plain[name]["rnnkit_default"]["runs"]}
+        without = " / ".join(f"{by_seed[x['seed']]:.4f}" for x in d["runs"] if x["seed"] in by_seed)
+        rows.append(
+            f"| {name} | `{result['unlabelled']}` | {seeds} | **{d['mean']:.4f}** "
+            f"| {d['min']:.4f} | {without} | {seconds:.0f} s |"
+        )
+    return "\n".join(rows)
+
+
 def classification_runs(dataset: str) -> list[tuple[str, dict]]:
     """Every result file of one data set (``classify_DATASET*.json``: the default run and any
     ``--name``d ones), as (file stem, result), sorted by name."""

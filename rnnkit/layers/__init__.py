@@ -4,6 +4,7 @@ from rnnkit.layers.base import FusedPathWarning, SequenceLayer
 from rnnkit.layers.bidirectional import Bidirectional
 from rnnkit.layers.dropout import LockedDropout, WeightDrop, embedding_dropout
 from rnnkit.layers.factory import make_layer
+from rnnkit.layers.ngram_bag import NgramBag
 from rnnkit.layers.recurrent import Recurrent
 from rnnkit.layers.rnn import GRU, LSTM, RNN, RecurrentStack
 from rnnkit.layers.scalar_mix import ScalarMix
@@ -16,6 +17,7 @@ __all__ = [
     "Bidirectional",
     "FusedPathWarning",
     "LockedDropout",
+    "NgramBag",
     "Recurrent",
     "RecurrentStack",
     "ScalarMix",
