@@ -7,8 +7,8 @@
 For every data set of the task and every seed, the script runs exactly what a user types,
 ``rnnkit train TASK --data TRAIN --valid DEV --out DIR --seed S`` (nothing else, so the task's
 defaults decide the model, its size and how long it trains), then ``rnnkit evaluate DIR --data
-TEST --json``. The baseline is trained on the same training file and scored on the same test
-file:
+TEST --json`` (and on the dev file, where the default was chosen). The baseline is trained on
+the same training file and scored on the same test (and dev) file:
 
     classify   TF-IDF (word 1-2 grams) + logistic regression (scikit-learn), accuracy
     tag        python-crfsuite on hand-made word features, token accuracy
@@ -19,7 +19,9 @@ Each seed's figure, the mean and the minimum go to ``benchmarks/results/defaults
 with the training time of each run. With ``--unlabelled`` (classification) each data set's
 default also gets the other data set's training texts as ``--data.unlabelled`` (BBC articles for
 the sentiment sentences and the other way round), written to
-``defaults_classify_unlabelled.json``. ``benchmarks/report.py`` turns them into the docs' table.
+``defaults_classify_unlabelled.json``. ``--rescore`` scores the run folders of the last run
+again without training (its training times are kept). ``benchmarks/report.py`` turns the
+results into the docs' table.
 """
 
 from __future__ import annotations
@@ -102,9 +104,20 @@ def rnnkit_command(*args: str) -> list[str]:
     return [sys.executable, "-m", "rnnkit.cli.main", *args]
 
 
+def run_dir(task: str, ds: Dataset, seed: int, unlabelled: bool) -> Path:
+    return RESULTS / "runs" / f"defaults_{task}_{ds.name}_{seed}{'_unlabelled' * unlabelled}"
+
+
+def evaluate(out: Path, path: Path) -> dict:
+    """``rnnkit evaluate OUT --data PATH --json``, parsed."""
+    command = rnnkit_command("evaluate", str(out), "--data", str(path), "--json")
+    line = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+    return json.loads(line.strip().splitlines()[-1])
+
+
 def run_default(task: str, ds: Dataset, folder: Path, seed: int, unlabelled: bool) -> dict:
     """Train the task's default on ``ds`` with ``seed``; its test figures and training time."""
-    out = RESULTS / "runs" / f"defaults_{task}_{ds.name}_{seed}{'_unlabelled' * unlabelled}"
+    out = run_dir(task, ds, seed, unlabelled)
     shutil.rmtree(out, ignore_errors=True)
     train = ["train", task, "--data", str(folder / ds.train), "--valid", str(folder / ds.valid)]
     if unlabelled:
@@ -112,10 +125,19 @@ def run_default(task: str, ds: Dataset, folder: Path, seed: int, unlabelled: boo
     start = time.monotonic()
     subprocess.run(rnnkit_command(*train, "--out", str(out), "--seed", str(seed)), check=True)
     seconds = time.monotonic() - start
-    evaluate = rnnkit_command("evaluate", str(out), "--data", str(folder / ds.test), "--json")
-    line = subprocess.run(evaluate, check=True, capture_output=True, text=True).stdout
-    metrics = json.loads(line.strip().splitlines()[-1])
-    return {"seed": seed, "train_seconds": round(seconds, 1), **metrics}
+    return {"seed": seed, "train_seconds": round(seconds, 1), **evaluate(out, folder / ds.test)}
+
+
+def rescore(task: str, ds: Dataset, folder: Path, seed: int, unlabelled: bool, old: dict) -> dict:
+    """Score a run folder this script trained before; its training time from ``old``."""
+    out = run_dir(task, ds, seed, unlabelled)
+    if not (out / "model").is_dir():
+        sys.exit(f"--rescore: {out} holds no trained model; run without --rescore first")
+    before = {r["seed"]: r for r in old.get(ds.name, {}).get("rnnkit_default", {}).get("runs", [])}
+    if seed not in before:
+        sys.exit(f"--rescore: the last result file has no {ds.name} run with seed {seed}")
+    return {"seed": seed, "train_seconds": before[seed]["train_seconds"],
+            **evaluate(out, folder / ds.test)}  # fmt: skip
 
 
 def summary(values: list[float]) -> dict:
@@ -132,19 +154,34 @@ def main() -> None:
         action="store_true",
         help="give each data set the other's training texts as unlabelled text",
     )
+    parser.add_argument(
+        "--rescore",
+        action="store_true",
+        help="score the run folders of the last run again (no training; keeps its times)",
+    )
     args = parser.parse_args()
     if args.unlabelled and args.task != "classify":
         parser.error("--unlabelled is for --task classify")
     folder = data_dir()
     seeds = [int(s) for s in args.seeds.split(",")]
     chosen = args.datasets.split(",") if args.datasets else [d.name for d in TASKS[args.task]]
+    name = f"defaults_{args.task}{'_unlabelled' * args.unlabelled}"
+    old = json.loads((RESULTS / f"{name}.json").read_text()) if args.rescore else {}
     results = {}
     for ds in (d for d in TASKS[args.task] if d.name in chosen):
-        runs = [run_default(args.task, ds, folder, seed, args.unlabelled) for seed in seeds]
+        if args.rescore:
+            runs = [rescore(args.task, ds, folder, s, args.unlabelled, old) for s in seeds]
+        else:
+            runs = [run_default(args.task, ds, folder, s, args.unlabelled) for s in seeds]
+        dev = [evaluate(run_dir(args.task, ds, s, args.unlabelled), folder / ds.valid)
+               for s in seeds]  # fmt: skip
+        for run, scores in zip(runs, dev):
+            run["dev_" + ds.metric] = scores[ds.metric]
         if args.task == "summarize":
-            baseline = runs[0]["lead"]["rouge1"]
+            baseline, dev_baseline = runs[0]["lead"]["rouge1"], dev[0]["lead"]["rouge1"]
         else:
             baseline = ds.baseline(folder / ds.train, folder / ds.test)
+            dev_baseline = ds.baseline(folder / ds.train, folder / ds.valid)
         scores = [r[ds.metric] for r in runs]
         results[ds.name] = {
             "metric": ds.metric,
@@ -152,9 +189,12 @@ def main() -> None:
             "rnnkit_default": {"runs": runs, **summary(scores)},
             "baseline": {"name": ds.baseline_name, ds.metric: round(baseline, 4)},
             "ahead_on_every_seed": min(scores) > baseline,
+            "dev": {
+                "rnnkit_default": summary([d[ds.metric] for d in dev]),
+                "baseline": round(dev_baseline, 4),
+            },
         }
         print(ds.name, json.dumps(results[ds.name]), flush=True)
-    name = f"defaults_{args.task}{'_unlabelled' * args.unlabelled}"
     write_result(name, {"task": args.task, "seeds": seeds, **results})
 
 

@@ -74,17 +74,18 @@ def defaults() -> str:
     if not found:
         return ""
     rows = ["| task | data | metric | rnnkit default, each seed | mean | min | baseline "
-            "| ahead on every seed | training time (mean) |",
-            "|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
+            "| ahead on every seed | dev: default mean / baseline | training time (mean) |",
+            "|---|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
     for task, name, r in found:
         d, metric = r["rnnkit_default"], r["metric"]
         seeds = " / ".join(f"{x[metric]:.4f}" for x in d["runs"])
         seconds = sum(x["train_seconds"] for x in d["runs"]) / len(d["runs"])
-        base = r["baseline"]
+        base, dev = r["baseline"], r.get("dev")
+        on_dev = f"{dev['rnnkit_default']['mean']:.4f} / {dev['baseline']:.4f}" if dev else ""
         rows.append(
             f"| {task} | {name} | {metric} | {seeds} | **{d['mean']:.4f}** | {d['min']:.4f} "
             f"| {base['name']} {base[metric]:.4f} | {'yes' if r['ahead_on_every_seed'] else 'no'} "
-            f"| {seconds:.0f} s |"
+            f"| {on_dev} | {seconds:.0f} s |"
         )
     return "\n".join(rows)
 
