@@ -68,6 +68,12 @@ def default_rows() -> list[tuple[str, str, dict]]:
     return rows
 
 
+def _per_seed(runs: list[dict], metric: str) -> tuple[str, float]:
+    """Each run's figure, joined, and the runs' mean training seconds."""
+    figures = " / ".join(f"{x[metric]:.4f}" for x in runs)
+    return figures, sum(x["train_seconds"] for x in runs) / len(runs)
+
+
 def defaults() -> str:
     """Each task's command-line default over three seeds beside its baseline."""
     found = default_rows()
@@ -78,8 +84,7 @@ def defaults() -> str:
             "|---|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
     for task, name, r in found:
         d, metric = r["rnnkit_default"], r["metric"]
-        seeds = " / ".join(f"{x[metric]:.4f}" for x in d["runs"])
-        seconds = sum(x["train_seconds"] for x in d["runs"]) / len(d["runs"])
+        seeds, seconds = _per_seed(d["runs"], metric)
         base, dev = r["baseline"], r.get("dev")
         on_dev = f"{dev['rnnkit_default']['mean']:.4f} / {dev['baseline']:.4f}" if dev else ""
         rows.append(
@@ -102,8 +107,7 @@ def defaults_unlabelled() -> str:
         if not isinstance(result, dict) or "rnnkit_default" not in result or name not in plain:
             continue
         d = result["rnnkit_default"]
-        seeds = " / ".join(f"{x['accuracy']:.4f}" for x in d["runs"])
-        seconds = sum(x["train_seconds"] for x in d["runs"]) / len(d["runs"])
+        seeds, seconds = _per_seed(d["runs"], "accuracy")
         by_seed = {x["seed"]: x["accuracy"] for x in plain[name]["rnnkit_default"]["runs"]}
         without = " / ".join(f"{by_seed[x['seed']]:.4f}" for x in d["runs"] if x["seed"] in by_seed)
         rows.append(

@@ -251,6 +251,11 @@ def train_classifier(
     if data.unlabelled:
         if data.pretrained_lm:
             raise ValueError("ClassifyDataConfig: give unlabelled or pretrained_lm, not both")
+        if not data.lowercase:
+            raise ValueError(
+                "ClassifyDataConfig: unlabelled pretraining reads lower-cased words (the "
+                "language model's text level); lowercase=false is not supported with it"
+            )
         pretrained = out_dir / "pretrain" / "model"
         if not (resume and (pretrained / "config.json").exists()):
             pretrained = pretrain_language_model(

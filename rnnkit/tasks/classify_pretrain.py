@@ -19,12 +19,14 @@ texts alone.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from rnnkit.data.errors import DataError
 from rnnkit.data.labelled import TextExample
 from rnnkit.data.readers import read_text
+from rnnkit.models import ClassifierConfig
 from rnnkit.tasks.lm import LMDataConfig, train_lm
 from rnnkit.training import TrainerConfig
 
@@ -59,7 +61,7 @@ def unlabelled_texts(path: str | Path) -> list[str]:
 def pretrain_language_model(
     unlabelled: str | Path,
     train: list[TextExample],
-    text_of: Any,
+    text_of: Callable[[TextExample], str],
     model: dict[str, Any],
     data_options: dict[str, Any],
     trainer: TrainerConfig,
@@ -80,11 +82,12 @@ def pretrain_language_model(
     out_dir.mkdir(parents=True, exist_ok=True)
     corpus = out_dir / "corpus.txt"
     corpus.write_text("\n".join(t.replace("\r", " ") for t in texts) + "\n", encoding="utf-8")
+    c = ClassifierConfig.from_dict(model)
     lm_model = {
-        "cell": model.get("cell", "lstm"),
-        "embedding_size": model.get("embedding_size", 128),
-        "hidden_size": model.get("hidden_size", 128),
-        "cell_options": model.get("cell_options", {}),
+        "cell": c.cell,
+        "embedding_size": c.embedding_size,
+        "hidden_size": c.hidden_size,
+        "cell_options": c.cell_options,
         "num_layers": 1,
         "tie_weights": False,
         "dropout": 0.3,

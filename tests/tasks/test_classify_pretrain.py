@@ -48,3 +48,17 @@ def test_the_language_model_starts_every_member(tmp_path):
         forward, backward = member.layers[0].weight_ih_l0, member.layers[0].weight_ih_l0_reverse
         torch.testing.assert_close(forward, lm.layers[0].weight_ih_l0)
         assert backward.shape == forward.shape and not torch.equal(backward, forward)
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [({"pretrained_lm": "lm"}, "not both"), ({"lowercase": False}, "lower-cased")],
+)
+def test_refused_combinations_are_named(tmp_path, options, message):
+    from rnnkit.tasks.classify import train_classifier
+
+    data = tmp_path / "train.tsv"
+    data.write_text("pos\tgood\nneg\tbad\n" * 5, encoding="utf-8")
+    cfg = ClassifyDataConfig(data=str(data), unlabelled=str(data), **options)
+    with pytest.raises(ValueError, match=message):
+        train_classifier(cfg, {}, TrainerConfig(max_steps=1, progress=False), tmp_path / "out")
