@@ -20,8 +20,9 @@ with the training time of each run. With ``--unlabelled`` (classification) each 
 default also gets the other data set's training texts as ``--data.unlabelled`` (BBC articles for
 the sentiment sentences and the other way round), written to
 ``defaults_classify_unlabelled.json``. ``--rescore`` scores the run folders of the last run
-again without training (its training times are kept). ``benchmarks/report.py`` turns the
-results into the docs' table.
+again without training (its training times are kept; without a result file, the trainer's own
+time from the run's log.csv). The tagging baseline needs python-crfsuite (the ``bench``
+extra). ``benchmarks/report.py`` turns the results into the docs' table.
 """
 
 from __future__ import annotations
@@ -134,10 +135,12 @@ def rescore(task: str, ds: Dataset, folder: Path, seed: int, unlabelled: bool, o
     if not (out / "model").is_dir():
         sys.exit(f"--rescore: {out} holds no trained model; run without --rescore first")
     before = {r["seed"]: r for r in old.get(ds.name, {}).get("rnnkit_default", {}).get("runs", [])}
-    if seed not in before:
-        sys.exit(f"--rescore: the last result file has no {ds.name} run with seed {seed}")
-    return {"seed": seed, "train_seconds": before[seed]["train_seconds"],
-            **evaluate(out, folder / ds.test)}  # fmt: skip
+    if seed in before:
+        seconds = {"train_seconds": before[seed]["train_seconds"]}
+    else:  # no result file (the run stopped after training): the trainer's own clock
+        last = (out / "log.csv").read_text().strip().splitlines()[-1].split(",")
+        seconds = {"train_seconds": round(float(last[3]), 1), "train_seconds_from": "log.csv"}
+    return {"seed": seed, **seconds, **evaluate(out, folder / ds.test)}
 
 
 def summary(values: list[float]) -> dict:
@@ -166,9 +169,13 @@ def main() -> None:
     seeds = [int(s) for s in args.seeds.split(",")]
     chosen = args.datasets.split(",") if args.datasets else [d.name for d in TASKS[args.task]]
     name = f"defaults_{args.task}{'_unlabelled' * args.unlabelled}"
-    old = json.loads((RESULTS / f"{name}.json").read_text()) if args.rescore else {}
+    path = RESULTS / f"{name}.json"
+    old = json.loads(path.read_text()) if args.rescore and path.exists() else {}
     results = {}
     for ds in (d for d in TASKS[args.task] if d.name in chosen):
+        if args.task != "summarize":  # first, so a missing library stops before training
+            baseline = ds.baseline(folder / ds.train, folder / ds.test)
+            dev_baseline = ds.baseline(folder / ds.train, folder / ds.valid)
         if args.rescore:
             runs = [rescore(args.task, ds, folder, s, args.unlabelled, old) for s in seeds]
         else:
@@ -179,9 +186,6 @@ def main() -> None:
             run["dev_" + ds.metric] = scores[ds.metric]
         if args.task == "summarize":
             baseline, dev_baseline = runs[0]["lead"]["rouge1"], dev[0]["lead"]["rouge1"]
-        else:
-            baseline = ds.baseline(folder / ds.train, folder / ds.test)
-            dev_baseline = ds.baseline(folder / ds.train, folder / ds.valid)
         scores = [r[ds.metric] for r in runs]
         results[ds.name] = {
             "metric": ds.metric,

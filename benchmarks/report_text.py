@@ -10,7 +10,8 @@ Every figure on this page is written by `python benchmarks/report.py` from the r
 that the scripts in `benchmarks/` leave in `benchmarks/results/` (each file holds the command,
 the date, the machine and the figures); a test fails when this page, or the summary in the
 README, differs from what the script writes. The quality benchmarks train on public data sets
-(read from `$RNNKIT_DATA`). Everything ran on 2-core CPU machines without a GPU, under fixed
+(read from `$RNNKIT_DATA`); the tagging baselines need python-crfsuite
+(`pip install -e ".[bench]"`). Everything ran on 2-core CPU machines without a GPU, under fixed
 time budgets: the figures show what minutes of CPU buy, not each model's ceiling. Each section
 names its command and machine; ratios from different machines do not compare.
 
@@ -65,17 +66,19 @@ held-out last 5% of the text. rnnkit's times include its validation passes.
         "## What the defaults give",
         """
 What a user gets who types `rnnkit train TASK --data TRAIN --valid DEV --out DIR --seed S` and
-nothing else, for three seeds, beside the simple baseline each task must beat, trained on the
-same file and scored on the same test file (`python benchmarks/defaults.py --task TASK`; one
-result file per task). Training time is the whole command's wall time on a 2-core machine (the
-classification default stops at 10 minutes if its epochs are not done by then). Tasks without a
-row have not been run this way yet; their tuned figures are in the sections below. The
-classification default was chosen on the dev splits (one seed per candidate); the dev column
-scores the same models on the dev file, where the default is ahead of the baseline on both data
-sets and every seed, while on the test splits it is not. The dev figures flatter the default:
-its training stops and keeps its checkpoint by the dev file's loss, which the baseline never
-sees. A command with `--rescore` scored the
-models of the training run (same command without it) again, keeping its training times.
+nothing else, beside the simple baseline each task must beat, trained on the same file and
+scored on the same test file (`python benchmarks/defaults.py --task TASK`; one result file per
+task; three seeds for classification, one for tagging so far). Training time is the whole
+command's wall time on a 2-core machine; for tagging, the trainer's own time from its log. The
+classification default stops at 10 minutes if its epochs are not done by then. Tasks without a
+row have not been run this way yet; their tuned figures are in the sections below.
+
+The classification default was chosen on the dev splits (one seed per candidate). The dev
+column scores the same models on the dev file: there the default is ahead of the baseline on
+both data sets and every seed, while on the test splits it is not. The dev figures flatter the
+default: its training stops and keeps its checkpoint by the dev file's loss, which the baseline
+never sees. A command with `--rescore` scored the models of an earlier training run of the same
+command again, keeping its training times.
 """,
         "defaults_classify",
         ("defaults",),
