@@ -85,15 +85,11 @@ class ClassifierEnsemble(nn.Module):
         if self.training:
             losses = [m.forward_loss(batch)[0] for m in self.members]
             return torch.stack(losses).mean(), int(labels.shape[0])
-        z = self.member_logits(batch["tokens"], batch["lengths"], batch.get("bilm"))
-        z = combine(z, self.config.multi_label).unsqueeze(0)
-        k = z.shape[0]
+        z = self(batch["tokens"], batch["lengths"], batch.get("bilm"))  # (N, C), combined
         if self.config.multi_label:
-            target = labels.to(z.dtype).expand(k, *labels.shape)
-            loss = F.binary_cross_entropy_with_logits(z, target)
+            loss = F.binary_cross_entropy_with_logits(z, labels.to(z.dtype))
         else:
-            flat = z.reshape(-1, z.shape[-1])
-            loss = F.cross_entropy(flat, labels.repeat(k))
+            loss = F.cross_entropy(z, labels)
         return loss, int(labels.shape[0])
 
     @inference
