@@ -93,7 +93,8 @@ def _head(g: Graph, head: nn.Sequential, x: str) -> str:
 
 
 def _ngram_scores(g: Graph, bag: nn.Module, ids: str, lengths: str) -> str:
-    """``NgramBag`` over ids (N, L): hashed n-gram features, masked sum / sqrt(count) -> (N, C)."""
+    """``NgramBag`` over ids (N, L): hashed n-gram features, idf-weighted sum / its L2 norm
+    -> (N, C)."""
     from rnnkit.layers.ngram_bag import MOD, PRIME
 
     steps = g.op("Gather", [g.op("Shape", [ids]), g.const(1)])
@@ -112,11 +113,14 @@ def _ngram_scores(g: Graph, bag: nn.Module, ids: str, lengths: str) -> str:
         masks.append(g.op("LessOrEqual", [g.op("Add", [start, g.const([k])]), ends]))
     feature = g.op("Concat", features, axis=1)  # (N, F)
     mask = g.op("Cast", [g.op("Concat", masks, axis=1)], to=onnx.TensorProto.FLOAT)
+    idf = g.op("Gather", [g.weight("ngram_idf", bag.idf.detach().float().numpy()), feature])
+    weights = g.op("Mul", [mask, idf])  # (N, F): idf inside the text, 0 outside
     rows = g.op("Gather", [g.weight("ngram_weight", bag.weight.detach().numpy()), feature])
-    summed = g.op("ReduceSum", [g.op("Mul", [rows, g.op("Unsqueeze", [mask, g.const([2])])]),
+    summed = g.op("ReduceSum", [g.op("Mul", [rows, g.op("Unsqueeze", [weights, g.const([2])])]),
                                 g.const([1])], keepdims=0)  # fmt: skip
-    count = g.op("ReduceSum", [mask, g.const([1])], keepdims=1)  # (N, 1)
-    return g.op("Div", [summed, g.op("Sqrt", [g.op("Max", [count, g.const([1.0], np.float32)])])])
+    square = g.op("ReduceSum", [g.op("Mul", [weights, weights]), g.const([1])], keepdims=1)
+    norm = g.op("Max", [g.op("Sqrt", [square]), g.const([1.0], np.float32)])  # (N, 1)
+    return g.op("Div", [summed, norm])
 
 
 def _member_logits(g: Graph, model: nn.Module, ids: str, lengths: str) -> str:

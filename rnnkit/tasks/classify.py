@@ -232,6 +232,20 @@ def build_classifier(
     return model, tokenizer, labels
 
 
+def fit_ngram_idf(
+    model: Classifier, encoder: ClassificationEncoder, texts: list[TextExample]
+) -> None:
+    """Give every member's n-gram bag the inverse document frequencies of ``texts`` (the whole
+    training set, on every rank; ``NgramBag.fit_idf``). Nothing happens without a bag."""
+    bags = [m.ngrams for m in members(model) if m.ngrams is not None]
+    if not bags:
+        return
+    batches = encoder.batches(texts, encoder.cfg.eval_batch_size, False)
+    bags[0].fit_idf((b["tokens"], b["lengths"]) for b in batches)
+    for bag in bags[1:]:
+        bag.idf.copy_(bags[0].idf)
+
+
 def train_classifier(
     data: ClassifyDataConfig,
     model_options: dict[str, Any],
@@ -271,6 +285,7 @@ def train_classifier(
             member.bilm.load_bilm(bilm)
     encoder = ClassificationEncoder(tokenizer, labels, data, bilm_vocab)
     train = [e for e in train if e.labels]
+    fit_ngram_idf(model, encoder, train)
     shard = shard_examples(train)
     train_batches = encoder.batches(shard, trainer.batch_size, True, trainer.seed)
     valid_batches = encoder.batches(

@@ -44,7 +44,10 @@ def test_probabilities_match(options, batch, length):
     model = make_classifier(20, embedding_size=6, hidden_size=7, attention_size=4, **options)
     for member in getattr(model, "members", [model]):
         if member.ngrams is not None:  # the bag starts at zero: give it weights to check
-            torch.nn.init.normal_(member.ngrams.weight)
+            torch.nn.init.normal_(member.ngrams.weight)  # and idf, some 0 (ids >= 12 unseen)
+            member.ngrams.fit_idf(
+                [(torch.randint(1, 12, (6, 5)), torch.tensor([5, 4, 3, 5, 2, 1]))]
+            )
     model.eval()
     ids = torch.randint(1, 20, (batch, length))
     lengths = torch.tensor([length, *torch.randint(1, length + 1, (batch - 1,)).tolist()])

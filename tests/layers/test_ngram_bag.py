@@ -55,6 +55,27 @@ def test_gradients_reach_only_the_texts_features():
     assert touched[:2] == [1, 2] and len(touched) == 3  # two unigrams and one bigram bucket
 
 
+def test_fit_idf_counts_each_feature_once_a_text():
+    bag = _bag(order=1)
+    tokens = torch.tensor([[1, 1, 2], [1, 3, 0], [4, 0, 0]])
+    texts = bag.fit_idf([(tokens[:2], torch.tensor([3, 2])), (tokens[2:], torch.tensor([1]))])
+    assert texts == 3
+    idf = lambda df: math.log(4 / (1 + df)) + 1  # noqa: E731
+    expect = [0.0, idf(2), idf(1), idf(1), idf(1)] + [0.0] * 12  # 0: padding only
+    torch.testing.assert_close(bag.idf, torch.tensor(expect))
+
+
+def test_scores_weigh_features_by_idf_and_unseen_ones_drop_out():
+    bag = _bag(order=1)
+    bag.fit_idf([(torch.tensor([[1, 1, 2], [1, 3, 0]]), torch.tensor([3, 2]))])
+    w, idf = bag.weight, bag.idf
+    scores = bag(torch.tensor([[1, 2, 7]]), torch.tensor([3]))  # 7: never in training
+    expect = (idf[1] * w[1] + idf[2] * w[2]) / (idf[1] ** 2 + idf[2] ** 2).sqrt()
+    torch.testing.assert_close(scores[0], expect)
+    unseen = bag(torch.tensor([[7, 8]]), torch.tensor([2]))
+    torch.testing.assert_close(unseen, torch.zeros(1, 3))
+
+
 def test_bad_arguments_and_shapes_are_named():
     with pytest.raises(ValueError, match="NgramBag: need"):
         NgramBag(10, 2, 0)
