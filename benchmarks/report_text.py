@@ -68,14 +68,15 @@ held-out last 5% of the text. rnnkit's times include its validation passes.
 What a user gets who types `rnnkit train TASK --data TRAIN --valid DEV --out DIR --seed S` and
 nothing else, beside the simple baseline each task must beat, trained on the same file and
 scored on the same test file (`python benchmarks/defaults.py --task TASK`; one result file per
-task; three seeds for classification, one for tagging so far). Training time is the whole
-command's wall time on a 2-core machine; for tagging, the trainer's own time from its log. The
+task; three seeds each). Training time is the whole command's wall time on a 2-core machine,
+or the trainer's own time from its log where the result file says `train_seconds_from`. The
 classification default stops at 10 minutes if its epochs are not done by then. Tasks without a
 row have not been run this way yet; their tuned figures are in the sections below.
 
 The classification default was chosen on the dev splits (one seed per candidate). The dev
 column scores the same models on the dev file: there the default is ahead of the baseline on
-both data sets and every seed, while on the test splits it is not. The dev figures flatter the
+both data sets and every seed; on the test splits it is ahead on the sentiment mean but not on
+every seed, and behind on BBC by one or two of 222 articles. The dev figures flatter the
 default: its training stops and keeps its checkpoint by the dev file's loss, which the baseline
 never sees. A command with `--rescore` scored the models of an earlier training run of the same
 command again, keeping its training times.
