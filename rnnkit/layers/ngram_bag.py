@@ -55,6 +55,8 @@ class NgramBag(nn.Module):
         >>> scores = bag(tokens, lengths)         # (N, 3), zero before training
     """
 
+    idf: Tensor  # (V + B,) buffer, ``fit_idf``
+
     def __init__(self, vocab_size: int, num_outputs: int, buckets: int, order: int = 2) -> None:
         super().__init__()
         if vocab_size < 1 or num_outputs < 1 or buckets < 1 or order < 1:
