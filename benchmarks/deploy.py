@@ -9,10 +9,11 @@ exported (``rnnkit export``), quantized (``rnnkit quantize``: int8 weights, per-
 its export quantized too (onnxruntime dynamic quantization). Measured:
 
 - per-token generation latency at batch 1 (median of ``--repeats`` runs of ``--tokens`` steps,
-  the same token sequence): ``torch.nn.LSTM`` stepped one token at a time with the model's
-  weights; rnnkit fp32 (``LanguageModel.step``); rnnkit int8 (the int8 directory as loaded);
-  onnxruntime fp32 and int8 (``step.onnx`` through rnnkit's runtime, what ``rnnkit generate``
-  runs);
+  the same token sequence), at each of ``--threads`` (default: one thread, and PyTorch's default,
+  which is what a user gets; everything else runs at the last): ``torch.nn.LSTM`` stepped one
+  token at a time with the model's weights; rnnkit fp32 (``LanguageModel.step``); rnnkit int8
+  (the int8 directory as loaded); onnxruntime fp32 and int8 (``step.onnx`` through rnnkit's
+  runtime, what ``rnnkit generate`` runs);
 - classifier throughput: texts per second over sentiment/test.tsv (``classify``, batches of 64);
 - size on disk of the weights of each form;
 - quality: bits per character on held-out Shakespeare (the last ``--heldout`` characters, never
@@ -20,7 +21,7 @@ its export quantized too (onnxruntime dynamic quantization). Measured:
   read token by token through each form's generation step (for int8 on a CPU with AVX-512 VNNI
   that step quantizes activations too), and accuracy on sentiment/test.tsv, for each form.
 
-    python benchmarks/deploy.py [--lm RUN --classifier RUN] [--lm-seconds 120]
+    python benchmarks/deploy.py [--lm RUN --classifier RUN] [--lm-seconds 120] [--threads 1 2]
 
 Writes benchmarks/results/deploy.json. Timings depend on the machine's load at the time.
 """
@@ -146,27 +147,40 @@ def lm_figures(paths: dict[str, Path], heldout: Path, args: argparse.Namespace) 
     text = heldout.read_text(encoding="utf-8")
     native = rnnkit.load(paths["rnnkit fp32"])
     tokens = native.tokenizer.encode(text[: args.tokens * 4])[: args.tokens]
-    latency = {"torch.nn.LSTM fp32": per_token_ms(torch_lstm_stepper(native.model), tokens,
-                                                  args.repeats)}  # fmt: skip
+    by_threads = {}
+    for threads in args.threads:  # each form loaded again: onnxruntime reads its threads then
+        use_threads(threads)
+        latency = {"torch.nn.LSTM fp32": per_token_ms(torch_lstm_stepper(native.model), tokens,
+                                                      args.repeats)}  # fmt: skip
+        for name, path in paths.items():
+            latency[name] = per_token_ms(rnnkit.load(path).model.step, tokens, args.repeats)
+        by_threads[threads] = latency
     quality, stepped, size = {}, {}, {}
     step_ids = native.tokenizer.encode(text[: args.step_chars])
     for name, path in paths.items():
         model = rnnkit.load(path).model
-        latency[name] = per_token_ms(model.step, tokens, args.repeats)
         quality[name] = round(evaluate_lm(path, heldout)["bpc"], 4)
         stepped[name] = round(step_bpc(model.step, step_ids), 4)
         size[name] = weight_bytes(path)
     fp32, int8 = "rnnkit fp32", "rnnkit int8"
-    return {"latency_ms_per_token": {k: round(v, 4) for k, v in latency.items()},
+    return {"latency_ms_per_token": {str(t): {k: round(v, 4) for k, v in latency.items()}
+                                     for t, latency in by_threads.items()},
             "bpc_heldout": quality, "bpc_heldout_by_generation_step": stepped,
             "step_chars": len(step_ids), "weight_bytes": size,
             "int8_vnni": int8_step.has_vnni(),
             "int8_step": getattr(rnnkit.load(paths[int8]).model, "int8_step", "absent"),
-            "int8_vs_fp32": {"speedup": round(latency[fp32] / latency[int8], 2),
+            "int8_vs_fp32": {"speedup": {str(t): round(latency[fp32] / latency[int8], 2)
+                                        for t, latency in by_threads.items()},
                              "bpc_relative_change": round(quality[int8] / quality[fp32] - 1, 5),
                              "step_bpc_relative_change": round(stepped[int8] / stepped[fp32] - 1,
                                                                5),
                              "size_ratio": round(size[int8] / size[fp32], 3)}}  # fmt: skip
+
+
+def use_threads(threads: int) -> None:
+    """PyTorch's threads and onnxruntime's (read when a session is made) for what follows."""
+    torch.set_num_threads(threads)
+    os.environ["RNNKIT_ORT_THREADS"] = str(threads)
 
 
 def classifier_figures(paths: dict[str, Path], args: argparse.Namespace) -> dict[str, Any]:
@@ -209,11 +223,17 @@ def main() -> None:
     )
     parser.add_argument("--tokens", type=int, default=200, help="steps per latency run")
     parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--threads", type=int, default=1, help="torch and onnxruntime threads")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        nargs="+",
+        default=sorted({1, torch.get_num_threads()}),
+        help="torch and onnxruntime threads: latency is measured at each, the rest at the last "
+        "(default: 1 and PyTorch's default, the machine's cores)",
+    )
     parser.add_argument("--name", default="deploy")
     args = parser.parse_args()
-    torch.set_num_threads(args.threads)
-    os.environ["RNNKIT_ORT_THREADS"] = str(args.threads)
+    use_threads(args.threads[-1])
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         lm_run, clf_run, heldout = train_models(root, args)

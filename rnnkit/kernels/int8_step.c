@@ -20,6 +20,12 @@
  * of 4 rows, the 4 UNITS columns' 4 bytes side by side (what one `vpdpbusd` lane sums); then
  * five float vectors of 4 UNITS: s_ih, s_hh, b, and the row sums of Q_ih and Q_hh.
  *
+ * The step of a whole language model (rnnkit_int8_lm_step: the stack, then the output layer)
+ * runs in one team of threads (parallel.h): each level's panels and the output rows are split
+ * statically, so a thread always multiplies the same weights and its share stays in its own
+ * core's cache from one token to the next (the 2 x 512 LSTM's 3.4 MB of int8 do not fit one
+ * core's 2 MB L2, each half does), with a barrier after each level.
+ *
  * Layout (made once by int8_step.py): hidden units in panels of UNITS units (the last may hold
  * fewer, u). Panel p is a contiguous (I + H, 4 u) int8 block: row m < I holds, gate-major, the
  * weights that multiply x_t[m] for the panel's units; rows I.. those that multiply h_{t-1}.
@@ -68,10 +74,12 @@ panel(long u, long in, long hs, const int8_t *restrict w, const float *restrict 
     }
 }
 
-/* One LSTM level: x (I), h_prev and c_prev (H) -> h_new, c_new (H). */
-static void level(long in, long hs, const int8_t *w, const float *scale, const float *x,
-                  const float *h_prev, const float *c_prev, float *h_new, float *c_new) {
-    for (long p = 0; p * UNITS < hs; p++) {
+/* Panels [p0, p1) of one LSTM level: x (I), h_prev and c_prev (H) -> those panels' units of
+ * h_new and c_new (H). */
+static void level(long p0, long p1, long in, long hs, const int8_t *w, const float *scale,
+                  const float *x, const float *h_prev, const float *c_prev, float *h_new,
+                  float *c_new) {
+    for (long p = p0; p < p1; p++) {
         long u = hs - p * UNITS < UNITS ? hs - p * UNITS : UNITS;
         const int8_t *wp = w + p * (in + hs) * 4 * UNITS;
         const float *sp = scale + p * 12 * UNITS;
@@ -83,42 +91,10 @@ static void level(long in, long hs, const int8_t *w, const float *scale, const f
     }
 }
 
-/* One level function over a stack: level k reads the new h of level k - 1 (level 0 reads x). */
-typedef void (*level_fn)(long, long, const int8_t *, const float *, const float *, const float *,
-                         const float *, float *, float *);
-
-static void walk_levels(level_fn run, long levels, const void *sizes, const void *w,
-                        const void *scale, const void *x, const void *h_prev,
-                        const void *c_prev, const void *h_new, const void *c_new) {
-    const long *sz = (const long *)sizes;
-    const int8_t *const *wk = (const int8_t *const *)w;
-    const float *const *sk = (const float *const *)scale;
-    const float *const *hp = (const float *const *)h_prev, *const *cp = (const float *const *)c_prev;
-    float *const *hn = (float *const *)h_new, *const *cn = (float *const *)c_new;
-    const float *input = (const float *)x;
-    for (long k = 0; k < levels; k++) {
-        run(sz[2 * k], sz[2 * k + 1], wk[k], sk[k], input, hp[k], cp[k], hn[k], cn[k]);
-        input = hn[k];
-    }
-}
-
-/* A stack of `levels` LSTM levels for one row. sizes: 2 longs per level (I_k, H_k); w, scale:
- * arrays of per-level pointers (panels, then scales and biases as above); h_prev, c_prev, h_new,
- * c_new: arrays of per-level pointers to H_k floats. Level 0 reads x; level k > 0 the new h of
- * level k - 1. */
-void rnnkit_int8_lstm_stack(long levels, const void *sizes, const void *w, const void *scale,
-                            const void *x, const void *h_prev, const void *c_prev,
-                            const void *h_new, const void *c_new) {
-    walk_levels(level, levels, sizes, w, scale, x, h_prev, c_prev, h_new, c_new);
-}
-
-/* y (rows) = scale * (Q x) + bias, Q (rows, cols) int8 row-major; bias may be NULL. */
-void rnnkit_int8_gemv(long rows, long cols, const void *w, const void *scale, const void *bias,
-                      const void *x, void *y) {
-    const int8_t *q = (const int8_t *)w;
-    const float *s = (const float *)scale, *b = (const float *)bias, *v = (const float *)x;
-    float *out = (float *)y;
-    for (long r = 0; r < rows; r++) {
+/* rows [r0, r1) of y = scale * (Q x) + bias, Q (rows, cols) int8 row-major; bias may be NULL */
+static void gemv_rows(long r0, long r1, long cols, const int8_t *q, const float *s, const float *b,
+                      const float *v, float *out) {
+    for (long r = r0; r < r1; r++) {
         const int8_t *restrict row = q + r * cols;
         float acc = 0.0f;
         for (long j = 0; j < cols; j++) acc += v[j] * (float)row[j];
@@ -126,7 +102,13 @@ void rnnkit_int8_gemv(long rows, long cols, const void *w, const void *scale, co
     }
 }
 
-/* 1 when the AVX-512 VNNI path is compiled in (rnnkit_int8_vnni_lstm_stack does work); named
+/* y (rows) = scale * (Q x) + bias, Q (rows, cols) int8 row-major; bias may be NULL. */
+void rnnkit_int8_gemv(long rows, long cols, const void *w, const void *scale, const void *bias,
+                      const void *x, void *y) {
+    gemv_rows(0, rows, cols, w, scale, bias, x, y);
+}
+
+/* 1 when the AVX-512 VNNI path is compiled in (rnnkit_int8_lm_step's vnni does work); named
  * outside the rnnkit_ prefix, which the binding reads from definitions with arguments only. */
 int int8_step_has_vnni(void) {
 #if defined(__AVX512VNNI__) && defined(__AVX512BW__)
@@ -163,12 +145,15 @@ static inline void dot_part(long k4, const int8_t *w, const uint8_t *q, __m512i 
     }
 }
 
-static void level_vnni(long in, long hs, const int8_t *w, const float *f, const float *x,
-                       const float *h_prev, const float *c_prev, float *h_new, float *c_new) {
+/* level()'s panels [p0, p1) in the VNNI layout. Each thread quantizes x and h_prev itself (the
+ * same bytes in every thread, which costs less than a second barrier per level). */
+static void level_vnni(long p0, long p1, long in, long hs, const int8_t *w, const float *f,
+                       const float *x, const float *h_prev, const float *c_prev, float *h_new,
+                       float *c_new) {
     const long in4 = (in + 3) & ~3L, hs4 = (hs + 3) & ~3L, width = 4 * UNITS;
     uint8_t qx[in4], qh[hs4];
     const float sx = quantize_u8(x, in, in4, qx), sh = quantize_u8(h_prev, hs, hs4, qh);
-    for (long p = 0; p * UNITS < hs; p++) {
+    for (long p = p0; p < p1; p++) {
         long u = hs - p * UNITS < UNITS ? hs - p * UNITS : UNITS, o = p * UNITS;
         const int8_t *wp = w + p * (in4 + hs4) * width;
         const float *fp = f + p * 5 * width;
@@ -196,17 +181,48 @@ static void level_vnni(long in, long hs, const int8_t *w, const float *f, const 
         }
     }
 }
+#else
+#define level_vnni level /* never run: rnnkit_int8_lm_step refuses vnni where it is not built */
 #endif
 
-/* rnnkit_int8_lstm_stack's arguments, with the VNNI layout's weights and floats; a no-op where
- * int8_step_has_vnni() is 0. */
-void rnnkit_int8_vnni_lstm_stack(long levels, const void *sizes, const void *w, const void *scale,
-                                 const void *x, const void *h_prev, const void *c_prev,
-                                 const void *h_new, const void *c_new) {
-#if defined(__AVX512VNNI__) && defined(__AVX512BW__)
-    walk_levels(level_vnni, levels, sizes, w, scale, x, h_prev, c_prev, h_new, c_new);
-#else
-    (void)levels; (void)sizes; (void)w; (void)scale; (void)x; (void)h_prev; (void)c_prev;
-    (void)h_new; (void)c_new;
-#endif
+typedef void (*level_fn)(long, long, long, long, const int8_t *, const float *, const float *,
+                         const float *, const float *, float *, float *);
+
+/* The stack, then (rows > 0) the output layer, in one team of `threads` threads: each level's
+ * panels and the output rows split statically, a barrier after each level (level k reads the
+ * whole new h of level k - 1; level 0 reads x). */
+static void lm_step(level_fn run, long levels, const long *sz, const int8_t *const *w,
+                    const float *const *f, const float *x, float *const *st, long rows,
+                    const int8_t *dq, const float *ds, const float *db, float *logits,
+                    int threads) {
+    PARALLEL_TEAM
+    {
+        const long t = THREAD_ID(), team = TEAM_SIZE();
+        const float *input = x;
+        for (long k = 0; k < levels; k++) {
+            const long in = sz[2 * k], hs = sz[2 * k + 1], panels = (hs + UNITS - 1) / UNITS;
+            run(panels * t / team, panels * (t + 1) / team, in, hs, w[k], f[k], input, st[k],
+                st[levels + k], st[2 * levels + k], st[3 * levels + k]);
+            BARRIER();
+            input = st[2 * levels + k];
+        }
+        if (rows > 0 && levels > 0)
+            gemv_rows(rows * t / team, rows * (t + 1) / team, sz[2 * levels - 1], dq, ds, db,
+                      input, logits);
+    }
+}
+
+/* One step of a stack of `levels` LSTM levels for one row and, with rows > 0, the output layer
+ * after it: logits (rows) = dec_scale * (dec_w h) + dec_bias from the top level's new h
+ * (dec_w (rows, H) int8 row-major; dec_bias may be NULL). sizes: 2 longs per level (I_k, H_k);
+ * w, scale: arrays of per-level pointers to the panels and their floats, in the portable layout
+ * (vnni 0) or the VNNI one (vnni 1; a no-op where int8_step_has_vnni() is 0); x: I_0 floats;
+ * states: 4 levels pointers to H_k floats: each level's h_prev, then c_prev, h_new, c_new. */
+void rnnkit_int8_lm_step(int vnni, long levels, const void *sizes, const void *w,
+                         const void *scale, const void *x, const void *states, long rows,
+                         const void *dec_w, const void *dec_scale, const void *dec_bias,
+                         void *logits, int threads) {
+    if (vnni && !int8_step_has_vnni()) return;
+    lm_step(vnni ? level_vnni : level, levels, sizes, w, scale, x, (float *const *)states, rows,
+            dec_w, dec_scale, dec_bias, logits, threads);
 }

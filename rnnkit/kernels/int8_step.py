@@ -7,7 +7,9 @@ AVX-512 VNNI, the step also quantizes its activations per vector (as onnxruntime
 quantization does) and multiplies int8 by int8 (``int8_step.c``); ``RNNKIT_INT8_VNNI=0`` keeps
 the portable path. ``Int8LSTMStack`` packs a
 stack's levels once into the kernel's panel layout (see the C file) and runs one step for one
-row; ``int8_gemv`` is the output layer. When the kernel cannot be built, ``available()`` is
+row, with the output layer after it when one is given (one native call per token), on PyTorch's
+threads: each level's panels are split over them (``Int8LSTMStack.threads``). ``int8_gemv`` is
+an int8 matrix-vector product on its own. When the kernel cannot be built, ``available()`` is
 False and callers keep their float path.
 
 Shapes: a level's Q_ih (4H, I), Q_hh (4H, H) int8, s_ih, s_hh, b (4H,) float32 (b = b_ih + b_hh);
@@ -95,10 +97,14 @@ def pack_level_vnni(
 
 
 class Int8LSTMStack:
-    """A plain LSTM stack's levels packed for the int8 step.
+    """A plain LSTM stack's levels packed for the int8 step, and optionally the int8 output
+    layer that reads the top level's h.
 
     Args:
         levels: per level ``(q_ih, s_ih, q_hh, s_hh, bias)`` as in the module docstring.
+        vnni: the AVX-512 VNNI path (default: where the CPU has it, ``has_vnni()``).
+        decoder: ``(q, scale, bias)`` of the output layer, Q (V, H_top) int8, scale and bias
+            (V,) float32 (bias may be None): ``step_addresses`` then also writes the logits.
 
     Example:
         >>> stack = Int8LSTMStack([quantized level tuples])  # doctest: +SKIP
@@ -106,7 +112,10 @@ class Int8LSTMStack:
     """
 
     def __init__(
-        self, levels: list[tuple[Tensor, Tensor, Tensor, Tensor, Tensor]], vnni: bool | None = None
+        self,
+        levels: list[tuple[Tensor, Tensor, Tensor, Tensor, Tensor]],
+        vnni: bool | None = None,
+        decoder: tuple[Tensor, Tensor, Tensor | None] | None = None,
     ) -> None:
         self.sizes = torch.tensor([[lv[0].shape[1], lv[2].shape[1]] for lv in levels],
                                   dtype=torch.long).view(-1)  # fmt: skip
@@ -115,30 +124,78 @@ class Int8LSTMStack:
         self.weights = [p[0] for p in packed]
         self.scales = [p[1] for p in packed]
         self._w, self._s = _pointers(self.weights), _pointers(self.scales)
+        self._states = (ctypes.c_void_p * (4 * len(levels)))()  # refilled by every step
+        # a thread takes whole panels: the smallest level's panel count bounds the team
+        self._panels = min(-(-int(lv[2].shape[1]) // UNITS) for lv in levels)
+        self._panel_values = max(4 * (lv[0].shape[1] + lv[2].shape[1]) * UNITS for lv in levels)
+        self._team: tuple[int, int] = (-1, 1)  # (torch threads, team) of the last step
+        self.decoder = (
+            None
+            if decoder is None
+            else tuple(None if t is None else t.contiguous() for t in decoder)
+        )
+        self._rows = 0 if decoder is None else decoder[0].shape[0]
+        self._decoder = [None if t is None else _ptr(t) for t in self.decoder or (None,) * 3]
+
+    def threads(self) -> int:
+        """The team a step runs on: PyTorch's thread count (``torch.set_num_threads``), at most
+        one thread per panel, and one thread for stacks too small to gain from more
+        (``rnnkit.kernels.build.Kernel.threads``)."""
+        torch_threads = torch.get_num_threads()
+        if self._team[0] != torch_threads:
+            self._team = (torch_threads, _KERNEL.threads(self._panels, self._panel_values))
+        return self._team[1]
 
     def step_addresses(
-        self, x: int, h: list[int], c: list[int], h_new: list[int], c_new: list[int]
+        self,
+        x: int,
+        h: list[int],
+        c: list[int],
+        h_new: list[int],
+        c_new: list[int],
+        logits: int | None = None,
+        threads: int | None = None,
     ) -> None:
-        """``step`` on raw float32 addresses (x, and per level h, c in and out): what a
-        generation step calls, without building a tensor per level."""
+        """``step`` on raw float32 addresses (x, and per level h, c in and out, and with a
+        decoder the (V,) logits): what a generation step calls, without building a tensor per
+        level. ``threads`` overrides ``threads()`` (at most PyTorch's thread count is used)."""
         lib = _KERNEL.library()
         assert lib is not None, "int8_step: the kernel is not available"
-        array = ctypes.c_void_p * len(h)
-        run = lib.rnnkit_int8_vnni_lstm_stack if self.vnni else lib.rnnkit_int8_lstm_stack
-        run(len(h), _ptr(self.sizes), self._w, self._s, x, array(*h), array(*c), array(*h_new),
-            array(*c_new))  # fmt: skip
+        self._states[:] = [*h, *c, *h_new, *c_new]
+        rows = self._rows if logits is not None else 0
+        lib.rnnkit_int8_lm_step(int(self.vnni), len(h), _ptr(self.sizes), self._w, self._s, x,
+                                self._states, rows, *self._decoder, logits,
+                                self.threads() if threads is None else threads)  # fmt: skip
 
     def step(
-        self, x: Tensor, h: list[Tensor], c: list[Tensor]
+        self, x: Tensor, h: list[Tensor], c: list[Tensor], threads: int | None = None
     ) -> tuple[list[Tensor], list[Tensor]]:
         """New (h, c) of every level from x (I,) and the previous (h, c), each (H,) float32."""
+        _, h_new, c_new = self._run(x, h, c, False, threads)
+        return h_new, c_new
+
+    def step_logits(
+        self, x: Tensor, h: list[Tensor], c: list[Tensor], threads: int | None = None
+    ) -> tuple[Tensor, list[Tensor], list[Tensor]]:
+        """``step`` and the decoder's logits (V,) from the top level's new h, in one call."""
+        assert self.decoder is not None, "int8_step: this stack has no decoder"
+        out, h_new, c_new = self._run(x, h, c, True, threads)
+        assert out is not None
+        return out, h_new, c_new
+
+    def _run(
+        self, x: Tensor, h: list[Tensor], c: list[Tensor], logits: bool, threads: int | None
+    ) -> tuple[Tensor | None, list[Tensor], list[Tensor]]:
         x = x.float().contiguous()
         h = [t.float().contiguous() for t in h]
         c = [t.float().contiguous() for t in c]
         h_new = [torch.empty_like(t) for t in h]
         c_new = [torch.empty_like(t) for t in c]
-        self.step_addresses(_ptr(x), *([_ptr(t) for t in ts] for ts in (h, c, h_new, c_new)))
-        return h_new, c_new
+        out = torch.empty(self._rows) if logits else None
+        h_at, c_at, h_new_at, c_new_at = ([_ptr(t) for t in ts] for ts in (h, c, h_new, c_new))
+        self.step_addresses(_ptr(x), h_at, c_at, h_new_at, c_new_at,
+                            None if out is None else _ptr(out), threads)  # fmt: skip
+        return out, h_new, c_new
 
 
 def int8_gemv(

@@ -17,10 +17,15 @@
 #ifdef _OPENMP
 #include <omp.h>
 #define THREAD_ID() omp_get_thread_num()
+/* the size of the team running the current parallel region */
+#define TEAM_SIZE() omp_get_num_threads()
+#define BARRIER() _Pragma("omp barrier")
 /* the calling thread's team size: PyTorch's torch.get_num_threads() */
 #define MAX_THREADS() omp_get_max_threads()
 #else
 #define THREAD_ID() 0
+#define TEAM_SIZE() 1
+#define BARRIER()
 #define MAX_THREADS() 1
 #endif
 
@@ -29,5 +34,7 @@ int rnnkit_max_threads(void) { return MAX_THREADS(); }
 
 /* a `for` over batch rows that follows, split statically over `threads` */
 #define PARALLEL_ROWS _Pragma("omp parallel for schedule(static) num_threads(threads) if(threads > 1)")
+/* a block that every thread of a team of `threads` runs (split the work by THREAD_ID()) */
+#define PARALLEL_TEAM _Pragma("omp parallel num_threads(threads) if(threads > 1)")
 
 #endif

@@ -6,7 +6,8 @@ generation runs, token by token) goes to the native int8 kernel (``rnnkit.kernel
 when every layer is a plain LSTM (one direction, sigmoid/tanh, no peepholes, projection or layer
 norm): the embedding row, each LSTM level and the output layer, with int8 weights widened to
 float in registers; the result equals the float step with weights s Q up to the order of the
-sums. Other configurations, and machines where the kernel does not build, take the float step.
+sums. Each step is one native call (the stack and the output layer) on PyTorch's threads.
+Other configurations, and machines where the kernel does not build, take the float step.
 """
 
 from __future__ import annotations
@@ -54,9 +55,9 @@ class Int8LanguageModel(LanguageModel):
                     q_ih, s_ih = quantize_rows(cell.weight_ih)
                     q_hh, s_hh = quantize_rows(cell.weight_hh)
                     levels.append((q_ih, s_ih, q_hh, s_hh, (cell.bias_ih + cell.bias_hh).float()))
-            self._stack = int8_step.Int8LSTMStack(levels)
-            self._decoder = quantize_rows(self.decoder.weight)
-            self._decoder_bias = self.decoder.bias.detach().float().contiguous()
+            q, scale = quantize_rows(self.decoder.weight)
+            bias = self.decoder.bias.detach().float().contiguous()
+            self._stack = int8_step.Int8LSTMStack(levels, decoder=(q, scale, bias))
         self._shapes = [(layer.num_layers, layer.hidden_size) for layer in layers]  # type: ignore[union-attr]
         self.int8_step = "on: batch-1 steps without gradient run the native int8 kernel"
 
@@ -78,22 +79,21 @@ class Int8LanguageModel(LanguageModel):
         else:  # (no copies for the float32 contiguous state the step itself returns)
             state = [tuple(t.float().contiguous() for t in layer) for layer in state]
         new = [(torch.empty_like(h), torch.empty_like(c)) for h, c in state]
-        stack.step_addresses(
-            x, *(self._addresses(s, part) for s in (state, new) for part in (0, 1))
-        )
-        last = new[-1][0][-1, 0]  # the top level's h, (H,)
         logits = torch.empty(1, self.config.vocab_size)
-        int8_step.int8_gemv(*self._decoder, self._decoder_bias, last, out=logits[0])
+        stack.step_addresses(x, *self._addresses(state), *self._addresses(new),
+                             logits=logits.data_ptr())  # fmt: skip
         return logits, new
 
-    def _addresses(self, state: list, part: int) -> list[int]:
-        """Addresses of each level's (H,) row of one state part (h: 0, c: 1)."""
-        out: list[int] = []
-        for layer in state:
-            t = layer[part]
-            row = t.shape[-1] * 4
-            out.extend(t.data_ptr() + i * row for i in range(t.shape[0]))
-        return out
+    def _addresses(self, state: list) -> tuple[list[int], list[int]]:
+        """Addresses of each level's (H,) row of h and of c (a layer's (levels, 1, H) tensors)."""
+        h: list[int] = []
+        c: list[int] = []
+        for (levels, size), (h_t, c_t) in zip(self._shapes, state):
+            h_at, c_at = h_t.data_ptr(), c_t.data_ptr()
+            for i in range(levels):
+                h.append(h_at + 4 * size * i)
+                c.append(c_at + 4 * size * i)
+        return h, c
 
     def _zero_state(self) -> list:
         zeros = getattr(self, "_zeros", None)

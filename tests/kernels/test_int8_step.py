@@ -1,6 +1,7 @@
 """The int8 step kernel: the portable path equals the float computation with weights s Q, and
 the VNNI path equals it with the activations quantized per vector too (sizes that fill no panel
-exactly, several levels); the int8 product equals s (Q x) + b."""
+exactly, several levels); a step split over threads equals it on one, bit for bit; the output
+layer run in the same call and the int8 product equal s (Q x) + b."""
 
 import pytest
 import torch
@@ -58,3 +59,26 @@ def test_gemv():
     want = dequantize_rows(q, s) @ x
     torch.testing.assert_close(int8_step.int8_gemv(q, s, b, x), want + b, atol=1e-5, rtol=1e-5)
     torch.testing.assert_close(int8_step.int8_gemv(q, s, None, x), want, atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("vnni", [False, True])
+def test_threads_and_decoder(vnni):
+    if vnni and not int8_step.has_vnni():
+        pytest.skip("no AVX-512 VNNI on this CPU")
+    sizes = [(9, 40), (40, 33)]  # 3 panels then 3: one thread gets two, the other one
+    levels = [_level(i, h) for i, h in sizes]
+    q, s = quantize_rows(torch.randn(11, 33))
+    b = torch.randn(11)
+    stack = int8_step.Int8LSTMStack(levels, vnni=vnni, decoder=(q, s, b))
+    h = [torch.randn(hs) for _, hs in sizes]
+    c = [torch.randn(hs) for _, hs in sizes]
+    x = torch.randn(9)
+    one = stack.step_logits(x, h, c, threads=1)
+    for threads in (2, 3):
+        split = stack.step_logits(x, h, c, threads=threads)
+        for a, b_ in zip([one[0], *one[1], *one[2]], [split[0], *split[1], *split[2]]):
+            assert torch.equal(a, b_)
+    logits, h_new, _ = one
+    torch.testing.assert_close(h_new, stack.step(x, h, c, threads=1)[0], atol=0, rtol=0)
+    want = dequantize_rows(q, s) @ h_new[-1] + b
+    torch.testing.assert_close(logits, want, atol=1e-5, rtol=1e-5)
