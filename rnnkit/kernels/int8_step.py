@@ -124,7 +124,7 @@ class Int8LSTMStack:
         self.weights = [p[0] for p in packed]
         self.scales = [p[1] for p in packed]
         self._w, self._s = _pointers(self.weights), _pointers(self.scales)
-        self._states = (ctypes.c_void_p * (4 * len(levels)))()  # refilled by every step
+        self._states = ctypes.c_void_p * (4 * len(levels))  # one array per step (threads)
         # a thread takes whole panels: the smallest level's panel count bounds the team
         self._panels = min(-(-int(lv[2].shape[1]) // UNITS) for lv in levels)
         self._panel_values = max(4 * (lv[0].shape[1] + lv[2].shape[1]) * UNITS for lv in levels)
@@ -161,10 +161,10 @@ class Int8LSTMStack:
         level. ``threads`` overrides ``threads()`` (at most PyTorch's thread count is used)."""
         lib = _KERNEL.library()
         assert lib is not None, "int8_step: the kernel is not available"
-        self._states[:] = [*h, *c, *h_new, *c_new]
+        states = self._states(*h, *c, *h_new, *c_new)
         rows = self._rows if logits is not None else 0
         lib.rnnkit_int8_lm_step(int(self.vnni), len(h), _ptr(self.sizes), self._w, self._s, x,
-                                self._states, rows, *self._decoder, logits,
+                                states, rows, *self._decoder, logits,
                                 self.threads() if threads is None else threads)  # fmt: skip
 
     def step(
