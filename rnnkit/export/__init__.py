@@ -19,7 +19,12 @@ translate     encoder.onnx (input_ids, lengths -> memory, keys, the decoder's fi
 summarize     model.onnx (input_ids (N, S, W), sentence_lengths, lengths -> logits, scores)
 ============  ==========================================================================
 
-Needs the ``export`` extra (onnx, onnxruntime); imported only by the modules that use it.
+Any other module holding rnnkit layers exports through PyTorch's own exporter:
+``torch_onnx(module, args, ...)``, or ``torch.onnx.export(..., dynamo=True,
+custom_translation_table=onnx_translations())`` (``rnnkit.export.torch_exporter``).
+
+Needs the ``export`` extra (onnx, onnxruntime, onnxscript); imported only by the modules that
+use it.
 """
 
 from __future__ import annotations
@@ -89,4 +94,20 @@ def _graphs(root: Path, task: Any, model: Any) -> tuple[dict[str, Any], dict[str
     )
 
 
-__all__ = ["to_onnx"]
+def onnx_translations() -> dict:
+    """Translations of rnnkit's recurrent operators for ``torch.onnx.export(..., dynamo=True,
+    custom_translation_table=...)``: see ``rnnkit.export.torch_exporter``."""
+    from rnnkit.export.torch_exporter import onnx_translations as table
+
+    return table()
+
+
+def torch_onnx(module: Any, args: tuple, **kwargs: Any) -> Any:
+    """``torch.onnx.export(module, args, dynamo=True, **kwargs)`` for any module holding
+    rnnkit layers (``rnnkit.export.torch_exporter.torch_onnx``): the ``ONNXProgram``."""
+    from rnnkit.export.torch_exporter import torch_onnx as export
+
+    return export(module, args, **kwargs)
+
+
+__all__ = ["onnx_translations", "to_onnx", "torch_onnx"]

@@ -1,9 +1,10 @@
 """A small builder for ONNX graphs written node by node (``onnx.helper``), with unique names.
 
-Export writes the graphs of rnnkit's models directly from their weights rather than tracing
-them: ONNX's recurrent operators (LSTM, GRU, RNN) take per-sequence lengths, peepholes and
-both GRU reset placements, which a trace of a PyTorch module cannot express (packed sequences
-and rnnkit's generic paths do not trace onto them).
+``rnnkit export`` writes the graphs of rnnkit's trained models directly from their weights, so
+each graph has exactly the inputs, outputs and state layout that rnnkit's runtime feeds (a
+language model's step graph, a translator's encoder and decoder step, a tagger's emissions).
+For other modules holding rnnkit layers, ``rnnkit.export.torch_exporter`` lets PyTorch's own
+exporter map the same layers onto the same ONNX operators.
 """
 
 from __future__ import annotations
