@@ -4,13 +4,21 @@
                        -> memory (N, S, M), keys (N, S, K) (the memory projected for attention),
                           state.K.h [, state.K.c] (each decoder layer's first state, (1, N, H))
     decoder_step.onnx  input_ids (N,) int64, state.K.*, feed (N, H) (input feeding only),
-                       memory, keys, mask (N, S) bool
+                       memory, keys, mask (N, S) bool [, source_ids (N, S) int64 (copying)]
+                       [, coverage (N, S) (coverage)]
                        -> logits (N, V), new_state.K.*, new_feed (N, H), weights (N, S)
+                          [, new_coverage (N, S)]
 
 Attention (dot, general, additive, or none) runs inside the step graph over the real source
-steps only (``mask``). The runtime (``rnnkit.export.translator_runtime``) keeps the decoder's
-state between steps, so rnnkit's beam search and placeholder rules drive the decoding.
-Refused: copying (pointer-generator) and coverage.
+steps only (``mask``). With coverage the keys read the coverage vector (keys + c w), and
+``new_coverage`` = coverage + weights. With copying, ``logits`` are the pointer-generator's
+log P over the vocabulary (``rnnkit.models.copying.mix_copy``): p_gen from the context, the
+top layer's output and the token's embedding, and the attention's 1 - p_gen scattered onto the
+source tokens' ids (ScatterElements with reduction ``add``). The runtime
+(``rnnkit.export.translator_runtime``) keeps the decoder's state between steps, so rnnkit's
+beam search and placeholder rules drive the decoding. Refused: copying with separate source and
+target vocabularies (the extended vocabulary of out-of-vocabulary source words changes size
+per batch).
 """
 
 from __future__ import annotations
@@ -23,6 +31,7 @@ from torch import nn
 
 from rnnkit.export.graph import FLOAT, INT64, Graph
 from rnnkit.export.recurrent import ExportError, LayerSpec, layer_spec, recurrent_nodes
+from rnnkit.models.copying import FLOOR
 
 
 def _w(g: Graph, linear: nn.Linear, x: str) -> str:
@@ -34,9 +43,10 @@ def _w(g: Graph, linear: nn.Linear, x: str) -> str:
 
 def _decoder_specs(model: nn.Module) -> list[LayerSpec]:
     c = model.config
-    if c.copy or c.coverage:
-        raise ExportError("Seq2Seq(copy/coverage) is not exported: the pointer-generator's "
-                          "extended vocabulary changes size per batch")  # fmt: skip
+    if c.copy and c.source_vocab_size != c.target_vocab_size:
+        raise ExportError("Seq2Seq(copy=True) with separate source and target vocabularies is "
+                          "not exported: the extended vocabulary of out-of-vocabulary source "
+                          "words changes size per batch")  # fmt: skip
     return [layer_spec(layer, f"Seq2Seq decoder.layers.{k}")
             for k, layer in enumerate(model.decoder.layers)]  # fmt: skip
 
@@ -103,6 +113,7 @@ def decoder_step_graph(model: nn.Module) -> onnx.ModelProto:
     states = [[g.input(f"state.{k}.{p}", FLOAT, _state_shape(s)) for p in s.state_parts]
               for k, s in enumerate(specs)]  # fmt: skip
     x = g.op("Gather", [g.weight("embedding", dec.embed.weight.detach().numpy()), ids])  # (N, E)
+    embedded = x
     if dec.input_feeding:
         x = g.op("Concat", [x, g.input("feed", FLOAT, ["N", dec.hidden_size])], axis=-1)
     x = g.op("Unsqueeze", [x, g.const([0])])  # (1, N, I)
@@ -116,16 +127,37 @@ def decoder_step_graph(model: nn.Module) -> onnx.ModelProto:
         memory = g.input("memory", FLOAT, ["N", "S", dec.attention.memory_size])
         keys = g.input("keys", FLOAT, ["N", "S", "K"])
         mask = g.input("mask", onnx.TensorProto.BOOL, ["N", "S"])
+        if dec.covering:  # keys + c_j w
+            coverage = g.input("coverage", FLOAT, ["N", "S"])
+            w = g.weight("coverage_weight", dec.cover.weight.detach().numpy())
+            keys = g.op("Add", [keys, g.op("Mul", [g.op("Unsqueeze", [coverage, g.const([2])]),
+                                                   w])])  # fmt: skip
         context, weights = _attend(g, dec.attention, q, memory, keys, mask)
         h = g.op("Tanh", [_w(g, dec.combine, g.op("Concat", [context, q], axis=-1))])
         g.output(weights, "weights", FLOAT, ["N", "S"])
-    g.output(_w(g, dec.out, h), "logits", FLOAT, ["N", dec.vocab_size])
+        if dec.covering:
+            g.output(g.op("Add", [coverage, weights]), "new_coverage", FLOAT, ["N", "S"])
+    logits = _w(g, dec.out, h)
+    if dec.copying:
+        logits = _copy(g, dec, logits, (context, q, embedded), weights)
+    g.output(logits, "logits", FLOAT, ["N", dec.vocab_size])
     for k, (spec, new) in enumerate(zip(specs, new_states)):
         for part, value in zip(spec.state_parts, new):
             g.output(value, f"new_state.{k}.{part}", FLOAT, _state_shape(spec))
     if dec.input_feeding:
         g.output(h, "new_feed", FLOAT, ["N", dec.hidden_size])
     return g.model()
+
+
+def _copy(g: Graph, dec: nn.Module, logits: str, parts: tuple, weights: str) -> str:
+    """log(p_gen softmax(logits) + (1 - p_gen) a scattered onto source_ids), floored as
+    ``mix_copy``: (N, V)."""
+    source_ids = g.input("source_ids", INT64, ["N", "S"])
+    p_gen = g.op("Sigmoid", [_w(g, dec.gate.linear, g.op("Concat", list(parts), axis=-1))])
+    p_vocab = g.op("Mul", [g.op("Softmax", [logits], axis=-1), p_gen])  # (N, V)
+    copied = g.op("Mul", [weights, g.op("Sub", [g.const(1.0, np.float32), p_gen])])  # (N, S)
+    mixed = g.op("ScatterElements", [p_vocab, source_ids, copied], axis=1, reduction="add")
+    return g.op("Log", [g.op("Max", [mixed, g.const(FLOOR, np.float32)])])
 
 
 def translator_export(model: nn.Module) -> tuple[dict[str, onnx.ModelProto], dict[str, Any]]:
@@ -138,5 +170,7 @@ def translator_export(model: nn.Module) -> tuple[dict[str, onnx.ModelProto], dic
         "state": [list(s.state_parts) for s in _decoder_specs(model)],
         "attending": model.decoder.attending,
         "input_feeding": model.decoder.input_feeding,
+        "copying": model.decoder.copying,
+        "coverage": model.decoder.covering,
     }
     return graphs, info

@@ -31,6 +31,7 @@ class OnnxSeq2Seq(nn.Module):
         export = config["export"]
         self.parts = export["state"]  # [["h", "c"], ...] per decoder layer
         self.attending, self.feeding = export["attending"], export["input_feeding"]
+        self.copying, self.covering = export.get("copying", False), export.get("coverage", False)
         self.encoder_graph = session(root / export["graphs"]["encoder"])
         self.step_graph = session(root / export["graphs"]["decoder_step"])
         self.step_outputs = [o.name for o in self.step_graph.get_outputs()]
@@ -49,7 +50,8 @@ class OnnxSeq2Seq(nn.Module):
     def encode(
         self, source: Tensor, lengths: Tensor, source_ids: Any = None, extra: int = 0
     ) -> Any:
-        """The decoder's state before the first target token (``DecoderState``)."""
+        """The decoder's state before the first target token (``DecoderState``); with copying
+        the source ids are the copy targets (one shared vocabulary: no extension)."""
         from rnnkit.layers.pooling import lengths_mask
         from rnnkit.models.decoder import DecoderState
 
@@ -64,7 +66,10 @@ class OnnxSeq2Seq(nn.Module):
         memory = torch.from_numpy(named["memory"]) if self.attending else None
         keys = torch.from_numpy(named["keys"]) if self.attending else None
         feed = torch.zeros(source.shape[0], self.config.hidden_size) if self.feeding else None
-        return DecoderState(self._layers(named, "state"), feed, memory, keys, mask)
+        ids = source.long() if self.copying else None
+        coverage = torch.zeros(mask.shape) if self.covering else None
+        return DecoderState(self._layers(named, "state"), feed, memory, keys, mask, None, ids, 0,
+                            coverage)  # fmt: skip
 
     @torch.no_grad()
     def step(self, tokens: Tensor, state: Any) -> tuple[Tensor, Any]:
@@ -78,11 +83,16 @@ class OnnxSeq2Seq(nn.Module):
             feed["feed"] = _np(state.feed)
         if self.attending:
             feed.update(memory=_np(state.memory), keys=_np(state.keys), mask=_np(state.mask))
+        if self.copying:
+            feed["source_ids"] = _np(state.source_ids)
+        if self.covering:
+            feed["coverage"] = _np(state.coverage)
         named = dict(zip(self.step_outputs, self.step_graph.run(None, feed)))
         weights = torch.from_numpy(named["weights"]) if self.attending else None
         new_feed = torch.from_numpy(named["new_feed"]) if self.feeding else None
         layers = self._layers(named, "new_state")
-        return torch.from_numpy(named["logits"]), state.moved(layers, new_feed, weights, None)
+        coverage = torch.from_numpy(named["new_coverage"]) if self.covering else None
+        return torch.from_numpy(named["logits"]), state.moved(layers, new_feed, weights, coverage)
 
     def reorder_state(self, state: Any, index: Tensor) -> Any:
         """Batch entries ``index`` of the state (beam search)."""

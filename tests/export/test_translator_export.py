@@ -16,6 +16,8 @@ CONFIGS = [
     {"attention": "additive", "cell": "gru", "decoder_layers": 1},
     {"attention": "dot", "bidirectional": False, "input_feeding": False},
     {"attention": "none", "bidirectional": False, "cell": "rnn"},
+    {"attention": "general", "copy": True, "coverage": True, "shared": True},
+    {"attention": "additive", "copy": True, "input_feeding": False, "shared": True},
 ]
 
 
@@ -34,7 +36,13 @@ def _runtime(model, tmp_path):
 @pytest.mark.parametrize("options", CONFIGS)
 @pytest.mark.parametrize("batch", [1, 3])
 def test_decoder_steps_match(options, batch, tmp_path):
-    model = Seq2Seq(17, 13, embedding_size=6, hidden_size=8, attention_size=5, **options).eval()
+    options = dict(options)
+    target_size = 17 if options.pop("shared", False) else 13  # copying: one vocabulary
+    model = Seq2Seq(17, target_size, embedding_size=6, hidden_size=8, attention_size=5,
+                    **options).eval()  # fmt: skip
+    if model.config.copy:
+        with torch.no_grad():  # a gate far from 1/2, so copying weighs in the mixture
+            model.decoder.gate.linear.bias.fill_(-1.0)
     onnx_model = _runtime(model, tmp_path)
     source = torch.randint(2, 17, (batch, 6))
     lengths = torch.tensor([6, 2, 4][:batch])
@@ -49,9 +57,9 @@ def test_decoder_steps_match(options, batch, tmp_path):
             tokens = targets[:, t]
 
 
-def test_copying_refused():
-    model = Seq2Seq(17, 17, embedding_size=6, hidden_size=8, copy=True)
-    with pytest.raises(ExportError, match="copy"):
+def test_copying_with_separate_vocabularies_refused():
+    model = Seq2Seq(17, 13, embedding_size=6, hidden_size=8, copy=True)
+    with pytest.raises(ExportError, match="separate source and target vocabularies"):
         translator_export(model)
 
 
