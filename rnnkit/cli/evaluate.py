@@ -18,7 +18,7 @@ JSON_KEYS = {
     "lm": ("perplexity", "bpc", "tokens"),
     "classify": ("accuracy", "macro_f1", "examples", "member_accuracy"),
     "tag": ("accuracy", "precision", "recall", "f1", "tokens"),
-    "translate": ("bleu", "chrf", "examples"),
+    "translate": ("bleu", "chrf", "repeated_phrases", "examples"),
     "summarize": ("rouge1", "rouge2", "rougeL", "documents", "lead", "oracle"),
     "bilm": ("perplexity", "loss", "tokens"),
 }
@@ -104,7 +104,8 @@ def _text(task: str, m: dict[str, Any], report: bool) -> str:
     if task == "translate":
         return (
             f"BLEU {m['bleu']:.2f}  chrF {m['chrf']:.2f}  ({m['examples']} sentences, beam "
-            f"{m['beam']})\n{m['signature_bleu']}\n{m['signature_chrf']}"
+            f"{m['beam']}; {m['repeated_phrases']} say a phrase twice in a row)\n"
+            f"{m['signature_bleu']}\n{m['signature_chrf']}"
         )
     if task == "summarize":
         return _rouge_text(m)

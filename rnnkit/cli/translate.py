@@ -41,8 +41,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     tr.add_argument(
         "--no-repeat-ngram-size",
         type=int,
-        default=0,
-        help="forbid repeating any n-gram of this size (0: off)",
+        default=None,
+        help="forbid repeating any n-gram of target tokens of this size (0: off; default: the "
+        "model's, 3 unless it was trained with another --data.no_repeat_ngram_size)",
     )
     add_runtime_option(tr)
 

@@ -5,7 +5,8 @@
 - ``tagging_metrics`` (token accuracy, seqeval span F1) and the BIO / BIOES span helpers
   (``tagging.py``);
 - ``perplexity`` and ``bits_per_character`` (``lm.py``);
-- ``translation_metrics``: BLEU and chrF by sacrebleu (``translation.py``).
+- ``translation_metrics``: BLEU and chrF by sacrebleu; ``repeated_phrases``: outputs that say a
+  phrase twice in a row (``translation.py``).
 
 This package imports nothing from the rest of rnnkit.
 """
@@ -17,7 +18,7 @@ from rnnkit.metrics.classification import (
 )
 from rnnkit.metrics.lm import bits_per_character, perplexity
 from rnnkit.metrics.tagging import bio_to_bioes, bio_to_spans, bioes_to_bio, tagging_metrics
-from rnnkit.metrics.translation import translation_metrics
+from rnnkit.metrics.translation import repeated_phrases, translation_metrics
 
 __all__ = [
     "bio_to_bioes",
@@ -28,6 +29,7 @@ __all__ = [
     "format_report",
     "multilabel_metrics",
     "perplexity",
+    "repeated_phrases",
     "tagging_metrics",
     "translation_metrics",
 ]

@@ -8,8 +8,11 @@ Clarity in Reporting BLEU Scores"). Scores are on the 0-100 scale.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
+
+_WORD = re.compile(r"\w", re.UNICODE)
 
 
 def translation_metrics(hypotheses: Sequence[str], references: Sequence[str]) -> dict[str, Any]:
@@ -37,3 +40,28 @@ def translation_metrics(hypotheses: Sequence[str], references: Sequence[str]) ->
         "signature_chrf": str(chrf.get_signature()),
         "sentences": len(hypotheses),
     }
+
+
+def repeats_phrase(text: str, longest: int = 4) -> bool:
+    """Whether ``text`` says a phrase of 1 to ``longest`` words twice in a row ("de la de la",
+    "points points"), a phrase holding at least one word character (so "... ..." is none).
+    Words are split on white space and compared lowercased."""
+    words = text.lower().split()
+    for n in range(1, longest + 1):
+        for i in range(len(words) - 2 * n + 1):
+            if words[i : i + n] == words[i + n : i + 2 * n] and any(
+                _WORD.search(w) for w in words[i : i + n]
+            ):
+                return True
+    return False
+
+
+def repeated_phrases(sources: Sequence[str], outputs: Sequence[str]) -> int:
+    """How many outputs say a phrase twice in a row (``repeats_phrase``) where their source
+    does not: the loops of a decoder that has lost its place.
+
+    Example:
+        >>> repeated_phrases(["Save the file"], ["Enregistrer le le fichier"])
+        1
+    """
+    return sum(repeats_phrase(o) and not repeats_phrase(s) for s, o in zip(sources, outputs))

@@ -44,6 +44,9 @@ class TranslateDataConfig(Config):
         placeholders: mask ``%s``, ``{name}``, ``<b>``, numbers ... and restore them after decoding.
         max_source_length / max_target_length: training pairs with more tokens are skipped.
         eval_batch_size: batch size for validation and translation.
+        no_repeat_ngram_size: the beam search rule translations use unless told otherwise: no
+            n-gram of target tokens twice (0: off); it stops the loops a briefly trained model
+            falls into on text unlike its training data.
     """
 
     data: str | None = None
@@ -58,6 +61,7 @@ class TranslateDataConfig(Config):
     max_source_length: int = 150
     max_target_length: int = 150
     eval_batch_size: int = 64
+    no_repeat_ngram_size: int = 3
 
 
 LEVELS = ("bpe", "word")
@@ -148,8 +152,9 @@ def build_translator(
         source, target = train_tokenizer(cfg, sources), train_tokenizer(cfg, targets)
     if model_options.get("copy") and not cfg.share_vocab:
         raise ValueError(
-            "translate: --model.copy needs one shared vocabulary (--data.share_vocab=true), so "
-            "that source tokens are target tokens"
+            "translate: --model.copy (on by default) needs one shared vocabulary "
+            "(--data.share_vocab=true), so that source tokens are target tokens; with separate "
+            "vocabularies add --model.copy=false"
         )
     torch.manual_seed(seed)
     options = {**model_options, "bos_id": target.eos_id, "unk_id": target.unk_id}

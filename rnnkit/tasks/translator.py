@@ -21,7 +21,7 @@ from rnnkit.data import TOKENIZERS, Tokenizer
 from rnnkit.data.parallel import ParallelExample, read_parallel
 from rnnkit.data.placeholders import FIRST, restore_placeholders
 from rnnkit.decoding import SymbolCounts, beam_search
-from rnnkit.metrics import translation_metrics
+from rnnkit.metrics import repeated_phrases, translation_metrics
 from rnnkit.models import Seq2Seq
 from rnnkit.models.io import load_model_dir, read_model_file
 from rnnkit.tasks.placeholder_rule import PlaceholderConstraint
@@ -89,7 +89,7 @@ class Translator:
         batch_size: int | None = None,
         constrain: bool | None = None,
         min_length: int = 0,
-        no_repeat_ngram_size: int = 0,
+        no_repeat_ngram_size: int | None = None,
     ) -> list[Translation]:
         """Translate each source; results in input order, each independent of the others.
 
@@ -103,12 +103,15 @@ class Translator:
             constrain: finished translations hold each source placeholder exactly as often as
                 the source and no other (``rnnkit.tasks.placeholder_rule``); default: on when
                 the model masks placeholders.
-            min_length, no_repeat_ngram_size: beam search rules (``beam_search``).
+            min_length, no_repeat_ngram_size: beam search rules (``beam_search``); the n-gram
+                size defaults to the model's (``TranslateDataConfig.no_repeat_ngram_size``).
         """
         masked = [self.encoder.mask(ParallelExample(s)) for s in sources]
         ids = [self.encoder.source_ids(src) for src, _, _ in masked]
         size = batch_size or self.encoder.cfg.eval_batch_size
         constrain = self.encoder.cfg.placeholders if constrain is None else constrain
+        if no_repeat_ngram_size is None:
+            no_repeat_ngram_size = self.encoder.cfg.no_repeat_ngram_size
         order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
         out: list[Translation | None] = [None] * len(ids)
         eos = self.encoder.target.eos_id
@@ -171,12 +174,16 @@ def evaluate_translator(
     length_penalty: float = 1.0,
     constrain: bool | None = None,
 ) -> dict[str, Any]:
-    """BLEU and chrF (sacrebleu) of the model's translations of a ``source<TAB>ref`` file."""
+    """BLEU and chrF (sacrebleu) of the model's translations of a ``source<TAB>ref`` file, and
+    how many translations say a phrase twice in a row where their source does not
+    (``repeated_phrases``)."""
     examples = read_parallel(path)
     translator = Translator.load(directory)
     outputs = translator.translate([e.source for e in examples], beam=beam,
                                    length_penalty=length_penalty, constrain=constrain)  # fmt: skip
-    metrics = translation_metrics([t.text for t in outputs], [e.target or "" for e in examples])
+    texts = [t.text for t in outputs]
+    metrics = translation_metrics(texts, [e.target or "" for e in examples])
+    metrics["repeated_phrases"] = repeated_phrases([e.source for e in examples], texts)
     metrics["examples"] = len(examples)
     metrics["beam"] = beam
     return metrics

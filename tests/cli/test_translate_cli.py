@@ -50,7 +50,8 @@ def test_evaluate_reports_bleu_and_chrf(trained, capsys) -> None:
     capsys.readouterr()
     assert main(["evaluate", str(out), "--data", str(dev), "--json"]) == 0
     metrics = json.loads(capsys.readouterr().out)
-    assert set(metrics) == {"bleu", "chrf", "examples"} and metrics["examples"] == 40
+    assert set(metrics) == {"bleu", "chrf", "repeated_phrases", "examples"}
+    assert metrics["examples"] == 40 and metrics["repeated_phrases"] == 0
     assert metrics["bleu"] > 60, metrics
     assert main(["evaluate", str(out), "--data", str(dev), "--beam", "1"]) == 0
     assert "BLEU" in capsys.readouterr().out
@@ -86,7 +87,8 @@ def test_separate_vocabularies_and_bpe(tmp_path, capsys) -> None:
     (tmp_path / "t.tsv").write_text("\n".join(_pairs(60, 2)) + "\n", encoding="utf-8")
     out = tmp_path / "run"
     argv = ["train", "translate", "--data", str(tmp_path / "t.tsv"), "--out", str(out),
-            "--data.share_vocab=false", "--data.level=bpe", "--data.vocab_size=300",
+            "--data.share_vocab=false", "--model.copy=false", "--data.level=bpe",
+            "--data.vocab_size=300",
             "--model.attention=additive", "--model.embedding_size=8", "--model.hidden_size=8",
             "--trainer.max_steps=3", "--trainer.log_every=1000"]  # fmt: skip
     assert main(argv) == 0

@@ -17,3 +17,16 @@ def test_perfect_and_partial_translations() -> None:
 def test_counts_must_match() -> None:
     with pytest.raises(ValueError, match="1 hypotheses but 2 references"):
         translation_metrics(["a"], ["a", "b"])
+
+
+def test_repeated_phrases_count_loops_the_source_does_not_have() -> None:
+    from rnnkit.metrics import repeated_phrases
+
+    sources = ["Save the file", "Rotate by 45 degrees", "very very long", "Open... ...",
+               "Header of the page"]  # fmt: skip
+    outputs = ["Enregistrer le le fichier", "Pivoter de 45 degrés", "très très long",
+               "Ouvrir... ...", "En-tête de l'en-tête de l'en-tête"]  # fmt: skip
+    # a word twice in a row (1), no repeat (0), the source repeats too (0), no word (0),
+    # a two-word phrase twice in a row (1)
+    assert repeated_phrases(sources, outputs) == 2
+    assert repeated_phrases(["a b"], ["De la de la"]) == 1  # compared lowercased

@@ -93,3 +93,20 @@ def test_translations_do_not_depend_on_the_batch(translator):
         assert alone.text == together.text
         assert [s for _, s in alone.n_best] == pytest.approx([s for _, s in together.n_best],
                                                              abs=1e-4)  # fmt: skip
+
+
+@pytest.mark.parametrize("translator", ["bpe"], indirect=True)
+def test_no_repeat_ngram_size_defaults_to_the_model_config(translator, monkeypatch):
+    import rnnkit.tasks.translator as module
+
+    seen = []
+    real = module.beam_search
+
+    def spy(*args, **kwargs):
+        seen.append(kwargs["no_repeat_ngram_size"])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(module, "beam_search", spy)
+    translator.translate(SOURCES[:1], beam=2)
+    translator.translate(SOURCES[:1], beam=2, no_repeat_ngram_size=0)
+    assert seen == [translator.encoder.cfg.no_repeat_ngram_size, 0] == [3, 0]

@@ -56,7 +56,7 @@ class TranslatorPredictor(Predictor):
         attention: bool = True,
         constrain: bool | None = None,
         min_length: int = 0,
-        no_repeat_ngram_size: int = 0,
+        no_repeat_ngram_size: int | None = None,
     ) -> list[Translation]:
         """Translate each text: the best output, its score, the ``n_best`` hypotheses and (with
         ``attention``, on a model that attends) the best one's (T, S) attention matrix.
