@@ -45,6 +45,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="forbid repeating any n-gram of target tokens of this size (0: off; default: the "
         "model's, 3 unless it was trained with another --data.no_repeat_ngram_size)",
     )
+    tr.add_argument(
+        "--allow-repeated-phrases",
+        action="store_true",
+        help="let a translation say a phrase twice in a row (forbidden by default)",
+    )
     add_runtime_option(tr)
 
 
@@ -72,6 +77,7 @@ def run(args: argparse.Namespace) -> int:
                 length_penalty=args.length_penalty, attention=args.attention is not None,
                 constrain=False if args.no_constrain else None, min_length=args.min_length,
                 no_repeat_ngram_size=args.no_repeat_ngram_size,
+                no_adjacent_repeats=False if args.allow_repeated_phrases else None,
             )  # fmt: skip
     except RnnkitError:
         raise  # one line and exit status 1, from rnnkit.cli.main

@@ -9,8 +9,8 @@ model (text generation) and the seq2seq decoder (translation) share it.
 - ``apply_temperature``, ``top_k_filter``, ``top_p_filter``: the logit filters, (N, V) -> (N, V);
 - ``select_next_tokens``: one greedy or sampled choice from a batch of logits;
 - ``repetition_penalty_filter``: CTRL's penalty on tokens already seen (sampling);
-- ``MinLength``, ``NoRepeatNgram``, ``SymbolCounts``: rules that forbid tokens in beam search
-  (``min_length`` and ``no_repeat_ngram_size`` build the first two).
+- ``MinLength``, ``NoRepeatNgram``, ``NoAdjacentRepeat``, ``SymbolCounts``: rules that forbid
+  tokens in beam search (``min_length`` and ``no_repeat_ngram_size`` build the first two).
 """
 
 from rnnkit.decoding.beam import Hypothesis, beam_search, gnmt_length_penalty
@@ -23,12 +23,13 @@ from rnnkit.decoding.filters import (
 )
 from rnnkit.decoding.generate import generate_tokens
 from rnnkit.decoding.protocol import StepModel
-from rnnkit.decoding.rules import MinLength, NoRepeatNgram, TokenRule
+from rnnkit.decoding.rules import MinLength, NoAdjacentRepeat, NoRepeatNgram, TokenRule
 from rnnkit.decoding.sampling import select_next_tokens
 
 __all__ = [
     "Hypothesis",
     "MinLength",
+    "NoAdjacentRepeat",
     "NoRepeatNgram",
     "StepModel",
     "SymbolCounts",

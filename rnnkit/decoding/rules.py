@@ -1,4 +1,5 @@
-"""Rules that forbid some next tokens during beam search: minimum length, repeated n-grams.
+"""Rules that forbid some next tokens during beam search: minimum length, repeated n-grams, a
+phrase said twice in a row.
 
 A rule is a small automaton run beside the search, one state per beam row:
 
@@ -102,6 +103,59 @@ class NoRepeatNgram:
         banned = torch.zeros(r, vocab_size + 1, dtype=torch.bool, device=history.device)
         last = torch.where(match, grams[:, :, -1], vocab_size)  # no match: a spare column
         banned.scatter_(1, last.clamp(max=vocab_size), True)
+        return ~banned[:, :vocab_size]
+
+    def advance(self, state: None, rows: Tensor, tokens: Tensor) -> None:
+        return None
+
+
+class NoAdjacentRepeat:
+    """Forbid a token that would say a phrase twice in a row ("points points", "de l'en-tête
+    de l'en-tête"): the output may not end with A A, where A is 1 to ``longest`` tokens that
+    starts a word and holds a letter.
+
+    With prefix y_1..y_t, token v is forbidden when, for some k <= ``longest``,
+    (y_{t-k+2} .. y_t, v) equals (y_{t-2k+2} .. y_{t-k+1}), y_{t-2k+2} starts a word and one
+    of those k tokens holds a letter. Which tokens do that comes from the vocabulary
+    (``word_starts``, ``letters``), so a repeat inside a word ("ll", "coco") or of punctuation
+    ("... ...") stays allowed.
+
+    Args:
+        word_starts: (V,) bool, True for tokens that begin with white space (a new word); the
+            output's first token starts a word whatever it is.
+        letters: (V,) bool, True for tokens that hold a letter.
+        longest: the longest repeated phrase checked, in tokens.
+
+    Shape:
+        history (R, t) -> allowed (R, V).
+
+    Example:
+        >>> starts, letters = torch.tensor([True, True, False]), torch.tensor([True, True, True])
+        >>> rule = NoAdjacentRepeat(starts, letters)
+        >>> rule.allowed(None, torch.tensor([[0, 1]]), 3)[0].tolist()  # "1 1" would repeat
+        [True, False, True]
+    """
+
+    def __init__(self, word_starts: Tensor, letters: Tensor, longest: int = 8) -> None:
+        self.word_starts, self.letters, self.longest = word_starts, letters, longest
+
+    def begin(self, inputs: Tensor) -> None:
+        return None
+
+    def allowed(self, state: None, history: Tensor, vocab_size: int) -> Tensor | None:
+        r, t = history.shape
+        if t == 0:
+            return None
+        starts = self.word_starts.to(history.device)[history.clamp(max=len(self.word_starts) - 1)]
+        starts[:, 0] = True
+        letters = self.letters.to(history.device)[history.clamp(max=len(self.letters) - 1)]
+        banned = torch.zeros(r, vocab_size + 1, dtype=torch.bool, device=history.device)
+        for k in range(1, min(self.longest, (t + 1) // 2) + 1):
+            first = slice(t - 2 * k + 1, t - k + 1)  # the earlier A: k tokens
+            same = (history[:, first][:, : k - 1] == history[:, t - k + 1 :]).all(-1)
+            hit = same & starts[:, first.start] & letters[:, first].any(-1)
+            banned.scatter_(1, torch.where(hit, history[:, first.stop - 1], vocab_size)[:, None],
+                            True)  # fmt: skip
         return ~banned[:, :vocab_size]
 
     def advance(self, state: None, rows: Tensor, tokens: Tensor) -> None:

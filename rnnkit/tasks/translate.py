@@ -47,6 +47,8 @@ class TranslateDataConfig(Config):
         no_repeat_ngram_size: the beam search rule translations use unless told otherwise: no
             n-gram of target tokens twice (0: off); it stops the loops a briefly trained model
             falls into on text unlike its training data.
+        no_adjacent_repeats: the beam search rule that forbids saying a phrase (1 to 8 tokens
+            starting a word, with a letter) twice in a row, unless told otherwise.
     """
 
     data: str | None = None
@@ -62,6 +64,7 @@ class TranslateDataConfig(Config):
     max_target_length: int = 150
     eval_batch_size: int = 64
     no_repeat_ngram_size: int = 3
+    no_adjacent_repeats: bool = True
 
 
 LEVELS = ("bpe", "word")

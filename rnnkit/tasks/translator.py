@@ -20,7 +20,7 @@ from torch import Tensor
 from rnnkit.data import TOKENIZERS, Tokenizer
 from rnnkit.data.parallel import ParallelExample, read_parallel
 from rnnkit.data.placeholders import FIRST, restore_placeholders
-from rnnkit.decoding import SymbolCounts, beam_search
+from rnnkit.decoding import NoAdjacentRepeat, SymbolCounts, beam_search
 from rnnkit.metrics import repeated_phrases, translation_metrics
 from rnnkit.models import Seq2Seq
 from rnnkit.models.io import load_model_dir, read_model_file
@@ -64,6 +64,7 @@ class Translator:
     def __init__(self, model: Seq2Seq, encoder: TranslationEncoder) -> None:
         self.model, self.encoder = model.eval(), encoder
         self._constraint: PlaceholderConstraint | None = None
+        self._adjacent: NoAdjacentRepeat | None = None
 
     @classmethod
     def load(cls, directory: str | Path) -> Translator:
@@ -90,6 +91,7 @@ class Translator:
         constrain: bool | None = None,
         min_length: int = 0,
         no_repeat_ngram_size: int | None = None,
+        no_adjacent_repeats: bool | None = None,
     ) -> list[Translation]:
         """Translate each source; results in input order, each independent of the others.
 
@@ -105,6 +107,9 @@ class Translator:
                 the model masks placeholders.
             min_length, no_repeat_ngram_size: beam search rules (``beam_search``); the n-gram
                 size defaults to the model's (``TranslateDataConfig.no_repeat_ngram_size``).
+            no_adjacent_repeats: forbid saying a phrase twice in a row
+                (``rnnkit.decoding.NoAdjacentRepeat``); default: the model's
+                (``TranslateDataConfig.no_adjacent_repeats``).
         """
         masked = [self.encoder.mask(ParallelExample(s)) for s in sources]
         ids = [self.encoder.source_ids(src) for src, _, _ in masked]
@@ -112,6 +117,11 @@ class Translator:
         constrain = self.encoder.cfg.placeholders if constrain is None else constrain
         if no_repeat_ngram_size is None:
             no_repeat_ngram_size = self.encoder.cfg.no_repeat_ngram_size
+        adjacent = (
+            self.encoder.cfg.no_adjacent_repeats
+            if no_adjacent_repeats is None
+            else (no_adjacent_repeats)
+        )
         order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
         out: list[Translation | None] = [None] * len(ids)
         eos = self.encoder.target.eos_id
@@ -120,6 +130,8 @@ class Translator:
             batch = self.encoder.collate_sources([ids[i] for i in chunk])
             limits = [max_length or 2 * len(ids[i]) + 10 for i in chunk]
             rules = [self._rule([masked[i][0] for i in chunk])] if constrain else []
+            if adjacent:
+                rules.append(self._adjacent_rule())
             state = self.model.encode(batch["source"], batch["source_lengths"])
             first = self.model.first_tokens(len(chunk))
             hyps = beam_search(self.model, state, first, limits, beam, eos_id=eos,
@@ -133,6 +145,17 @@ class Translator:
                 if attention:
                     self._attach_attention(out[i], ids[i], hyps[row][0].tokens, table)
         return [t for t in out if t is not None]
+
+    def _adjacent_rule(self) -> NoAdjacentRepeat:
+        """The target vocabulary's word starts and letters, read once per translator."""
+        if self._adjacent is None:
+            target = self.encoder.target
+            special = {target.eos_id, target.unk_id, getattr(target, "pad_id", -1)}
+            texts = ["" if i in special else target.decode([i]) for i in range(target.vocab_size)]
+            starts = torch.tensor([t[:1].isspace() for t in texts])
+            letters = torch.tensor([any(c.isalpha() for c in t) for t in texts])
+            self._adjacent = NoAdjacentRepeat(starts, letters)
+        return self._adjacent
 
     def _rule(self, masked_sources: list[str]) -> SymbolCounts:
         if self._constraint is None:

@@ -5,6 +5,7 @@ import pytest
 import torch
 
 from rnnkit.decoding import (
+    NoAdjacentRepeat,
     NoRepeatNgram,
     SymbolCounts,
     beam_search,
@@ -58,6 +59,32 @@ def test_no_repeat_ngram_allowed_by_hand():
     keep = rule.allowed(None, history, 6)
     assert keep[0].tolist() == [True, True, True, False, True, True]  # "1 2 3" again
     assert keep[1].tolist() == [True, True, True, True, False, True]
+
+
+def test_no_adjacent_repeat_by_hand():
+    # tokens: 0 " de", 1 " la", 2 "ll" (inside a word), 3 " ..." (no letter), 4 " page"
+    starts = torch.tensor([True, True, False, True, True])
+    letters = torch.tensor([True, True, True, False, True])
+    rule = NoAdjacentRepeat(starts, letters, longest=3)
+    history = torch.tensor([
+        [4, 0, 1, 0],  # " page de la de": " la" would say "de la" twice
+        [4, 2, 4, 4],  # " page" twice already is history; a third " page" is banned too
+        [4, 1, 2, 3],  # after "ll ...": "..." again has no letter, "ll" again is inside a word
+    ])  # fmt: skip
+    keep = rule.allowed(None, history, 5)
+    assert keep[0].tolist() == [False, False, True, True, True]  # " de" twice in a row too
+    assert keep[1].tolist() == [True, True, True, True, False]
+    assert keep[2].tolist() == [True, True, True, True, True]
+    assert rule.allowed(None, history[:, :0], 5) is None
+
+
+def test_no_adjacent_repeat_in_beam_search():
+    model = ConstantModel(torch.tensor([0.0, 5.0, 1.0, 0.5]))  # always wants token 1
+    starts, letters = torch.ones(4, dtype=torch.bool), torch.ones(4, dtype=torch.bool)
+    (best,) = beam_search(model, None, torch.tensor([0]), 6, 2, eos_id=EOS,
+                          rules=[NoAdjacentRepeat(starts, letters)])[0][:1]  # fmt: skip
+    pairs = list(zip(best.tokens, best.tokens[1:]))
+    assert all(a != b for a, b in pairs), best.tokens
 
 
 def symbol_model():

@@ -96,17 +96,28 @@ def test_translations_do_not_depend_on_the_batch(translator):
 
 
 @pytest.mark.parametrize("translator", ["bpe"], indirect=True)
-def test_no_repeat_ngram_size_defaults_to_the_model_config(translator, monkeypatch):
+def test_beam_rules_default_to_the_model_config(translator, monkeypatch):
     import rnnkit.tasks.translator as module
 
     seen = []
     real = module.beam_search
 
-    def spy(*args, **kwargs):
+    def spy_rules(*args, **kwargs):
         seen.append(kwargs["no_repeat_ngram_size"])
+        seen.append(any(isinstance(r, module.NoAdjacentRepeat) for r in kwargs["rules"]))
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(module, "beam_search", spy)
+    monkeypatch.setattr(module, "beam_search", spy_rules)
     translator.translate(SOURCES[:1], beam=2)
-    translator.translate(SOURCES[:1], beam=2, no_repeat_ngram_size=0)
-    assert seen == [translator.encoder.cfg.no_repeat_ngram_size, 0] == [3, 0]
+    translator.translate(SOURCES[:1], beam=2, no_repeat_ngram_size=0, no_adjacent_repeats=False)
+    cfg = translator.encoder.cfg
+    assert seen == [cfg.no_repeat_ngram_size, cfg.no_adjacent_repeats, 0, False]
+    assert seen[:2] == [3, True]
+    rule = translator._adjacent_rule()  # word starts and letters read from the vocabulary
+    texts = [translator.encoder.target.decode([i]) for i in range(len(rule.word_starts))]
+    special = {translator.encoder.target.eos_id, translator.encoder.target.unk_id}
+    for i, (text, start, letter) in enumerate(
+        zip(texts, rule.word_starts.tolist(), rule.letters.tolist())
+    ):
+        if i not in special:
+            assert (start, letter) == (text[:1].isspace(), any(c.isalpha() for c in text))

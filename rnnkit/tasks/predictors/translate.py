@@ -57,6 +57,7 @@ class TranslatorPredictor(Predictor):
         constrain: bool | None = None,
         min_length: int = 0,
         no_repeat_ngram_size: int | None = None,
+        no_adjacent_repeats: bool | None = None,
     ) -> list[Translation]:
         """Translate each text: the best output, its score, the ``n_best`` hypotheses and (with
         ``attention``, on a model that attends) the best one's (T, S) attention matrix.
@@ -65,7 +66,8 @@ class TranslatorPredictor(Predictor):
             beam: beam size (1: greedy); n_best: hypotheses kept (<= beam).
             max_length: most output tokens (default 2 * source tokens + 10).
             length_penalty: alpha of the GNMT length penalty.
-            constrain, min_length, no_repeat_ngram_size: see ``Translator.translate``.
+            constrain, min_length, no_repeat_ngram_size, no_adjacent_repeats: see
+                ``Translator.translate``.
         """
         texts = check_texts("texts", texts)
         for name, value in (("beam", beam), ("n_best", n_best)):
@@ -81,6 +83,7 @@ class TranslatorPredictor(Predictor):
                 [texts[i] for i in group], beam=beam, n_best=n_best, max_length=max_length,
                 length_penalty=length_penalty, attention=attention, constrain=constrain,
                 min_length=min_length, no_repeat_ngram_size=no_repeat_ngram_size,
+                no_adjacent_repeats=no_adjacent_repeats,
             )  # fmt: skip
             for i, t in zip(group, done):
                 out[i] = t
