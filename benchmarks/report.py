@@ -225,6 +225,25 @@ def translation() -> str:
     )
 
 
+def translation_ood() -> str:
+    r = _load("translate_ood")
+    if not r:
+        return ""
+    names = list(r["summary"])
+    rows = ["| seed | training | " + " | ".join(f"{n}: BLEU / chrF / repeats" for n in names)
+            + " |", "|---|---|" + "---|" * len(names)]  # fmt: skip
+    for run in r["runs"]:
+        cells = [f"**{s['bleu']:.2f}** / {s['chrf']:.2f} / {s['repeated_phrases']}"
+                 for s in (run["scores"][n] for n in names)]  # fmt: skip
+        took = "-" if run["train_seconds"] is None else f"{run['train_seconds']:.0f} s"
+        rows.append(f"| {run['seed']} | {took} | " + " | ".join(cells) + " |")
+    copy = [f"{r['copy_source'][n]['bleu']:.2f} / {r['copy_source'][n]['chrf']:.2f} / -"
+            for n in names]  # fmt: skip
+    rows.append("| copy the source | | " + " | ".join(copy) + " |")
+    sentences = ", ".join(f"{n} {r['copy_source'][n]['examples']}" for n in names)
+    return "\n".join(rows) + f"\n\nSentences: {sentences}."
+
+
 def summarization() -> str:
     r = _load("summarize_bbc")
     if not r:
@@ -393,7 +412,8 @@ def print_tables() -> None:
               ("BBC candidates", classification_candidates("bbc")),
               ("BBC runs", classification_run_table("bbc")),
               ("Part-of-speech tagging", tagging()),
-              ("Translation", translation()), ("Summarization", summarization()),
+              ("Translation", translation()), ("Translation out of domain", translation_ood()),
+              ("Summarization", summarization()),
               ("Abstractive summarization", abstractive_summarization()),
               ("Tagging with biLM features", bilm_tagging()), ("Speed", speed()),
               ("Variable lengths", lengths()), ("Step products", products()))  # fmt: skip

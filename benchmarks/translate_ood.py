@@ -13,12 +13,15 @@ translation/en-fr/test.tsv and on the out-of-domain dev and test files (GIMP's a
 French catalogs from Debian: ``benchmarks/catalogs.py``). Each file gets BLEU and chrF
 (sacrebleu), how many outputs say a phrase twice in a row where their source does not
 (``rnnkit.metrics.repeated_phrases``), and the BLEU of copying the source. ``--reuse`` scores the
-run folders of an earlier run again. Writes ``benchmarks/results/translate_ood.json``.
+run folders of an earlier run again (keeping their training times from the result file, or
+taking the trainer's own time from the run's log.csv).
+Writes ``benchmarks/results/translate_ood.json``.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import subprocess
 import sys
 import time
@@ -52,6 +55,11 @@ def train(out: Path, seed: int, seconds: int) -> float:
     return round(time.monotonic() - start, 1)
 
 
+def trainer_seconds(out: Path) -> float:
+    """The trainer's own clock at its last log line (a run this script did not time)."""
+    return round(float((out / "log.csv").read_text().strip().splitlines()[-1].split(",")[3]), 1)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--ood-dev", required=True, help="out-of-domain pairs to choose on")
@@ -66,11 +74,13 @@ def main() -> None:
         "out-of-domain test": Path(args.ood_test),
     }
     baselines = {name: copy_source(path) for name, path in files.items()}
+    old = RESULTS / "translate_ood.json"
+    before = {r["seed"]: r for r in json.loads(old.read_text())["runs"]} if old.exists() else {}
     runs = []
     for seed in (int(s) for s in args.seeds.split(",")):
         out = RESULTS / "runs" / f"translate_ood_{seed}"
         if args.reuse and (out / "model").is_dir():
-            seconds = None
+            seconds = before.get(seed, {}).get("train_seconds") or trainer_seconds(out)
         else:
             seconds = train(out, seed, int(args.minutes * 60))
         scores = {name: evaluate(out, path) for name, path in files.items()}
