@@ -110,20 +110,22 @@ class NoRepeatNgram:
 
 
 class NoAdjacentRepeat:
-    """Forbid a token that would say a phrase twice in a row ("points points", "de l'en-tête
-    de l'en-tête"): the output may not end with A A, where A is 1 to ``longest`` tokens that
-    starts a word and holds a letter.
+    """Forbid a token that would say a phrase twice in a row ("points points", "La base de la
+    base"): the output may not end with A A', where A is 1 to ``longest`` tokens that starts a
+    word and holds a letter, and A' the same tokens up to case and leading white space.
 
-    With prefix y_1..y_t, token v is forbidden when, for some k <= ``longest``,
-    (y_{t-k+2} .. y_t, v) equals (y_{t-2k+2} .. y_{t-k+1}), y_{t-2k+2} starts a word and one
-    of those k tokens holds a letter. Which tokens do that comes from the vocabulary
-    (``word_starts``, ``letters``), so a repeat inside a word ("ll", "coco") or of punctuation
-    ("... ...") stays allowed.
+    Tokens are compared by ``keys``: two tokens with the same key count as the same (the
+    vocabulary's "La" and " la"). With prefix y_1..y_t, token v is forbidden when, for some
+    k <= ``longest``, (y_{t-k+2} .. y_t, v) matches (y_{t-2k+2} .. y_{t-k+1}) key for key,
+    y_{t-2k+2} starts a word and one of those k tokens holds a letter. Which tokens start a word
+    or hold a letter comes from the vocabulary (``word_starts``, ``letters``), so a repeat
+    inside a word ("ll", "coco") or of punctuation ("... ...") stays allowed.
 
     Args:
         word_starts: (V,) bool, True for tokens that begin with white space (a new word); the
             output's first token starts a word whatever it is.
         letters: (V,) bool, True for tokens that hold a letter.
+        keys: (V,) long, equal for tokens that count as the same (default: each its own).
         longest: the longest repeated phrase checked, in tokens.
 
     Shape:
@@ -136,8 +138,11 @@ class NoAdjacentRepeat:
         [True, False, True]
     """
 
-    def __init__(self, word_starts: Tensor, letters: Tensor, longest: int = 8) -> None:
+    def __init__(
+        self, word_starts: Tensor, letters: Tensor, keys: Tensor | None = None, longest: int = 8
+    ) -> None:
         self.word_starts, self.letters, self.longest = word_starts, letters, longest
+        self.keys = torch.arange(len(word_starts)) if keys is None else keys
 
     def begin(self, inputs: Tensor) -> None:
         return None
@@ -146,17 +151,23 @@ class NoAdjacentRepeat:
         r, t = history.shape
         if t == 0:
             return None
-        starts = self.word_starts.to(history.device)[history.clamp(max=len(self.word_starts) - 1)]
+        known = history.clamp(max=len(self.keys) - 1)
+        starts = self.word_starts.to(history.device)[known]
         starts[:, 0] = True
-        letters = self.letters.to(history.device)[history.clamp(max=len(self.letters) - 1)]
-        banned = torch.zeros(r, vocab_size + 1, dtype=torch.bool, device=history.device)
+        letters = self.letters.to(history.device)[known]
+        keys = self.keys.to(history.device)
+        seen = keys[known]  # (R, t)
+        banned = torch.zeros(r, vocab_size, dtype=torch.bool, device=history.device)
+        vocab_keys = keys[:vocab_size] if len(keys) >= vocab_size else torch.cat(
+            [keys, torch.arange(len(keys), vocab_size, device=keys.device) + int(keys.max()) + 1]
+        )  # fmt: skip
         for k in range(1, min(self.longest, (t + 1) // 2) + 1):
             first = slice(t - 2 * k + 1, t - k + 1)  # the earlier A: k tokens
-            same = (history[:, first][:, : k - 1] == history[:, t - k + 1 :]).all(-1)
+            same = (seen[:, first][:, : k - 1] == seen[:, t - k + 1 :]).all(-1)
             hit = same & starts[:, first.start] & letters[:, first].any(-1)
-            banned.scatter_(1, torch.where(hit, history[:, first.stop - 1], vocab_size)[:, None],
-                            True)  # fmt: skip
-        return ~banned[:, :vocab_size]
+            needed = seen[:, first.stop - 1]  # (R,): the key that would complete A A'
+            banned |= hit[:, None] & (vocab_keys[None, :] == needed[:, None])
+        return ~banned
 
     def advance(self, state: None, rows: Tensor, tokens: Tensor) -> None:
         return None

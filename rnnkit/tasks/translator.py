@@ -147,14 +147,18 @@ class Translator:
         return [t for t in out if t is not None]
 
     def _adjacent_rule(self) -> NoAdjacentRepeat:
-        """The target vocabulary's word starts and letters, read once per translator."""
+        """The rule with the target vocabulary's word starts, letters and keys (a token's text
+        lowercased without its leading space), read once per translator."""
         if self._adjacent is None:
             target = self.encoder.target
             special = {target.eos_id, target.unk_id, getattr(target, "pad_id", -1)}
             texts = ["" if i in special else target.decode([i]) for i in range(target.vocab_size)]
             starts = torch.tensor([t[:1].isspace() for t in texts])
             letters = torch.tensor([any(c.isalpha() for c in t) for t in texts])
-            self._adjacent = NoAdjacentRepeat(starts, letters)
+            words: dict[str, int] = {}  # a token's text without case and leading space
+            keys = [words.setdefault(t.strip().lower() or f"\0{i}", len(words))
+                    for i, t in enumerate(texts)]  # fmt: skip
+            self._adjacent = NoAdjacentRepeat(starts, letters, torch.tensor(keys))
         return self._adjacent
 
     def _rule(self, masked_sources: list[str]) -> SymbolCounts:

@@ -78,6 +78,15 @@ def test_no_adjacent_repeat_by_hand():
     assert rule.allowed(None, history[:, :0], 5) is None
 
 
+def test_no_adjacent_repeat_compares_keys():
+    # tokens: 0 "La", 1 " la" (the same key), 2 " base"
+    everything = torch.ones(3, dtype=torch.bool)
+    rule = NoAdjacentRepeat(everything, everything, keys=torch.tensor([0, 0, 1]))
+    keep = rule.allowed(None, torch.tensor([[0, 2, 1]]), 3)  # "La base la"
+    assert keep[0].tolist() == [False, False, False]  # "la la", "La la"; " base" again: A A'
+    assert rule.allowed(None, torch.tensor([[2, 0]]), 3)[0].tolist() == [False, False, True]
+
+
 def test_no_adjacent_repeat_in_beam_search():
     model = ConstantModel(torch.tensor([0.0, 5.0, 1.0, 0.5]))  # always wants token 1
     starts, letters = torch.ones(4, dtype=torch.bool), torch.ones(4, dtype=torch.bool)
