@@ -42,26 +42,36 @@ def translation_metrics(hypotheses: Sequence[str], references: Sequence[str]) ->
     }
 
 
-def repeats_phrase(text: str, longest: int = 4) -> bool:
-    """Whether ``text`` says a phrase of 1 to ``longest`` words twice in a row ("de la de la",
-    "points points"), a phrase holding at least one word character (so "... ..." is none).
-    Words are split on white space and compared lowercased."""
+def adjacent_repeats(text: str, longest: int = 4) -> list[tuple[str, ...]]:
+    """The phrases of 1 to ``longest`` words that ``text`` says twice in a row ("de la de la",
+    "points points"), each holding at least one word character (so "... ..." is none). Words
+    are split on white space and compared lowercased."""
     words = text.lower().split()
+    found = []
     for n in range(1, longest + 1):
         for i in range(len(words) - 2 * n + 1):
-            if words[i : i + n] == words[i + n : i + 2 * n] and any(
-                _WORD.search(w) for w in words[i : i + n]
-            ):
-                return True
-    return False
+            phrase = words[i : i + n]
+            if phrase == words[i + n : i + 2 * n] and any(_WORD.search(w) for w in phrase):
+                found.append(tuple(phrase))
+    return found
+
+
+def _count(phrase: tuple[str, ...], words: list[str]) -> int:
+    n = len(phrase)
+    return sum(tuple(words[i : i + n]) == phrase for i in range(len(words) - n + 1))
 
 
 def repeated_phrases(sources: Sequence[str], outputs: Sequence[str]) -> int:
-    """How many outputs say a phrase twice in a row (``repeats_phrase``) where their source
-    does not: the loops of a decoder that has lost its place.
+    """How many outputs say a phrase twice in a row (``adjacent_repeats``) that their source
+    does not hold twice: the loops of a decoder that has lost its place. (A phrase the source
+    holds twice, such as two equal numbers, may come out twice.)
 
     Example:
         >>> repeated_phrases(["Save the file"], ["Enregistrer le le fichier"])
         1
     """
-    return sum(repeats_phrase(o) and not repeats_phrase(s) for s, o in zip(sources, outputs))
+    count = 0
+    for source, output in zip(sources, outputs):
+        words = source.lower().split()
+        count += any(_count(p, words) < 2 for p in adjacent_repeats(output))
+    return count

@@ -202,7 +202,7 @@ def evaluate_translator(
     constrain: bool | None = None,
 ) -> dict[str, Any]:
     """BLEU and chrF (sacrebleu) of the model's translations of a ``source<TAB>ref`` file, and
-    how many translations say a phrase twice in a row where their source does not
+    how many translations say a phrase twice in a row that their source does not hold twice
     (``repeated_phrases``)."""
     examples = read_parallel(path)
     translator = Translator.load(directory)
