@@ -166,8 +166,8 @@ the training, dev or test files, split into an out-of-domain dev file (where the
 chosen) and test file (`python benchmarks/catalogs.py`, then `python
 benchmarks/translate_ood.py`). Training time is the whole command's, or the trainer's own from
 its log where a run folder was scored again.
-"Repeats": outputs that say a phrase of one to four words twice in a row that their source does
-not hold twice (`rnnkit.metrics.repeated_phrases`). Copying the source is the baseline.
+"Repeats": outputs that say a phrase of one to four words twice in a row where their source does
+not (`rnnkit.metrics.repeated_phrases`). Copying the source is the baseline.
 """,
         "translate_ood",
         ("translation_ood",),

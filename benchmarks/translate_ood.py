@@ -11,8 +11,8 @@ DEV --out DIR --seed S --trainer.max_time=SECONDS`` (translation/en-fr), then sc
 with its default decoding (``rnnkit evaluate``: beam 5 and the model's beam rules) on
 translation/en-fr/test.tsv and on the out-of-domain dev and test files (GIMP's and Audacity's
 French catalogs from Debian: ``benchmarks/catalogs.py``). Each file gets BLEU and chrF
-(sacrebleu), how many outputs say a phrase twice in a row that their source does not hold
-twice (``rnnkit.metrics.repeated_phrases``), and the BLEU of copying the source. ``--reuse``
+(sacrebleu), how many outputs say a phrase twice in a row where their source does not
+(``rnnkit.metrics.repeated_phrases``), and the BLEU of copying the source. ``--reuse``
 scores the run folders of an earlier run again (keeping their training times from the result
 file, or taking the trainer's own time from the run's log.csv).
 Writes ``benchmarks/results/translate_ood.json``.

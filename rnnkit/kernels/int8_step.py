@@ -158,7 +158,7 @@ class Int8LSTMStack:
     ) -> None:
         """``step`` on raw float32 addresses (x, and per level h, c in and out, and with a
         decoder the (V,) logits): what a generation step calls, without building a tensor per
-        level. ``threads`` overrides ``threads()`` (at most PyTorch's thread count is used)."""
+        level. ``threads`` overrides ``threads()``: the team size asked of OpenMP."""
         lib = _KERNEL.library()
         assert lib is not None, "int8_step: the kernel is not available"
         states = self._states(*h, *c, *h_new, *c_new)

@@ -62,9 +62,10 @@ def _count(phrase: tuple[str, ...], words: list[str]) -> int:
 
 
 def repeated_phrases(sources: Sequence[str], outputs: Sequence[str]) -> int:
-    """How many outputs say a phrase twice in a row (``adjacent_repeats``) that their source
-    does not hold twice: the loops of a decoder that has lost its place. (A phrase the source
-    holds twice, such as two equal numbers, may come out twice.)
+    """How many outputs say a phrase twice in a row (``adjacent_repeats``) where their source
+    says nothing twice in a row and does not hold that phrase twice: the loops of a decoder
+    that has lost its place. (A source that repeats itself may be translated with a repeat, and
+    a phrase the source holds twice, such as two equal numbers, may come out side by side.)
 
     Example:
         >>> repeated_phrases(["Save the file"], ["Enregistrer le le fichier"])
@@ -72,6 +73,8 @@ def repeated_phrases(sources: Sequence[str], outputs: Sequence[str]) -> int:
     """
     count = 0
     for source, output in zip(sources, outputs):
+        if adjacent_repeats(source):
+            continue
         words = source.lower().split()
         count += any(_count(p, words) < 2 for p in adjacent_repeats(output))
     return count

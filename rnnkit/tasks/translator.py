@@ -153,7 +153,8 @@ class Translator:
             target = self.encoder.target
             special = {target.eos_id, target.unk_id, getattr(target, "pad_id", -1)}
             texts = ["" if i in special else target.decode([i]) for i in range(target.vocab_size)]
-            starts = torch.tensor([t[:1].isspace() for t in texts])
+            words_level = self.encoder.cfg.level == "word"  # every token is a word there
+            starts = torch.tensor([words_level or t[:1].isspace() for t in texts])
             letters = torch.tensor([any(c.isalpha() for c in t) for t in texts])
             words: dict[str, int] = {}  # a token's text without case and leading space
             keys = [words.setdefault(t.strip().lower() or f"\0{i}", len(words))
@@ -202,7 +203,7 @@ def evaluate_translator(
     constrain: bool | None = None,
 ) -> dict[str, Any]:
     """BLEU and chrF (sacrebleu) of the model's translations of a ``source<TAB>ref`` file, and
-    how many translations say a phrase twice in a row that their source does not hold twice
+    how many translations say a phrase twice in a row where their source does not
     (``repeated_phrases``)."""
     examples = read_parallel(path)
     translator = Translator.load(directory)

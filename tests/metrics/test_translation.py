@@ -30,3 +30,4 @@ def test_repeated_phrases_count_loops_the_source_does_not_have() -> None:
     # a two-word phrase twice in a row (1)
     assert repeated_phrases(sources, outputs) == 2
     assert repeated_phrases(["a b"], ["De la de la"]) == 1  # compared lowercased
+    assert repeated_phrases(["save save"], ["enregistrer enregistrer"]) == 0  # as its source
