@@ -37,7 +37,7 @@ from rnnkit.metrics import translation_metrics
 
 
 def copy_source(path: Path) -> dict:
-    """Copying the source: BLEU and chrF against the references, and its own repeats."""
+    """Copying the source: BLEU and chrF against the references."""
     pairs = read_parallel(path)
     sources = [p.source for p in pairs]
     m = translation_metrics(sources, [p.target or "" for p in pairs])

@@ -165,8 +165,9 @@ class NoAdjacentRepeat:
             first = slice(t - 2 * k + 1, t - k + 1)  # the earlier A: k tokens
             same = (seen[:, first][:, : k - 1] == seen[:, t - k + 1 :]).all(-1)
             hit = same & starts[:, first.start] & letters[:, first].any(-1)
-            needed = seen[:, first.stop - 1]  # (R,): the key that would complete A A'
-            banned |= hit[:, None] & (vocab_keys[None, :] == needed[:, None])
+            if hit.any():  # most steps of most rows: no half-said repeat to complete
+                needed = seen[:, first.stop - 1]  # (R,): the key that would complete A A'
+                banned |= hit[:, None] & (vocab_keys[None, :] == needed[:, None])
         return ~banned
 
     def advance(self, state: None, rows: Tensor, tokens: Tensor) -> None:

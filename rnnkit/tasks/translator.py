@@ -117,11 +117,8 @@ class Translator:
         constrain = self.encoder.cfg.placeholders if constrain is None else constrain
         if no_repeat_ngram_size is None:
             no_repeat_ngram_size = self.encoder.cfg.no_repeat_ngram_size
-        adjacent = (
-            self.encoder.cfg.no_adjacent_repeats
-            if no_adjacent_repeats is None
-            else (no_adjacent_repeats)
-        )
+        if no_adjacent_repeats is None:
+            no_adjacent_repeats = self.encoder.cfg.no_adjacent_repeats
         order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
         out: list[Translation | None] = [None] * len(ids)
         eos = self.encoder.target.eos_id
@@ -130,7 +127,7 @@ class Translator:
             batch = self.encoder.collate_sources([ids[i] for i in chunk])
             limits = [max_length or 2 * len(ids[i]) + 10 for i in chunk]
             rules = [self._rule([masked[i][0] for i in chunk])] if constrain else []
-            if adjacent:
+            if no_adjacent_repeats:
                 rules.append(self._adjacent_rule())
             state = self.model.encode(batch["source"], batch["source_lengths"])
             first = self.model.first_tokens(len(chunk))
