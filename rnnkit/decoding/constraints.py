@@ -99,23 +99,33 @@ class SymbolCounts:
 
     def progress(self, state: tuple[Tensor, Tensor, Tensor]) -> Tensor:
         """How far each row is towards its requirement: (R,) long, P per symbol completed
-        (at most the required number) plus the pending state of a symbol begun."""
+        (at most the required number) plus, while a symbol is still missing, the pending
+        state of a symbol begun. A row that needs nothing more makes no progress, so a
+        source without placeholders is searched exactly as without the rule (bar the
+        symbols it may not produce)."""
         counts, pending, required = state
         met = torch.minimum(counts, required)[:, :-1].sum(-1)  # the last column: unneeded
-        return met * self.pending_states + pending
+        return met * self.pending_states + pending * self._missing(counts, required)
 
     def advancing(self, state: tuple[Tensor, Tensor, Tensor], vocab_size: int) -> Tensor:
-        """(R, V) bool: tokens that raise ``progress`` (for the search's progress banks)."""
+        """(R, V) bool: tokens that raise ``progress`` (for the search's progress banks); none
+        for a row that already holds every symbol it needs."""
         counts, pending, required = state
         out = torch.zeros(counts.shape[0], vocab_size, dtype=torch.bool, device=counts.device)
         active = self.active[self.active < vocab_size]
         if active.numel():
-            after = torch.minimum(counts[:, None, :] + self._added(pending, active.numel()),
-                                  required[:, None, :])[..., :-1].sum(-1)  # (R, A)  # fmt: skip
+            added = counts[:, None, :] + self._added(pending, active.numel())  # (R, A, K)
+            after = torch.minimum(added, required[:, None, :])[..., :-1].sum(-1)  # (R, A)
             moves = self.moves[active].to(pending.device)[:, pending].T  # (R, A)
+            still = (added < required[:, None, :])[..., :-1].any(-1)  # (R, A): more needed
             before = self.progress(state)[:, None]
-            out[:, active.to(out.device)] = after * self.pending_states + moves > before
+            out[:, active.to(out.device)] = after * self.pending_states + moves * still > before
         return out
+
+    @staticmethod
+    def _missing(counts: Tensor, required: Tensor) -> Tensor:
+        """(R,) long: 1 where a row still lacks a needed symbol, else 0."""
+        return (counts < required)[:, :-1].any(-1).long()
 
     def advance(self, state: tuple[Tensor, Tensor, Tensor], rows: Tensor,
                 tokens: Tensor) -> tuple[Tensor, Tensor, Tensor]:  # fmt: skip

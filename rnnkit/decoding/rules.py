@@ -18,6 +18,7 @@ rule with real state (placeholder counts).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Protocol, runtime_checkable
 
 import torch
@@ -128,8 +129,11 @@ class NoAdjacentRepeat:
         keys: (V,) long, equal for tokens that count as the same (default: each its own).
         longest: the longest repeated phrase checked, in tokens.
 
+    Ids at or past V (words a pointer-generator copies from its source) each count as a word
+    of their own that holds a letter.
+
     Shape:
-        history (R, t) -> allowed (R, V).
+        history (R, t) -> allowed (R, V'), V' the search's vocabulary (V plus copied words).
 
     Example:
         >>> starts, letters = torch.tensor([True, True, False]), torch.tensor([True, True, True])
@@ -144,6 +148,19 @@ class NoAdjacentRepeat:
         self.word_starts, self.letters, self.longest = word_starts, letters, longest
         self.keys = torch.arange(len(word_starts)) if keys is None else keys
 
+    @classmethod
+    def from_texts(cls, texts: Sequence[str], words: bool = False) -> NoAdjacentRepeat:
+        """The rule for a vocabulary given as each id's text ("" for special tokens): a token
+        starts a word when its text begins with white space (every token when ``words``: a
+        word-level vocabulary), holds a letter when its text does, and two tokens count as the
+        same when their texts do without case and leading white space."""
+        starts = torch.tensor([words or t[:1].isspace() for t in texts], dtype=torch.bool)
+        letters = torch.tensor([any(c.isalpha() for c in t) for t in texts], dtype=torch.bool)
+        seen: dict[str, int] = {}
+        keys = [seen.setdefault(t.strip().lower() or f"\0{i}", len(seen))
+                for i, t in enumerate(texts)]  # fmt: skip
+        return cls(starts, letters, torch.tensor(keys))
+
     def begin(self, inputs: Tensor) -> None:
         return None
 
@@ -151,16 +168,14 @@ class NoAdjacentRepeat:
         r, t = history.shape
         if t == 0:
             return None
-        known = history.clamp(max=len(self.keys) - 1)
-        starts = self.word_starts.to(history.device)[known]
+        size = max(vocab_size, int(history.max()) + 1, len(self.keys))
+        starts, letters, keys = self._extended(size, history.device)
+        starts = starts[history]
         starts[:, 0] = True
-        letters = self.letters.to(history.device)[known]
-        keys = self.keys.to(history.device)
-        seen = keys[known]  # (R, t)
+        letters = letters[history]
+        seen = keys[history]  # (R, t)
         banned = torch.zeros(r, vocab_size, dtype=torch.bool, device=history.device)
-        vocab_keys = keys[:vocab_size] if len(keys) >= vocab_size else torch.cat(
-            [keys, torch.arange(len(keys), vocab_size, device=keys.device) + int(keys.max()) + 1]
-        )  # fmt: skip
+        vocab_keys = keys[:vocab_size]
         for k in range(1, min(self.longest, (t + 1) // 2) + 1):
             first = slice(t - 2 * k + 1, t - k + 1)  # the earlier A: k tokens
             same = (seen[:, first][:, : k - 1] == seen[:, t - k + 1 :]).all(-1)
@@ -169,6 +184,19 @@ class NoAdjacentRepeat:
                 needed = seen[:, first.stop - 1]  # (R,): the key that would complete A A'
                 banned |= hit[:, None] & (vocab_keys[None, :] == needed[:, None])
         return ~banned
+
+    def _extended(self, size: int, device: torch.device) -> tuple[Tensor, Tensor, Tensor]:
+        """``word_starts``, ``letters`` and ``keys`` for ids ``0 .. size - 1``: an id past the
+        vocabulary (a pointer-generator's copied source word) is a word with letters and a key
+        of its own."""
+        extra = size - len(self.keys)
+        starts, letters = self.word_starts.to(device), self.letters.to(device)
+        keys = self.keys.to(device)
+        if extra <= 0:
+            return starts, letters, keys
+        more = torch.ones(extra, dtype=torch.bool, device=device)
+        own = torch.arange(extra, device=device) + int(keys.max()) + 1
+        return torch.cat([starts, more]), torch.cat([letters, more]), torch.cat([keys, own])
 
     def advance(self, state: None, rows: Tensor, tokens: Tensor) -> None:
         return None

@@ -3,7 +3,8 @@
 ``AbstractiveSummarizer.generate`` encodes documents in length-sorted batches and runs
 ``rnnkit.decoding.beam_search`` with the summary rules (``min_length``: no end before that many
 tokens; ``no_repeat_ngram_size``: no n-gram twice, 3 by default, which stops the loops a
-recurrent decoder falls into). Token ids past the vocabulary are the document's own
+recurrent decoder falls into; ``no_adjacent_repeats``: no word or phrase twice in a row, copied
+words included). Token ids past the vocabulary are the document's own
 out-of-vocabulary words, copied (``rnnkit.tasks.abstractive``). The summary is the tokens
 joined by spaces (lower-cased when the model lower-cases). ``evaluate_abstractive`` scores
 ROUGE-1/2/L F1 with Lead and the oracle beside it.
@@ -20,7 +21,7 @@ import torch
 
 from rnnkit.data import TextTokenizer
 from rnnkit.data.documents import Document
-from rnnkit.decoding import beam_search
+from rnnkit.decoding import NoAdjacentRepeat, beam_search
 from rnnkit.metrics.rouge import rouge_metrics
 from rnnkit.models import Seq2Seq
 from rnnkit.tasks.abstractive import AbstractiveEncoder, Source
@@ -55,6 +56,7 @@ class AbstractiveSummarizer:
         self.model, self.encoder = model.eval(), encoder
         self.summary_sentences = int(meta.get("summary_sentences", 1))
         self.summary_tokens = int(meta.get("summary_tokens", 10))
+        self._adjacent: NoAdjacentRepeat | None = None
 
     @classmethod
     def from_parts(
@@ -81,6 +83,7 @@ class AbstractiveSummarizer:
         min_length: int | None = None,
         no_repeat_ngram_size: int | None = None,
         length_penalty: float = 1.0,
+        no_adjacent_repeats: bool | None = None,
     ) -> list[Generated]:
         """A summary per document, in input order, each independent of the others.
 
@@ -89,12 +92,17 @@ class AbstractiveSummarizer:
             max_length, min_length: output tokens (defaults: ``defaults()``).
             no_repeat_ngram_size: default the model's (``data.no_repeat_ngram_size``, 3).
             length_penalty: alpha of the GNMT length penalty.
+            no_adjacent_repeats: forbid a word or phrase twice in a row; default the model's
+                (``data.no_adjacent_repeats``).
         """
         low, high = self.defaults()
         max_length = high if max_length is None else max_length
         min_length = min(low if min_length is None else min_length, max_length)
         ngram = self.encoder.cfg.no_repeat_ngram_size
         ngram = ngram if no_repeat_ngram_size is None else no_repeat_ngram_size
+        adjacent = self.encoder.cfg.no_adjacent_repeats
+        adjacent = adjacent if no_adjacent_repeats is None else no_adjacent_repeats
+        rules = [self.adjacent_rule()] if adjacent else []
         sources = [self.encoder.source(d) for d in documents]
         order = sorted(range(len(sources)), key=lambda i: len(sources[i].ids))
         out: list[Generated | None] = [None] * len(sources)
@@ -106,13 +114,23 @@ class AbstractiveSummarizer:
                                       batch["source_ids"], int(batch["extra"]))  # fmt: skip
             hyps = beam_search(self.model, state, self.model.first_tokens(len(chunk)),
                                max_length, beam, eos_id=eos, length_penalty=length_penalty,
-                               min_length=min_length,
+                               min_length=min_length, rules=rules,
                                no_repeat_ngram_size=ngram)  # fmt: skip
             for row, i in enumerate(chunk):
                 best = hyps[row][0]
                 words = self.words(best.tokens, sources[i])
                 out[i] = Generated(" ".join(words), words, best.score)
         return [g for g in out if g is not None]
+
+    def adjacent_rule(self) -> NoAdjacentRepeat:
+        """``NoAdjacentRepeat`` over the word vocabulary (built once)."""
+        if self._adjacent is None:
+            tokenizer = self.encoder.tokenizer
+            special = {tokenizer.eos_id, tokenizer.unk_id}
+            texts = ["" if i in special else tokenizer.vocab.to_token(i)
+                     for i in range(tokenizer.vocab_size)]  # fmt: skip
+            self._adjacent = NoAdjacentRepeat.from_texts(texts, words=True)
+        return self._adjacent
 
     def words(self, ids: Sequence[int], source: Source) -> list[str]:
         """Token strings of output ids: vocabulary words, or the source's copied OOV words."""
@@ -170,6 +188,7 @@ def evaluate_abstractive(
         "min_length": low,
         "max_length": high if max_words is None else max_words,
         "no_repeat_ngram_size": summarizer.encoder.cfg.no_repeat_ngram_size,
+        "no_adjacent_repeats": summarizer.encoder.cfg.no_adjacent_repeats,
     }
     metrics["mean_words"] = round(sum(len(o.split()) for o in outputs) / len(outputs), 2)
     return metrics

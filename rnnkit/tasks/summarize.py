@@ -60,6 +60,8 @@ class SummarizeDataConfig(Config):
         min_length, no_repeat_ngram_size: (abstractive) beam search rules: no end before
             ``min_length`` tokens (``None``: half the median training reference length), no
             n-gram of this size twice (0: off).
+        no_adjacent_repeats: (abstractive) no phrase of 1 to 8 words said twice in a row
+            ("full full"; ``rnnkit.decoding.NoAdjacentRepeat``).
     """
 
     data: str | None = None
@@ -79,6 +81,7 @@ class SummarizeDataConfig(Config):
     max_summary_tokens: int = 100
     min_length: int | None = None
     no_repeat_ngram_size: int = 3
+    no_adjacent_repeats: bool = True
 
 
 class DocumentEncoder:

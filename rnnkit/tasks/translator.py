@@ -19,8 +19,8 @@ from torch import Tensor
 
 from rnnkit.data import TOKENIZERS, Tokenizer
 from rnnkit.data.parallel import ParallelExample, read_parallel
-from rnnkit.data.placeholders import FIRST, restore_placeholders
-from rnnkit.decoding import NoAdjacentRepeat, SymbolCounts, beam_search
+from rnnkit.data.placeholders import FIRST, missing_placeholders, restore_placeholders
+from rnnkit.decoding import Hypothesis, NoAdjacentRepeat, SymbolCounts, beam_search
 from rnnkit.metrics import repeated_phrases, translation_metrics
 from rnnkit.models import Seq2Seq
 from rnnkit.models.io import load_model_dir, read_model_file
@@ -104,7 +104,9 @@ class Translator:
             batch_size: sources decoded together (default: the model's eval batch size).
             constrain: finished translations hold each source placeholder exactly as often as
                 the source and no other (``rnnkit.tasks.placeholder_rule``); default: on when
-                the model masks placeholders.
+                the model masks placeholders. A source whose search is cut at ``max_length``
+                with a placeholder still missing is searched again without the constraint,
+                and the placeholders its translation lacks are appended to it.
             min_length, no_repeat_ngram_size: beam search rules (``beam_search``); the n-gram
                 size defaults to the model's (``TranslateDataConfig.no_repeat_ngram_size``).
             no_adjacent_repeats: forbid saying a phrase twice in a row
@@ -119,8 +121,38 @@ class Translator:
             no_repeat_ngram_size = self.encoder.cfg.no_repeat_ngram_size
         if no_adjacent_repeats is None:
             no_adjacent_repeats = self.encoder.cfg.no_adjacent_repeats
-        order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
-        out: list[Translation | None] = [None] * len(ids)
+        options = dict(beam=beam, n_best=n_best, max_length=max_length, size=size,
+                       length_penalty=length_penalty, min_length=min_length,
+                       no_repeat_ngram_size=no_repeat_ngram_size,
+                       no_adjacent_repeats=no_adjacent_repeats)  # fmt: skip
+        everyone = list(range(len(ids)))
+        hyps = self._search(everyone, ids, masked, constrain, **options)
+        # a source whose constrained search ended at max_length with a placeholder missing:
+        # searched again without the constraint; placeholders still missing are appended
+        failed = [i for i in everyone if constrain and not hyps[i][0].finished
+                  and self._missing(masked[i], hyps[i][0].tokens)]  # fmt: skip
+        hyps.update(self._search(failed, ids, masked, False, **options))
+        out = []
+        for i in everyone:
+            table = masked[i][2]
+            kept = [(self._text(h.tokens, table), h.score) for h in hyps[i]]
+            if i in failed:
+                kept = [(self._append_missing(text, sources[i]), score) for text, score in kept]
+            result = Translation(sources[i], kept[0][0], kept[0][1], kept)
+            if attention:
+                self._attach_attention(result, ids[i], hyps[i][0].tokens, table)
+            out.append(result)
+        return out
+
+    def _search(
+        self, indices: list[int], ids: list[list[int]], masked: list, constrain: bool, *,
+        beam: int, n_best: int, max_length: int | None, size: int, length_penalty: float,
+        min_length: int, no_repeat_ngram_size: int, no_adjacent_repeats: bool,
+    ) -> dict[int, list[Hypothesis]]:  # fmt: skip
+        """Beam search over the sources ``indices`` in length-sorted batches of ``size``:
+        each index's hypotheses, best first."""
+        order = sorted(indices, key=lambda i: len(ids[i]))
+        found: dict[int, list[Hypothesis]] = {}
         eos = self.encoder.target.eos_id
         for start in range(0, len(order), size):
             chunk = order[start : start + size]
@@ -135,13 +167,20 @@ class Translator:
                                length_penalty=length_penalty, n_best=n_best, rules=rules,
                                min_length=min_length,
                                no_repeat_ngram_size=no_repeat_ngram_size)  # fmt: skip
-            for row, i in enumerate(chunk):
-                table = masked[i][2]
-                kept = [(self._text(h.tokens, table), h.score) for h in hyps[row]]
-                out[i] = Translation(sources[i], kept[0][0], kept[0][1], kept)
-                if attention:
-                    self._attach_attention(out[i], ids[i], hyps[row][0].tokens, table)
-        return [t for t in out if t is not None]
+            found.update(zip(chunk, hyps))
+        return found
+
+    def _missing(self, masked: tuple, tokens: list[int]) -> bool:
+        """Whether the output ``tokens`` lack a placeholder symbol of the masked source."""
+        text = self.encoder.target.decode(tokens)
+        return any(text.count(c) < masked[0].count(c) for c in set(masked[0])
+                   if FIRST <= ord(c) < FIRST + 64)  # fmt: skip
+
+    @staticmethod
+    def _append_missing(text: str, source: str) -> str:
+        """``text`` with the source's placeholders it lacks (or holds too rarely) appended."""
+        missing = missing_placeholders(source, text)
+        return " ".join([text, *missing]) if missing else text
 
     def _adjacent_rule(self) -> NoAdjacentRepeat:
         """The rule with the target vocabulary's word starts, letters and keys (a token's text
@@ -151,12 +190,7 @@ class Translator:
             special = {target.eos_id, target.unk_id, getattr(target, "pad_id", -1)}
             texts = ["" if i in special else target.decode([i]) for i in range(target.vocab_size)]
             words_level = self.encoder.cfg.level == "word"  # every token is a word there
-            starts = torch.tensor([words_level or t[:1].isspace() for t in texts])
-            letters = torch.tensor([any(c.isalpha() for c in t) for t in texts])
-            words: dict[str, int] = {}  # a token's text without case and leading space
-            keys = [words.setdefault(t.strip().lower() or f"\0{i}", len(words))
-                    for i, t in enumerate(texts)]  # fmt: skip
-            self._adjacent = NoAdjacentRepeat(starts, letters, torch.tensor(keys))
+            self._adjacent = NoAdjacentRepeat.from_texts(texts, words=words_level)
         return self._adjacent
 
     def _rule(self, masked_sources: list[str]) -> SymbolCounts:

@@ -155,3 +155,26 @@ def test_beam_is_checked_and_only_for_abstractive_models(trained, tmp_path, caps
     capsys.readouterr()
     assert main(["summarize", str(tmp_path / "ext"), "--input", str(test), "--beam", "2"]) == 2
     assert "--beam applies to abstractive summarizers only" in capsys.readouterr().err
+
+
+def test_beam_rules_default_to_the_model_config(trained, monkeypatch):
+    import rnnkit.tasks.abstractive_decode as module
+
+    run, test = trained
+    seen = []
+    real = module.beam_search
+
+    def spy(*args, **kwargs):
+        adjacent = any(isinstance(r, module.NoAdjacentRepeat) for r in kwargs["rules"])
+        seen.append((kwargs["no_repeat_ngram_size"], adjacent))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(module, "beam_search", spy)
+    summarizer = load_summarizer(run)
+    docs = [Document(json.loads(test.read_text().splitlines()[0])["text"])]
+    with_rules = summarizer.generate(docs, beam=2)
+    without = summarizer.generate(docs, beam=2, no_repeat_ngram_size=0, no_adjacent_repeats=False)
+    assert seen == [(3, True), (0, False)]
+    words = with_rules[0].tokens
+    assert all(a != b for a, b in zip(words, words[1:]))
+    assert without[0].text  # the rules off still decode

@@ -87,6 +87,16 @@ def test_no_adjacent_repeat_compares_keys():
     assert rule.allowed(None, torch.tensor([[2, 0]]), 3)[0].tolist() == [False, False, True]
 
 
+def test_no_adjacent_repeat_copied_words():
+    # a vocabulary of 3 and two copied source words, ids 3 and 4 (a pointer-generator's)
+    everything = torch.ones(3, dtype=torch.bool)
+    rule = NoAdjacentRepeat(everything, everything, keys=torch.tensor([0, 0, 1]))
+    keep = rule.allowed(None, torch.tensor([[2, 3], [3, 4], [4, 2]]), 5)
+    assert keep[0].tolist() == [True, True, True, False, True]  # the copied word again
+    assert keep[1].tolist() == [True, True, True, True, False]  # two copied words differ
+    assert keep[2].tolist() == [True, True, False, True, True]
+
+
 def test_no_adjacent_repeat_in_beam_search():
     model = ConstantModel(torch.tensor([0.0, 5.0, 1.0, 0.5]))  # always wants token 1
     starts, letters = torch.ones(4, dtype=torch.bool), torch.ones(4, dtype=torch.bool)
@@ -133,6 +143,44 @@ def test_symbol_counts_are_exact_in_finished_hypotheses():
                     else:
                         violated += not ok
     assert checked >= 20 and violated >= 10, (checked, violated)
+
+
+class WithoutBanks:
+    """The same rule without ``progress``: beam search then keeps its plain selection."""
+
+    def __init__(self, rule):
+        self.rule = rule
+
+    def begin(self, inputs):
+        return self.rule.begin(inputs)
+
+    def allowed(self, state, history, vocab_size):
+        return self.rule.allowed(state, history, vocab_size)
+
+    def advance(self, state, rows, tokens):
+        return self.rule.advance(state, rows, tokens)
+
+
+def test_a_source_without_symbols_is_searched_as_without_banks():
+    delta, moves = symbol_model()
+    rule = SymbolCounts(delta, moves, torch.tensor([[0, 0], [0, 1]]), eos_id=EOS)
+    state = rule.advance(rule.begin(torch.tensor([0, 1])), torch.tensor([0, 1]),
+                         torch.tensor([5, 5]))  # both open a symbol  # fmt: skip
+    assert rule.progress(state).tolist() == [0, 1]  # only the row that needs one progresses
+    advancing = rule.advancing(state, 8)
+    assert not advancing[0].any() and advancing[1, 6]
+    required = torch.zeros(6, 2, dtype=torch.long)
+    for seed in range(3):
+        model = TableModel(8, seed=seed, history=True)
+        first = torch.tensor([1, 2, 3, 4, 6, 7])
+        zero = SymbolCounts(delta, moves, required, eos_id=EOS)
+        banked, plain = (
+            beam_search(model, model.init_state(6), first, 10, 4, eos_id=EOS, n_best=4, rules=[r])
+            for r in (zero, WithoutBanks(zero))
+        )
+        assert [[h.tokens for h in hyps] for hyps in banked] == [
+            [h.tokens for h in hyps] for hyps in plain
+        ]
 
 
 def test_results_do_not_depend_on_the_batch():

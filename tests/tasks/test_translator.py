@@ -85,6 +85,20 @@ def test_constrained_outputs_keep_every_placeholder_once(translator):
 
 
 @pytest.mark.parametrize("translator", ["bpe"], indirect=True)
+def test_a_search_cut_short_still_keeps_every_placeholder(translator):
+    # two tokens cannot hold five placeholders: the constrained search ends unfinished, the
+    # source is searched again without the constraint and the missing placeholders appended
+    source = SOURCES[4]
+    (cut,) = translator.translate([source], beam=3, max_length=2)
+    (free,) = translator.translate([source], beam=3, max_length=2, constrain=False)
+    assert cut.text.startswith(free.text) and cut.score == free.score
+    for p in find_placeholders(source):
+        assert cut.text.count(p) == 1, (p, cut.text)
+    (done,) = translator.translate([SOURCES[0]], beam=3, max_length=40)
+    assert done.text.count("%s") == 1  # a finished search is left as it is
+
+
+@pytest.mark.parametrize("translator", ["bpe"], indirect=True)
 def test_translations_do_not_depend_on_the_batch(translator):
     options = dict(beam=3, n_best=2, no_repeat_ngram_size=3, min_length=2, max_length=12)
     batched = translator.translate(SOURCES, batch_size=len(SOURCES), **options)
