@@ -244,6 +244,27 @@ def translation_ood() -> str:
     return "\n".join(rows) + f"\n\nSentences: {sentences}."
 
 
+def translation_constraints() -> str:
+    r = _load("translate_constraints")
+    if not r:
+        return ""
+    modes = ("constrained", "unconstrained")
+    rows = ["| file | seed | decoding | BLEU | chrF | repeats | placeholders kept | exact |",
+            "|---|---|---|---|---|---|---|---|"]  # fmt: skip
+    for run in r["runs"]:
+        for name, f in run["files"].items():
+            for mode in modes:
+                m = f[mode]
+                kept, exact = m["placeholders_kept"], m["placeholders_exact"]
+                rows.append(f"| {name} | {run['seed']} | {mode} | **{m['bleu']:.2f}** "
+                            f"| {m['chrf']:.2f} | {m['repeated_phrases']} | {kept:.1%} "
+                            f"| {exact:.1%} |")  # fmt: skip
+    first = r["runs"][0]["files"]
+    counts = ", ".join(f"{name} {f['constrained']['with_placeholders']} of {f['examples']}"
+                       for name, f in first.items())  # fmt: skip
+    return "\n".join(rows) + f"\n\nSources that hold a placeholder: {counts}."
+
+
 def summarization() -> str:
     r = _load("summarize_bbc")
     if not r:
@@ -263,23 +284,45 @@ def abstractive_summarization() -> str:
     if not r:
         return ""
     rows = [
-        "| system | training | ROUGE-1 | ROUGE-2 | ROUGE-L | words |",
-        "|---|---|---|---|---|---|",
+        "| system | seeds | training per run | ROUGE-1 (lowest) | ROUGE-2 | ROUGE-L | words |",
+        "|---|---|---|---|---|---|---|",
     ]
     for name, m in r["runs"].items():
         t = r["training"].get(name)
-        budget = "none"
-        if t:
-            budget = (f"{m['budget_minutes']:g} min budget: {t['seconds']:.0f} s, {t['steps']} "
-                      f"steps, {t['epochs']} full epochs ({t['stopped']})")  # fmt: skip
-        words = f"{m['mean_words']:.1f}" if "mean_words" in m else ""
-        rows.append(f"| {name} | {budget} | **{m['rouge1']:.2f}** | {m['rouge2']:.2f} "
-                    f"| {m['rougeL']:.2f} | {words} |")  # fmt: skip
-    return "\n".join(rows) + (
-        f"\n\n{r['test_documents']} test documents; the extractive rows take one sentence, the "
-        f"generated ones read the first {r['source_tokens']} tokens of the article (words: the "
-        "mean length of the generated headlines)."
-    )
+        records = t if isinstance(t, list) else [t] if t else []
+        budget, seeds, lowest = "none", "", ""
+        if records:
+            secs = sum(x["seconds"] for x in records) / len(records)
+            epochs = ", ".join(str(x["epochs"]) for x in records)
+            stops = sorted({x["stopped"] for x in records})
+            budget = (f"at most {m['budget_minutes']:g} min: {secs:.0f} s mean, epochs {epochs} "
+                      f"({', '.join(stops)})")  # fmt: skip
+        if "per_seed" in m:
+            seeds = ", ".join(str(x["seed"]) for x in m["per_seed"])
+            if len(m["per_seed"]) > 1:
+                lowest = f" ({m['rouge1_min']:.2f})"
+        words = f"{m['mean_words']:.1f}" if m.get("mean_words") else ""
+        rows.append(f"| {name} | {seeds} | {budget} | **{m['rouge1']:.2f}**{lowest} "
+                    f"| {m['rouge2']:.2f} | {m['rougeL']:.2f} | {words} |")  # fmt: skip
+    note = (f"\n\n{r['test_documents']} test documents; the extractive rows take one sentence, "
+            f"the generated ones read the first {r['source_tokens']} tokens of the article; a "
+            "generating system's figures are the mean over its seeds (words: the mean length of "
+            "its headlines).")  # fmt: skip
+    e = r.get("position_evidence")
+    if e:
+        later = e["oracle_found_among_later"]
+        note += (
+            f" SummaRuNNer and position: it picks the first sentence in "
+            f"{e['model_picks_first']:.1%} of the test articles, where the oracle sentence is "
+            f"the first in {e['oracle_is_first']:.1%}; its mean probability is "
+            f"{e['p_first']:.3f} for the first sentence, {e['p_oracle_not_first']:.3f} for the "
+            f"oracle sentence where that is not the first ({e['oracle_not_first']} articles) and "
+            f"{e['p_other']:.3f} for the others; in those articles it ranks the oracle sentence "
+            f"first among the later sentences in {later['model']:.1%} (the second sentence is "
+            f"the oracle in {later['second sentence']:.1%}, a random pick finds it in "
+            f"{later['random']:.1%})."
+        )
+    return "\n".join(rows) + note
 
 
 def bilm_tagging() -> str:
@@ -413,6 +456,7 @@ def print_tables() -> None:
               ("BBC runs", classification_run_table("bbc")),
               ("Part-of-speech tagging", tagging()),
               ("Translation", translation()), ("Translation out of domain", translation_ood()),
+              ("Placeholder constraints", translation_constraints()),
               ("Summarization", summarization()),
               ("Abstractive summarization", abstractive_summarization()),
               ("Tagging with biLM features", bilm_tagging()), ("Speed", speed()),
