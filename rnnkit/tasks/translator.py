@@ -121,17 +121,18 @@ class Translator:
             no_repeat_ngram_size = self.encoder.cfg.no_repeat_ngram_size
         if no_adjacent_repeats is None:
             no_adjacent_repeats = self.encoder.cfg.no_adjacent_repeats
-        options = dict(beam=beam, n_best=n_best, max_length=max_length, size=size,
-                       length_penalty=length_penalty, min_length=min_length,
-                       no_repeat_ngram_size=no_repeat_ngram_size,
-                       no_adjacent_repeats=no_adjacent_repeats)  # fmt: skip
+        options: dict[str, Any] = dict(
+            beam=beam, n_best=n_best, max_length=max_length, size=size,
+            length_penalty=length_penalty, min_length=min_length,
+            no_repeat_ngram_size=no_repeat_ngram_size, no_adjacent_repeats=no_adjacent_repeats,
+        )  # fmt: skip
         everyone = list(range(len(ids)))
         hyps = self._search(everyone, ids, masked, constrain, **options)
         # a source whose constrained search ended at max_length with a placeholder missing:
         # searched again without the constraint; placeholders still missing are appended
-        failed = [i for i in everyone if constrain and not hyps[i][0].finished
-                  and self._missing(masked[i], hyps[i][0].tokens)]  # fmt: skip
-        hyps.update(self._search(failed, ids, masked, False, **options))
+        failed = {i for i in everyone if constrain and not hyps[i][0].finished
+                  and self._missing(masked[i], hyps[i][0].tokens)}  # fmt: skip
+        hyps.update(self._search(sorted(failed), ids, masked, False, **options))
         out = []
         for i in everyone:
             table = masked[i][2]
@@ -158,7 +159,7 @@ class Translator:
             chunk = order[start : start + size]
             batch = self.encoder.collate_sources([ids[i] for i in chunk])
             limits = [max_length or 2 * len(ids[i]) + 10 for i in chunk]
-            rules = [self._rule([masked[i][0] for i in chunk])] if constrain else []
+            rules: list[Any] = [self._rule([masked[i][0] for i in chunk])] if constrain else []
             if no_adjacent_repeats:
                 rules.append(self._adjacent_rule())
             state = self.model.encode(batch["source"], batch["source_lengths"])
