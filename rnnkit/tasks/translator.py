@@ -24,7 +24,7 @@ from rnnkit.decoding import Hypothesis, NoAdjacentRepeat, SymbolCounts, beam_sea
 from rnnkit.metrics import repeated_phrases, translation_metrics
 from rnnkit.models import Seq2Seq
 from rnnkit.models.io import load_model_dir, read_model_file
-from rnnkit.tasks.placeholder_rule import PlaceholderConstraint
+from rnnkit.tasks.placeholder_rule import PlaceholderConstraint, symbol_counts
 from rnnkit.tasks.translate import TranslateDataConfig, TranslationEncoder
 
 
@@ -173,9 +173,8 @@ class Translator:
 
     def _missing(self, masked: tuple, tokens: list[int]) -> bool:
         """Whether the output ``tokens`` lack a placeholder symbol of the masked source."""
-        text = self.encoder.target.decode(tokens)
-        return any(text.count(c) < masked[0].count(c) for c in set(masked[0])
-                   if FIRST <= ord(c) < FIRST + 64)  # fmt: skip
+        have = symbol_counts(self.encoder.target.decode(tokens))
+        return any(h < n for h, n in zip(have, symbol_counts(masked[0])))
 
     @staticmethod
     def _append_missing(text: str, source: str) -> str:
