@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from torch import nn
 
 from rnnkit.data import TextTokenizer
 from rnnkit.data.batching import pad_sequences
@@ -30,7 +31,12 @@ from rnnkit.models import Seq2Seq
 from rnnkit.models.io import save_model_dir
 from rnnkit.tasks.batches import Batches, shard_examples
 from rnnkit.tasks.recipe import fit, split_data
-from rnnkit.tasks.summarize import SummarizeDataConfig, default_budget, read_summaries
+from rnnkit.tasks.summarize import (
+    SummarizeDataConfig,
+    default_budget,
+    read_summaries,
+    validation_rouge,
+)
 from rnnkit.training import TrainerConfig, TrainResult
 from rnnkit.training import distributed as dist
 
@@ -144,7 +150,8 @@ def train_abstractive(
     out_dir: Path,
     resume: bool = False,
 ) -> TrainResult:
-    """Train a pointer-generator; ``OUT/model`` holds the best one by validation loss."""
+    """Train a pointer-generator; ``OUT/model`` holds the best one by ``trainer.monitor``
+    (validation loss, or ROUGE of its beam-search summaries of the validation documents)."""
     out_dir = Path(out_dir)
     dist.init_from_env()
     train, valid = split_data(data, lambda path: read_summaries(data, path), trainer.seed)
@@ -158,4 +165,11 @@ def train_abstractive(
     def export(directory: Path) -> None:
         save_model_dir(directory, model, encoder.tokenizer, meta)
 
-    return fit(model, train_batches, valid_batches, trainer, out_dir, export, resume)
+    def summarize(m: nn.Module) -> list[str]:
+        from rnnkit.tasks.abstractive_decode import AbstractiveSummarizer
+
+        summarizer = AbstractiveSummarizer(m, encoder, meta)  # type: ignore[arg-type]
+        return [g.text for g in summarizer.generate(valid)]
+
+    score = validation_rouge(summarize, valid)
+    return fit(model, train_batches, valid_batches, trainer, out_dir, export, resume, score)

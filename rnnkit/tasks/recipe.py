@@ -3,7 +3,8 @@
 ``split_data`` reads the training file and the validation file, or holds out a seeded fraction
 of the training examples when there is none. ``fit`` writes the untrained model first (so the
 run directory is usable at once), then trains with the model exported to ``OUT/model``
-whenever validation improves.
+whenever the monitored validation metric improves (``TrainerConfig.monitor``: the loss, or
+what the recipe's ``score`` reports).
 """
 
 from __future__ import annotations
@@ -39,10 +40,13 @@ def fit(
     out_dir: Path,
     export: Callable[[Path], None],
     resume: bool = False,
+    score: Callable[[nn.Module], dict[str, float]] | None = None,
 ) -> TrainResult:
-    """Export the fresh model (unless resuming), then train with ``export`` on improvement."""
+    """Export the fresh model (unless resuming), then train with ``export`` on improvement;
+    ``score`` adds the task's own validation metrics (``Trainer``'s argument)."""
     if not resume and dist.rank() == 0:
         export(out_dir)
     return Trainer(
-        model, train_batches, trainer, valid_data=valid_batches, out_dir=out_dir, export=export
-    ).fit(resume)
+        model, train_batches, trainer, valid_data=valid_batches, out_dir=out_dir, export=export,
+        score=score,
+    ).fit(resume)  # fmt: skip

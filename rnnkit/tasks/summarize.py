@@ -3,7 +3,8 @@
 ``train_summarizer`` reads JSONL documents with reference summaries, splits them into
 sentences, labels the sentences with the greedy ROUGE oracle (``rnnkit.metrics.rouge``),
 builds a word-and-punctuation tokenizer and trains a ``SummaRuNNer`` on batches of documents
-bucketed by sentence count, writing ``OUT/model`` whenever the validation loss improves.
+bucketed by sentence count, writing ``OUT/model`` whenever the validation score improves
+(by default ROUGE-1 of the validation summaries, ``trainer.monitor``; ``validation_rouge``).
 ``summarize_documents`` picks the best sentences up to a budget (k sentences or n words) and
 returns them in document order; ``evaluate_summarizer`` scores ROUGE-1/2/L beside Lead-k and
 the oracle at the same budget.
@@ -19,12 +20,13 @@ entry points train, load and score a pointer-generator that writes the summary i
 from __future__ import annotations
 
 import statistics
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
+from torch import nn
 
 from rnnkit.config import Config
 from rnnkit.data import TextTokenizer
@@ -143,6 +145,20 @@ def default_budget(documents: Sequence[Document]) -> int:
     return max(1, round(statistics.median(counts))) if counts else 1
 
 
+def validation_rouge(
+    summarize: Callable[[nn.Module], list[str]], documents: Sequence[Document]
+) -> Callable[[nn.Module], dict[str, float]]:
+    """A trainer ``score``: ROUGE-1/2/L F1 (x 100) of ``summarize(model)``, the summaries of
+    ``documents`` in order, against their references."""
+    references = [d.summary or "" for d in documents]
+
+    def score(model: nn.Module) -> dict[str, float]:
+        metrics = rouge_metrics(summarize(model), references)
+        return {key: float(metrics[key]) for key in ("rouge1", "rouge2", "rougeL")}
+
+    return score
+
+
 def train_summarizer(
     data: SummarizeDataConfig,
     model_options: dict[str, Any],
@@ -152,7 +168,8 @@ def train_summarizer(
 ) -> TrainResult:
     """Train a SummaRuNNer on oracle labels, or with ``model_options["type"] ==
     "abstractive"`` a pointer-generator (``rnnkit.tasks.abstractive``); ``OUT/model`` holds
-    the best model by validation loss."""
+    the best model by ``trainer.monitor`` (validation loss, or ROUGE of the validation
+    summaries at the default budget)."""
     kind, model_options = split_model_options(model_options)
     if kind == "abstractive":
         from rnnkit.tasks.abstractive import train_abstractive
@@ -174,7 +191,11 @@ def train_summarizer(
     def export(directory: Path) -> None:
         save_model_dir(directory, model, tokenizer, meta)
 
-    return fit(model, train_batches, valid_batches, trainer, out_dir, export, resume)
+    def summarize(m: nn.Module) -> list[str]:
+        return Summarizer(m, encoder, budget).summarize(valid)  # type: ignore[arg-type]
+
+    score = validation_rouge(summarize, valid)
+    return fit(model, train_batches, valid_batches, trainer, out_dir, export, resume, score)
 
 
 @dataclass

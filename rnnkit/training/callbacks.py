@@ -28,13 +28,15 @@ class Callback:
 class CSVLogger(Callback):
     """Append one row per logged step and per evaluation to ``RUN/log.csv``.
 
-    Columns: split (train/valid), step, epoch, elapsed, loss, ppl, lr, tokens_per_sec, and
-    nonfinite (steps skipped so far for a non-finite loss or gradient). A skipped step is
+    Columns: split (train/valid), step, epoch, elapsed, loss, ppl, lr, tokens_per_sec,
+    nonfinite (steps skipped so far for a non-finite loss or gradient), and on validation rows
+    ``monitored`` (the value of ``TrainerConfig.monitor``, e.g. ROUGE-1). A skipped step is
     always logged.
     """
 
     FIELDS = (
         "split", "step", "epoch", "elapsed", "loss", "ppl", "lr", "tokens_per_sec", "nonfinite",
+        "monitored",
     )  # fmt: skip
 
     def __init__(self, path: Path) -> None:
@@ -42,23 +44,30 @@ class CSVLogger(Callback):
 
     def _write(self, row: dict[str, Any]) -> None:
         new = not self.path.exists()
+        fields = self.FIELDS if new else self._header()  # a resumed older log keeps its columns
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self.path.open("a", newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=self.FIELDS, extrasaction="ignore")
+            writer = csv.DictWriter(f, fieldnames=fields, extrasaction="ignore")
             if new:
                 writer.writeheader()
-            writer.writerow({k: _fmt(row.get(k)) for k in self.FIELDS})
+            writer.writerow({k: _fmt(row.get(k)) for k in fields})
+
+    def _header(self) -> tuple[str, ...]:
+        with self.path.open(newline="") as f:
+            return tuple(next(csv.reader(f), None) or self.FIELDS)
 
     def on_step_end(self, trainer: Any, metrics: dict[str, float]) -> None:
         if trainer.step % trainer.config.log_every == 0 or metrics.get("skipped"):
             self._write({"split": "train", **metrics})
 
     def on_evaluate(self, trainer: Any, metrics: dict[str, float]) -> None:
-        self._write({"split": "valid", **metrics})
+        monitored = metrics.get(trainer.config.monitor)
+        self._write({"split": "valid", **metrics, "monitored": monitored})
 
 
 class TensorBoardLogger(Callback):
-    """Scalars train/loss, train/lr, train/tokens_per_sec, valid/loss and valid/ppl."""
+    """Scalars train/loss, train/lr, train/tokens_per_sec, and valid/NAME for every validation
+    metric (loss, ppl and whatever the task scores)."""
 
     def __init__(self, log_dir: Path) -> None:
         try:
@@ -76,7 +85,7 @@ class TensorBoardLogger(Callback):
                 self.writer.add_scalar(f"train/{key}", metrics[key], trainer.step)
 
     def on_evaluate(self, trainer: Any, metrics: dict[str, float]) -> None:
-        for key in ("loss", "ppl"):
+        for key in validation_metrics(metrics):
             self.writer.add_scalar(f"valid/{key}", metrics[key], trainer.step)
         self.writer.flush()
 
@@ -129,9 +138,9 @@ class ProgressBar(Callback):
             print(line, file=sys.stderr, flush=True)
 
     def on_evaluate(self, trainer: Any, metrics: dict[str, float]) -> None:
-        self._say(
-            f"valid  step {trainer.step}  loss {metrics['loss']:.4f}  ppl {metrics['ppl']:.2f}"
-        )
+        line = f"valid  step {trainer.step}  loss {metrics['loss']:.4f}  ppl {metrics['ppl']:.2f}"
+        extra = [k for k in validation_metrics(metrics) if k not in ("loss", "ppl")]
+        self._say(line + "".join(f"  {k} {metrics[k]:.2f}" for k in extra))
 
     def on_train_end(self, trainer: Any, result: Any) -> None:
         if self.bar is not None:
@@ -145,6 +154,11 @@ def _total_steps(trainer: Any) -> int | None:
     by_epochs = c.max_epochs * per_epoch if c.max_epochs and per_epoch else None
     known = [n for n in (c.max_steps, by_epochs) if n]
     return min(known) if known else None
+
+
+def validation_metrics(metrics: dict[str, float]) -> list[str]:
+    """The names in an evaluation's metrics that are measurements (not step, epoch, ...)."""
+    return [k for k in metrics if k not in ("step", "epoch", "elapsed", "items")]
 
 
 def _fmt(value: Any) -> Any:

@@ -30,6 +30,12 @@ class TrainerConfig(Config):
     Evaluation and stopping:
         eval_every: evaluate every this many steps (None: at the end of each epoch).
         early_stopping: stop after this many evaluations without improvement (None: off).
+        monitor: the validation metric that picks the best model (the one exported) and
+            drives early stopping: ``"loss"`` (the default), ``"ppl"``, or a metric the task's
+            scorer reports (the summarizer's ``"rouge1"``, ``"rouge2"``, ``"rougeL"``).
+            monitor_mode: ``"min"``, ``"max"`` or ``"auto"`` (minimise loss and ppl, maximise
+            anything else); on a tie the lower validation loss wins. The plateau schedule always
+            follows the validation loss.
 
     Checkpoints and logs:
         checkpoint_every: steps between checkpoints (None: at each evaluation);
@@ -58,6 +64,8 @@ class TrainerConfig(Config):
     plateau_patience: int = 0
     eval_every: int | None = None
     early_stopping: int | None = None
+    monitor: str = "loss"
+    monitor_mode: str = "auto"
     checkpoint_every: int | None = None
     keep_checkpoints: int = 2
     log_every: int = 50
@@ -84,5 +92,15 @@ class TrainerConfig(Config):
                 "TrainerConfig: schedule must be constant, cosine or plateau, "
                 f"got {self.schedule!r}"
             )
+        if self.monitor_mode not in ("auto", "min", "max"):
+            raise ValueError(
+                f"TrainerConfig: monitor_mode must be auto, min or max, got {self.monitor_mode!r}"
+            )
         if self.schedule == "cosine" and self.max_steps is None:
             raise ValueError("TrainerConfig: the cosine schedule needs max_steps")
+
+    def monitor_minimized(self) -> bool:
+        """Whether a lower ``monitor`` value is better (``"auto"``: only for loss and ppl)."""
+        if self.monitor_mode == "auto":
+            return self.monitor in ("loss", "ppl")
+        return self.monitor_mode == "min"

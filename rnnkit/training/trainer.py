@@ -2,7 +2,8 @@
 
 One step reads top to bottom: learning rate from the schedule, loss, backward, gradient-norm
 clipping, optimizer step. Around it: budgets (steps, epochs, wall time including evaluation),
-evaluation with early stopping, atomic checkpoints with exact resumption, graceful Ctrl-C,
+evaluation (the loss, plus whatever a task's ``score`` reports) with early stopping and best-model
+export on the monitored metric, atomic checkpoints with exact resumption, graceful Ctrl-C,
 callbacks for logging, and data-parallel training under ``torchrun``.
 
 Optional model hooks: ``start_epoch(epoch)``, ``start_evaluation()`` (reset carried state for
@@ -25,7 +26,13 @@ from torch import nn
 
 from rnnkit.metrics.lm import perplexity
 from rnnkit.training import distributed as dist
-from rnnkit.training.callbacks import Callback, CSVLogger, ProgressBar, TensorBoardLogger
+from rnnkit.training.callbacks import (
+    Callback,
+    CSVLogger,
+    ProgressBar,
+    TensorBoardLogger,
+    validation_metrics,
+)
 from rnnkit.training.checkpoint import (
     latest_checkpoint,
     load_checkpoint,
@@ -51,6 +58,7 @@ class TrainResult:
     stopped: str
     best_valid_loss: float | None
     last_valid: dict[str, float] | None
+    best_valid: dict[str, float] | None = None
 
 
 class _LossModule(nn.Module):
@@ -78,6 +86,8 @@ class Trainer:
         export: called with ``out_dir`` whenever the model is the best so far (rank 0 only);
             the task writes the usable model directory there.
         callbacks: extra callbacks.
+        score: called with the model (in eval mode, without gradients) at each evaluation;
+            returns more validation metrics (e.g. ROUGE), which ``config.monitor`` may name.
         device: ``"cpu"``, ``"cuda"``... (default: CUDA when available).
 
     Example:
@@ -95,8 +105,15 @@ class Trainer:
         export: Callable[[Path], None] | None = None,
         callbacks: Sequence[Callback] = (),
         device: str | torch.device | None = None,
+        score: Callable[[nn.Module], dict[str, float]] | None = None,
     ) -> None:
         config.check()
+        if config.monitor not in ("loss", "ppl") and score is None:
+            raise ValueError(
+                f"TrainerConfig: monitor {config.monitor!r} needs a task that scores its "
+                "validation data; this one reports only loss and ppl"
+            )
+        self.score = score
         self.config = config
         self.distributed = dist.init_from_env()
         self.is_main = dist.rank() == 0
@@ -120,7 +137,8 @@ class Trainer:
         self.step = self.epoch = self.bad_evals = 0
         self.mid_epoch, self.should_stop = False, False
         self.stop_reason: str | None = None
-        self.best = math.inf
+        self.best = math.inf if config.monitor_minimized() else -math.inf
+        self.best_valid: dict[str, float] | None = None
         self.last_valid: dict[str, float] | None = None
         self.elapsed_before = 0.0
         self._eval_seconds: float | None = None
@@ -178,8 +196,8 @@ class Trainer:
         result = TrainResult(
             steps=self.step, epochs=self.epoch, elapsed=self.elapsed(),
             stopped=self.stop_reason or "done",
-            best_valid_loss=None if math.isinf(self.best) else self.best,
-            last_valid=self.last_valid,
+            best_valid_loss=None if self.best_valid is None else self.best_valid["loss"],
+            last_valid=self.last_valid, best_valid=self.best_valid,
         )  # fmt: skip
         for cb in self.callbacks:
             cb.on_train_end(self, result)
@@ -293,14 +311,18 @@ class Trainer:
         if self.valid_data is None:
             self._checkpoint()
             return
+        start = time.monotonic()
         metrics = self.evaluate(self.valid_data)
+        if self.score is not None:
+            metrics.update(self._score())
+            self._eval_seconds = time.monotonic() - start
         metrics.update(step=self.step, epoch=self.epoch, elapsed=self.elapsed())
         self.last_valid = metrics
         self.schedule.observe(metrics["loss"])
         for cb in self.callbacks:
             cb.on_evaluate(self, metrics)
-        if metrics["loss"] < self.best:
-            self.best, self.bad_evals = metrics["loss"], 0
+        if self._improves(metrics):
+            self.best, self.best_valid, self.bad_evals = metrics[self.config.monitor], metrics, 0
             if self.is_main and self.export and self.out_dir:
                 self.export(self.out_dir)
         else:
@@ -310,12 +332,40 @@ class Trainer:
                 self.request_stop("early_stopping")
         self._checkpoint()
 
+    def _score(self) -> dict[str, float]:
+        """The task's own validation metrics (eval mode, no gradients, mode restored)."""
+        assert self.score is not None
+        training = self.model.training
+        self.model.eval()
+        try:
+            with torch.no_grad():
+                return {k: float(v) for k, v in self.score(self.model).items()}
+        finally:
+            self.model.train(training)
+
+    def _improves(self, metrics: dict[str, float]) -> bool:
+        """Whether this evaluation's monitored metric beats the best so far (on a tie, a
+        coarse score such as ROUGE on a small validation set, whether its loss is lower)."""
+        name = self.config.monitor
+        if name not in metrics:
+            raise ValueError(
+                f"TrainerConfig: monitor {name!r} is not among the validation metrics "
+                f"({', '.join(sorted(validation_metrics(metrics)))})"
+            )
+        value = metrics[name]
+        if math.isnan(value):
+            return False
+        if value == self.best and self.best_valid is not None:  # a tie: the lower loss wins
+            return metrics["loss"] < self.best_valid["loss"]
+        return value < self.best if self.config.monitor_minimized() else value > self.best
+
     # ---------------------------------------------------------- checkpoints
     def _state(self) -> dict[str, Any]:
         return {
             "step": self.step, "epoch": self.epoch, "mid_epoch": self.mid_epoch,
             "elapsed": self.elapsed(), "best": self.best, "bad_evals": self.bad_evals,
-            "last_valid": self.last_valid, "optimizer": self.optimizer.state_dict(),
+            "last_valid": self.last_valid, "best_valid": self.best_valid,
+            "optimizer": self.optimizer.state_dict(),
             "schedule": self.schedule.state_dict(), "rng": rng_state(),
             "data": _call(self.train_data, "state_dict"), "config": self.config.to_dict(),
             "nonfinite": self._nonfinite.state_dict(),
@@ -343,6 +393,9 @@ class Trainer:
         for key in ("step", "epoch", "mid_epoch", "best", "bad_evals", "last_valid"):
             setattr(self, key, state[key])
         self.elapsed_before = state["elapsed"]
+        self.best_valid = state.get("best_valid")
+        if self.best_valid is None and not math.isinf(self.best):  # an older checkpoint: by loss
+            self.best_valid = {"loss": self.best}
         self.optimizer.load_state_dict(state["optimizer"])
         self.schedule.load_state_dict(state["schedule"])
         if state["data"] is not None:

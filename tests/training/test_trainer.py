@@ -71,6 +71,8 @@ def test_interrupted_then_resumed_equals_uninterrupted(tmp_path, stop_at):
     )
     result = resumed.fit(resume=True)
     assert result.steps == full_result.steps == 60
+    for key in ("step", "loss"):  # the best evaluation survives the checkpoint
+        assert result.best_valid[key] == full_result.best_valid[key]
     for name, value in _weights(full.model).items():
         assert torch.equal(value, resumed.model.state_dict()[name]), name
 
@@ -98,6 +100,73 @@ def test_early_stopping(tmp_path):
         tmp_path, _cfg(max_steps=500, eval_every=5, early_stopping=2), callbacks=[Worse()]
     )
     assert result.stopped == "early_stopping" and result.steps == 10  # evals at 5 and 10
+
+
+def _scripted(values, seen):
+    """A task ``score`` that reports the next of ``values`` as "acc" and notes the model's mode."""
+    it = iter(values)
+
+    def score(model):
+        seen.append(model.training)
+        return {"acc": next(it)}
+
+    return score
+
+
+def test_monitor_picks_the_exported_model_and_stops_on_the_task_score(tmp_path):
+    exported, seen = [], []
+    cfg = _cfg(max_steps=500, eval_every=5, early_stopping=2, monitor="acc")
+    trainer = Trainer(
+        toy_model(), ToyStream(pattern_ids(), 4, 10), cfg, out_dir=tmp_path,
+        valid_data=ToyStream(pattern_ids(400), 2, 10), score=_scripted([1.0, 5.0, 3.0, 2.0], seen),
+        export=lambda directory: exported.append(trainer.step),
+    )  # fmt: skip
+    result = trainer.fit()
+    assert result.stopped == "early_stopping" and result.steps == 20
+    assert exported == [5, 10]  # the evaluations that raised acc
+    assert result.best_valid["acc"] == 5.0 and result.best_valid["step"] == 10
+    assert result.best_valid_loss == result.best_valid["loss"]
+    assert seen == [False] * 4 and trainer.model.training  # scored in eval mode, then restored
+    rows = [r for r in csv.DictReader((tmp_path / "log.csv").open()) if r["split"] == "valid"]
+    assert [r["monitored"] for r in rows] == ["1", "5", "3", "2"]
+
+
+def test_monitor_mode_min(tmp_path):
+    exported = []
+    cfg = _cfg(max_steps=15, eval_every=5, monitor="acc", monitor_mode="min")
+    trainer = Trainer(
+        toy_model(), ToyStream(pattern_ids(), 4, 10), cfg, out_dir=tmp_path,
+        valid_data=ToyStream(pattern_ids(400), 2, 10), score=_scripted([3.0, 1.0, 2.0], []),
+        export=lambda directory: exported.append(trainer.step),
+    )  # fmt: skip
+    assert trainer.fit().best_valid["acc"] == 1.0 and exported == [5, 10]
+
+
+def test_monitor_ties_go_to_the_lower_loss(tmp_path):
+    exported = []
+    cfg = _cfg(max_steps=20, eval_every=5, monitor="acc")
+    trainer = Trainer(
+        toy_model(), ToyStream(pattern_ids(), 4, 10), cfg, out_dir=tmp_path,
+        valid_data=ToyStream(pattern_ids(400), 2, 10), score=_scripted([2.0] * 4, []),
+        export=lambda directory: exported.append(trainer.step),
+    )  # fmt: skip
+    trainer.fit()
+    rows = [r for r in csv.DictReader((tmp_path / "log.csv").open()) if r["split"] == "valid"]
+    losses = [float(r["loss"]) for r in rows]
+    expected = [5 * (i + 1) for i, x in enumerate(losses) if i == 0 or x < min(losses[:i])]
+    assert exported == expected and len(expected) >= 2
+
+
+def test_monitor_must_be_a_reported_metric(tmp_path):
+    train, valid = ToyStream(pattern_ids(), 4, 10), ToyStream(pattern_ids(400), 2, 10)
+    cfg = _cfg(max_steps=5, monitor="acc")
+    with pytest.raises(ValueError, match="monitor 'acc' needs a task that scores"):
+        Trainer(toy_model(), train, cfg, valid_data=valid)
+    trainer = Trainer(toy_model(), train, cfg, valid_data=valid, score=lambda m: {"f1": 1.0})
+    with pytest.raises(ValueError, match=r"monitor 'acc' is not among .*\(f1, loss, ppl\)"):
+        trainer.fit()
+    with pytest.raises(ValueError, match="monitor_mode must be auto, min or max"):
+        TrainerConfig(max_steps=1, monitor_mode="up").check()
 
 
 def test_plateau_halves_lr_and_cosine_reaches_min_lr(tmp_path):
