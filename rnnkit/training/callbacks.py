@@ -54,7 +54,8 @@ class CSVLogger(Callback):
 
     def _header(self) -> tuple[str, ...]:
         with self.path.open(newline="") as f:
-            return tuple(next(csv.reader(f), None) or self.FIELDS)
+            header: list[str] = next(csv.reader(f), [])
+        return tuple(header) or self.FIELDS
 
     def on_step_end(self, trainer: Any, metrics: dict[str, float]) -> None:
         if trainer.step % trainer.config.log_every == 0 or metrics.get("skipped"):
