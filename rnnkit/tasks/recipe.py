@@ -43,9 +43,13 @@ def fit(
     score: Callable[[nn.Module], dict[str, float]] | None = None,
 ) -> TrainResult:
     """Export the fresh model (unless resuming), then train with ``export`` on improvement;
-    ``score`` adds the task's own validation metrics (``Trainer``'s argument)."""
+    ``score`` adds the task's own validation metrics (``Trainer``'s argument), computed only
+    when ``trainer.monitor`` is not the loss (they can cost more than the loss itself, such
+    as decoding every validation document)."""
     if not resume and dist.rank() == 0:
         export(out_dir)
+    if trainer.monitor in ("loss", "ppl"):
+        score = None
     return Trainer(
         model, train_batches, trainer, valid_data=valid_batches, out_dir=out_dir, export=export,
         score=score,

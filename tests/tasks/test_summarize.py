@@ -1,5 +1,6 @@
 """Summarization recipe: oracle labels, training, budgets, document order, errors."""
 
+import csv
 import json
 import random
 from pathlib import Path
@@ -50,6 +51,27 @@ def trained(tmp_path_factory) -> tuple[Path, Path]:
                             progress=False, seed=1)  # fmt: skip
     train_summarizer(data, model, trainer, root / "run")
     return root / "run", _write(root / "test.jsonl", 30, 2)
+
+
+@pytest.mark.parametrize("monitor", ["rouge1", "loss"])
+def test_the_kept_model_is_the_best_by_the_monitor(tmp_path, monitor):
+    dev = _write(tmp_path / "dev.jsonl", 20, 1)
+    data = SummarizeDataConfig(data=str(_write(tmp_path / "train.jsonl", 40, 0)), valid=str(dev),
+                               summary_key="headline")  # fmt: skip
+    model = {"embedding_size": 8, "hidden_size": 8, "position_size": 4, "dropout": 0.0}
+    trainer = TrainerConfig(max_epochs=3, batch_size=8, lr=1e-2, log_every=1000, progress=False,
+                            seed=1, monitor=monitor)  # fmt: skip
+    result = train_summarizer(data, model, trainer, tmp_path / "run")
+    rows = list(csv.DictReader((tmp_path / "run" / "log.csv").open()))
+    monitored = [float(r["monitored"]) for r in rows if r["split"] == "valid"]
+    assert len(monitored) == 3
+    if monitor == "loss":  # nothing decoded: the loss alone decides
+        assert "rouge1" not in result.best_valid
+        assert result.best_valid_loss == pytest.approx(min(monitored), rel=1e-5)
+        return
+    kept = evaluate_summarizer(tmp_path / "run", dev)["rouge1"]  # the exported model on dev
+    assert kept == pytest.approx(result.best_valid["rouge1"], abs=0.01)
+    assert kept == pytest.approx(max(monitored), abs=0.01)
 
 
 def test_learns_to_pick_the_news_sentence_over_lead(trained):
