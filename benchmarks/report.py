@@ -9,6 +9,7 @@ The page's layout and fixed text are in ``report_page.py`` and ``report_text.py`
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
 from pathlib import Path
@@ -68,9 +69,14 @@ def default_rows() -> list[tuple[str, str, dict]]:
     return rows
 
 
+def figure(metric: str, value: float) -> str:
+    """A score as its tables print it: points (ROUGE, BLEU) with 2 decimals, shares with 4."""
+    return f"{value:.2f}" if metric.startswith(("rouge", "bleu")) else f"{value:.4f}"
+
+
 def _per_seed(runs: list[dict], metric: str) -> tuple[str, float]:
     """Each run's figure, joined, and the runs' mean training seconds."""
-    figures = " / ".join(f"{x[metric]:.4f}" for x in runs)
+    figures = " / ".join(figure(metric, x[metric]) for x in runs)
     return figures, sum(x["train_seconds"] for x in runs) / len(runs)
 
 
@@ -86,10 +92,11 @@ def defaults() -> str:
         d, metric = r["rnnkit_default"], r["metric"]
         seeds, seconds = _per_seed(d["runs"], metric)
         base, dev = r["baseline"], r.get("dev")
-        on_dev = f"{dev['rnnkit_default']['mean']:.4f} / {dev['baseline']:.4f}" if dev else ""
+        f = functools.partial(figure, metric)
+        on_dev = f"{f(dev['rnnkit_default']['mean'])} / {f(dev['baseline'])}" if dev else ""
         rows.append(
-            f"| {task} | {name} | {metric} | {seeds} | **{d['mean']:.4f}** | {d['min']:.4f} "
-            f"| {base['name']} {base[metric]:.4f} | {'yes' if r['ahead_on_every_seed'] else 'no'} "
+            f"| {task} | {name} | {metric} | {seeds} | **{f(d['mean'])}** | {f(d['min'])} "
+            f"| {base['name']} {f(base[metric])} | {'yes' if r['ahead_on_every_seed'] else 'no'} "
             f"| {on_dev} | {seconds:.0f} s |"
         )
     return "\n".join(rows)

@@ -96,12 +96,12 @@ def _bleu(summary: dict) -> str:
 
 
 def _seeds(result: dict) -> str:
-    d = result["rnnkit_default"]
-    return f"{d['mean']:.4f} ({d['min']:.4f})"
+    d, metric = result["rnnkit_default"], result["metric"]
+    return f"{tables.figure(metric, d['mean'])} ({tables.figure(metric, d['min'])})"
 
 
 def _baseline(result: dict) -> str:
-    return f"{result['baseline'][result['metric']]:.4f}"
+    return tables.figure(result["metric"], result["baseline"][result["metric"]])
 
 
 def readme_block() -> str:
