@@ -207,7 +207,7 @@ ceiling for one extracted sentence).
 `rnnkit train summarize --model.type=abstractive` with its defaults on the same BBC articles and
 headlines: a pointer-generator with coverage (a bidirectional GRU encoder over the article's first
 400 tokens, a GRU decoder with additive attention, embeddings 100, hidden 200, every training word
-in the vocabulary), at most 10 epochs, the epoch kept and early stopping decided by the ROUGE-1 of
+in the vocabulary), at most 20 epochs, the epoch kept and early stopping decided by the ROUGE-1 of
 its beam-search headlines of the dev articles, on three seeds; for the first seed also the same
 model without coverage and the encoder-decoder with copying and coverage off. Each writes its
 headline with its default decoding (beam 5, no end before half the median training headline, no
