@@ -102,57 +102,52 @@ def test_early_stopping(tmp_path):
     assert result.stopped == "early_stopping" and result.steps == 10  # evals at 5 and 10
 
 
-def _scripted(values, seen):
-    """A task ``score`` that reports the next of ``values`` as "acc" and notes the model's mode."""
-    it = iter(values)
+def _monitored(tmp_path, cfg, values, seen=None):
+    """A trainer whose task ``score`` reports the next of ``values`` as "acc" (noting the
+    model's mode in ``seen``); returns it with the list of steps at which it exported."""
+    it, exported = iter(values), []
+    seen = [] if seen is None else seen
 
     def score(model):
         seen.append(model.training)
         return {"acc": next(it)}
 
-    return score
+    trainer = Trainer(
+        toy_model(), ToyStream(pattern_ids(), 4, 10), cfg, out_dir=tmp_path,
+        valid_data=ToyStream(pattern_ids(400), 2, 10), score=score,
+        export=lambda directory: exported.append(trainer.step),
+    )  # fmt: skip
+    return trainer, exported
+
+
+def _valid_rows(tmp_path):
+    return [r for r in csv.DictReader((tmp_path / "log.csv").open()) if r["split"] == "valid"]
 
 
 def test_monitor_picks_the_exported_model_and_stops_on_the_task_score(tmp_path):
-    exported, seen = [], []
+    seen = []
     cfg = _cfg(max_steps=500, eval_every=5, early_stopping=2, monitor="acc")
-    trainer = Trainer(
-        toy_model(), ToyStream(pattern_ids(), 4, 10), cfg, out_dir=tmp_path,
-        valid_data=ToyStream(pattern_ids(400), 2, 10), score=_scripted([1.0, 5.0, 3.0, 2.0], seen),
-        export=lambda directory: exported.append(trainer.step),
-    )  # fmt: skip
+    trainer, exported = _monitored(tmp_path, cfg, [1.0, 5.0, 3.0, 2.0], seen)
     result = trainer.fit()
     assert result.stopped == "early_stopping" and result.steps == 20
     assert exported == [5, 10]  # the evaluations that raised acc
     assert result.best_valid["acc"] == 5.0 and result.best_valid["step"] == 10
     assert result.best_valid_loss == result.best_valid["loss"]
     assert seen == [False] * 4 and trainer.model.training  # scored in eval mode, then restored
-    rows = [r for r in csv.DictReader((tmp_path / "log.csv").open()) if r["split"] == "valid"]
-    assert [r["monitored"] for r in rows] == ["1", "5", "3", "2"]
+    assert [r["monitored"] for r in _valid_rows(tmp_path)] == ["1", "5", "3", "2"]
 
 
 def test_monitor_mode_min(tmp_path):
-    exported = []
     cfg = _cfg(max_steps=15, eval_every=5, monitor="acc", monitor_mode="min")
-    trainer = Trainer(
-        toy_model(), ToyStream(pattern_ids(), 4, 10), cfg, out_dir=tmp_path,
-        valid_data=ToyStream(pattern_ids(400), 2, 10), score=_scripted([3.0, 1.0, 2.0], []),
-        export=lambda directory: exported.append(trainer.step),
-    )  # fmt: skip
+    trainer, exported = _monitored(tmp_path, cfg, [3.0, 1.0, 2.0])
     assert trainer.fit().best_valid["acc"] == 1.0 and exported == [5, 10]
 
 
 def test_monitor_ties_go_to_the_lower_loss(tmp_path):
-    exported = []
-    cfg = _cfg(max_steps=20, eval_every=5, monitor="acc")
-    trainer = Trainer(
-        toy_model(), ToyStream(pattern_ids(), 4, 10), cfg, out_dir=tmp_path,
-        valid_data=ToyStream(pattern_ids(400), 2, 10), score=_scripted([2.0] * 4, []),
-        export=lambda directory: exported.append(trainer.step),
-    )  # fmt: skip
+    trainer, exported = _monitored(tmp_path, _cfg(max_steps=20, eval_every=5, monitor="acc"),
+                                   [2.0] * 4)  # fmt: skip
     trainer.fit()
-    rows = [r for r in csv.DictReader((tmp_path / "log.csv").open()) if r["split"] == "valid"]
-    losses = [float(r["loss"]) for r in rows]
+    losses = [float(r["loss"]) for r in _valid_rows(tmp_path)]
     expected = [5 * (i + 1) for i, x in enumerate(losses) if i == 0 or x < min(losses[:i])]
     assert exported == expected and len(expected) >= 2
 
