@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from torch import nn
 
 from rnnkit.config import Config
 from rnnkit.data import UNK, TextTokenizer, Tokenizer, WordTokenizer
@@ -253,7 +254,9 @@ def train_classifier(
     out_dir: Path,
     resume: bool = False,
 ) -> TrainResult:
-    """Train a text classifier; ``OUT/model`` holds the best one by validation loss."""
+    """Train a text classifier; ``OUT/model`` holds the best one by ``trainer.monitor``:
+    validation loss (the default), ``accuracy`` or ``macro_f1`` (and ``micro_f1`` with several
+    labels per text) of its predictions on the validation texts."""
     out_dir = Path(out_dir)
     dist.init_from_env()
     train, valid = split_data(data, lambda path: _read(data, path), trainer.seed)
@@ -300,7 +303,14 @@ def train_classifier(
     def export(directory: Path) -> None:
         save_model_dir(directory, model, tokenizer, meta, files=files)
 
-    return fit(model, train_batches, valid_batches, trainer, out_dir, export, resume)
+    scored = [e for e in valid if e.labels]
+
+    def score(m: nn.Module) -> dict[str, float]:  # as ``evaluate`` scores (unseen labels: wrong)
+        metrics = _score(scored, _predict_examples(m, encoder, scored), encoder)  # type: ignore[arg-type]
+        return {key: float(metrics[key]) for key in ("accuracy", "macro_f1", "micro_f1")
+                if key in metrics}  # fmt: skip
+
+    return fit(model, train_batches, valid_batches, trainer, out_dir, export, resume, score)
 
 
 def load_classifier(directory: Path) -> tuple[Classifier, ClassificationEncoder]:

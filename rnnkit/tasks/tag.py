@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from torch import nn
 
 from rnnkit.config import Config
 from rnnkit.data.batching import pad_char_blocks, pad_sequences
@@ -148,7 +149,9 @@ def train_tagger(
     out_dir: Path,
     resume: bool = False,
 ) -> TrainResult:
-    """Train a sequence tagger; ``OUT/model`` holds the best one by validation loss."""
+    """Train a sequence tagger; ``OUT/model`` holds the best one by ``trainer.monitor``:
+    validation loss (the default), or ``accuracy`` (and span ``f1``, ``precision``, ``recall``
+    with an entity scheme) of its tags of the validation sentences."""
     out_dir = Path(out_dir)
     dist.init_from_env()
     train, valid = split_data(data, lambda path: _read(data, path), trainer.seed)
@@ -185,7 +188,13 @@ def train_tagger(
             files["bilm_vocab"] = encoder.bilm.to_dict()
         save_model_dir(directory, model, None, meta, files=files)
 
-    return fit(model, train_batches, valid_batches, trainer, out_dir, export, resume)
+    def score(m: nn.Module) -> dict[str, float]:  # as ``evaluate`` scores
+        pred = tag_sentences(m, encoder, valid)  # type: ignore[arg-type]
+        metrics = tagging_metrics([s.tags for s in valid], pred, data.scheme)
+        return {key: float(metrics[key]) for key in ("accuracy", "precision", "recall", "f1")
+                if key in metrics}  # fmt: skip
+
+    return fit(model, train_batches, valid_batches, trainer, out_dir, export, resume, score)
 
 
 def _load_embeddings(model: SequenceTagger, tokens: list[str], path: str) -> None:

@@ -32,7 +32,8 @@ class TrainerConfig(Config):
         early_stopping: stop after this many evaluations without improvement (None: off).
         monitor: the validation metric that picks the best model (the one exported) and
             drives early stopping: ``"loss"`` (the default), ``"ppl"``, or a metric the task's
-            scorer reports (the summarizer's ``"rouge1"``, ``"rouge2"``, ``"rougeL"``).
+            scorer reports (the summarizers' ``"rouge1"``, ``"rouge2"``, ``"rougeL"``; the
+            classifier's ``"accuracy"``, ``"macro_f1"``; the tagger's ``"accuracy"``, ``"f1"``).
             monitor_mode: ``"min"``, ``"max"`` or ``"auto"`` (minimise loss and ppl, maximise
             anything else); on a tie the lower validation loss wins. The plateau schedule always
             follows the validation loss.

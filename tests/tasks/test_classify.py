@@ -1,11 +1,15 @@
-"""Text classification task: what training gives the n-gram bag before the first step."""
+"""Text classification task: what training gives the n-gram bag before the first step; the
+model kept by a monitored validation metric."""
 
+import csv
 import math
+import random
 
+import pytest
 import torch
 
 from rnnkit.models.io import load_model_dir
-from rnnkit.tasks.classify import members, train_classifier
+from rnnkit.tasks.classify import evaluate_classifier, members, train_classifier
 from rnnkit.tasks.defaults import resolve
 from rnnkit.training import TrainerConfig
 
@@ -28,3 +32,28 @@ def test_training_fits_every_members_idf_on_the_training_texts(tmp_path):
     expect = [math.log(13 / (1 + df)) + 1 for df in (8, 4)]  # 12 texts: film in 8, fun in 4
     torch.testing.assert_close(idf[[film, fun]], torch.tensor(expect))
     assert idf[tokenizer.unk_id].item() == 0.0  # no training text holds an unknown word
+
+
+def test_monitor_accuracy_keeps_the_most_accurate_epoch(tmp_path):
+    rng = random.Random(0)
+    words = {"pos": "good great fine fun".split(), "neg": "dull bad poor slow".split()}
+    for name, n in (("train", 60), ("dev", 30)):
+        rows = []
+        for _ in range(n):
+            y = rng.choice(["pos", "neg"])
+            noisy = rng.random() < 0.2  # some texts say the other label's words
+            cue = words[("neg" if y == "pos" else "pos") if noisy else y]
+            rows.append(f"{y}\tthe film was {rng.choice(cue)} {rng.choice(cue)}\n")
+        (tmp_path / f"{name}.tsv").write_text("".join(rows), "utf-8")
+    data = resolve("classify", data={"data": str(tmp_path / "train.tsv"),
+                                     "valid": str(tmp_path / "dev.tsv")}).data  # fmt: skip
+    options = {"embedding_size": 8, "hidden_size": 6, "ensemble": 1, "dropout": 0.0}
+    trainer = TrainerConfig(max_epochs=4, batch_size=8, lr=3e-3, progress=False, seed=1,
+                            monitor="accuracy")  # fmt: skip
+    result = train_classifier(data, options, trainer, tmp_path / "out")
+    rows = list(csv.DictReader((tmp_path / "out" / "log.csv").open()))
+    logged = [float(r["monitored"]) for r in rows if r["split"] == "valid"]
+    kept = evaluate_classifier(tmp_path / "out", tmp_path / "dev.tsv")
+    assert len(logged) == 4 and {"accuracy", "macro_f1"} <= set(result.best_valid)
+    assert kept["accuracy"] == pytest.approx(result.best_valid["accuracy"], abs=1e-5) == max(logged)
+    assert kept["macro_f1"] == pytest.approx(result.best_valid["macro_f1"])
