@@ -48,7 +48,7 @@ def fit(
     as decoding every validation document)."""
     if not resume and dist.rank() == 0:
         export(out_dir)
-    if trainer.monitor in ("loss", "ppl"):
+    if trainer.monitors_loss():
         score = None
     return Trainer(
         model, train_batches, trainer, valid_data=valid_batches, out_dir=out_dir, export=export,

@@ -41,10 +41,13 @@ class CSVLogger(Callback):
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
+        self._fields: tuple[str, ...] | None = None  # the file's columns, read once
 
     def _write(self, row: dict[str, Any]) -> None:
         new = not self.path.exists()
-        fields = self.FIELDS if new else self._header()  # a resumed older log keeps its columns
+        if new or self._fields is None:  # a resumed older log keeps its columns
+            self._fields = self.FIELDS if new else self._header()
+        fields = self._fields
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self.path.open("a", newline="") as f:
             writer = csv.DictWriter(f, fieldnames=fields, extrasaction="ignore")

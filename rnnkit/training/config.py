@@ -100,8 +100,12 @@ class TrainerConfig(Config):
         if self.schedule == "cosine" and self.max_steps is None:
             raise ValueError("TrainerConfig: the cosine schedule needs max_steps")
 
+    def monitors_loss(self) -> bool:
+        """Whether ``monitor`` is the validation loss or its perplexity (no task score needed)."""
+        return self.monitor in ("loss", "ppl")
+
     def monitor_minimized(self) -> bool:
         """Whether a lower ``monitor`` value is better (``"auto"``: only for loss and ppl)."""
         if self.monitor_mode == "auto":
-            return self.monitor in ("loss", "ppl")
+            return self.monitors_loss()
         return self.monitor_mode == "min"

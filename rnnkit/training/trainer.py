@@ -108,7 +108,7 @@ class Trainer:
         score: Callable[[nn.Module], dict[str, float]] | None = None,
     ) -> None:
         config.check()
-        if config.monitor not in ("loss", "ppl") and score is None:
+        if not config.monitors_loss() and score is None:
             raise ValueError(
                 f"TrainerConfig: monitor {config.monitor!r} needs a task that scores its "
                 "validation data; this one reports only loss and ppl"
