@@ -13,7 +13,10 @@ Serves the default character LSTM (``rnnkit train lm``'s architecture: 2 x 512 L
   and latency (p50, p99);
 - errors: any non-200 answer or broken stream;
 - the bare model step (no server, same PyTorch threads) for 1 and 64 rows, best of 15 rounds:
-  what batching alone can give, 64 x step(1) / step(64), the ceiling of the streams' speed-up.
+  what batching alone can give, 64 x step(1) / step(64), the ceiling of the streams' speed-up;
+  and the step's matrix products alone for 1 and 64 rows, beside the GFLOP/s of a large square
+  product (how close the 64-row products come to what the cores can do);
+- one text classified in this process (``rnnkit.load(...).classify``), no server.
 
 The load generator is this process; the server is another. Both share the machine's cores, so
 the clients are made cheap: HTTP/1.1 spoken directly over asyncio streams (no HTTP library) on
@@ -56,6 +59,7 @@ from common import ROOT, write_result
 HOST = "127.0.0.1"
 STREAMS = (1, 8, 32, 64)
 CLIENTS = (1, 32)
+TEXT = "Now is the winter of our discontent made glorious summer by this sun of York"
 
 
 def make_models(root: Path) -> tuple[Path, Path]:
@@ -82,10 +86,16 @@ def make_models(root: Path) -> tuple[Path, Path]:
     return root / "char_lstm", root / "classifier"
 
 
-def model_step_ms(lm_dir: Path, threads: int, rows: tuple[int, ...] = (1, 64)) -> dict:
-    """The bare model step (no server) for ``rows`` streams with ``threads`` PyTorch threads:
-    the best of 15 rounds of 20 steps, in ms; the ceiling of what batching can give."""
+def model_step_ms(lm_dir: Path, threads: int, rows: tuple[int, ...] = (1, 64)) -> tuple[dict, dict]:
+    """The bare model step (no server) for ``rows`` streams with ``threads`` PyTorch threads,
+    and the step's matrix products alone (each LSTM layer's one packed product
+    [x_t | h_{t-1}] P^T + p, as the step calls it, with nothing around it): the best of 15
+    rounds of 20, in ms. The first is the ceiling of what batching can give a server; the
+    second is the part of it that is the machine's arithmetic (reading the weights for one
+    row, multiplying them for 64)."""
     import rnnkit
+    from rnnkit.backends.packed_step import packed
+    from rnnkit.cells.lstm import LSTMCell
     from rnnkit.tasks.predictors.generation import GenerationBatch
 
     before = torch.get_num_threads()
@@ -93,7 +103,8 @@ def model_step_ms(lm_dir: Path, threads: int, rows: tuple[int, ...] = (1, 64)) -
     try:
         model = rnnkit.load(lm_dir).model.eval()
         GenerationBatch(model).warm_up(max(rows))
-        best = dict.fromkeys(rows, float("inf"))
+        cells = [m for m in model.modules() if isinstance(m, LSTMCell)]
+        best = {k: dict.fromkeys(rows, float("inf")) for k in ("step", "products")}
         with torch.no_grad():
             for _ in range(15):
                 for n in rows:
@@ -102,10 +113,57 @@ def model_step_ms(lm_dir: Path, threads: int, rows: tuple[int, ...] = (1, 64)) -
                     start = time.perf_counter()
                     for _ in range(20):
                         model.step(tokens, state)
-                    best[n] = min(best[n], (time.perf_counter() - start) / 20)
+                    best["step"][n] = min(best["step"][n], (time.perf_counter() - start) / 20)
+                    joined = [torch.zeros(n, c.weight_ih.shape[1] + c.weight_hh.shape[1])
+                              for c in cells]  # fmt: skip
+                    products = [packed(c, "lstm", x)[0] for c, x in zip(cells, joined)]
+                    start = time.perf_counter()
+                    for _ in range(20):
+                        for product, x in zip(products, joined):
+                            product(x)
+                    seconds = (time.perf_counter() - start) / 20
+                    best["products"][n] = min(best["products"][n], seconds)
     finally:
         torch.set_num_threads(before)
-    return {str(n): round(t * 1e3, 3) for n, t in best.items()}
+    step, products = ({str(n): round(t * 1e3, 3) for n, t in best[k].items()}
+                      for k in ("step", "products"))  # fmt: skip
+    return step, products
+
+
+def square_gflops(threads: int, size: int = 2048) -> float:
+    """GFLOP/s of one (size x size) float32 product with ``threads`` threads, the best of 5: the
+    arithmetic rate PyTorch reaches on this machine when nothing limits it but the cores."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        a, b = torch.randn(size, size), torch.randn(size, size)
+        best = float("inf")
+        for _ in range(7):
+            start = time.perf_counter()
+            torch.mm(a, b)
+            best = min(best, time.perf_counter() - start)
+    finally:
+        torch.set_num_threads(before)
+    return round(2 * size**3 / best / 1e9, 1)
+
+
+def classify_in_process_ms(clf_dir: Path, threads: int) -> float:
+    """One text through ``rnnkit.load(CLASSIFIER).classify`` in this process (no server), in
+    ms: the best of 5 rounds of 20 calls."""
+    import rnnkit
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        predictor, best = rnnkit.load(clf_dir), float("inf")
+        for _ in range(5):
+            start = time.perf_counter()
+            for _ in range(20):
+                predictor.classify([TEXT])
+            best = min(best, (time.perf_counter() - start) / 20)
+    finally:
+        torch.set_num_threads(before)
+    return round(best * 1e3, 3)
 
 
 def free_port() -> int:
@@ -274,11 +332,10 @@ async def classify_phase(port: int, clients: int, seconds: float) -> dict:
     latencies: list[float] = []
     counts = {"requests": 0, "errors": 0}
     stop_at = time.perf_counter() + seconds
-    text = "Now is the winter of our discontent made glorious summer by this sun of York"
 
     async def client() -> None:
         reader, writer = await asyncio.open_connection(HOST, port)
-        payload = request_bytes("/classify", {"model": "classifier", "texts": [text]})
+        payload = request_bytes("/classify", {"model": "classifier", "texts": [TEXT]})
         try:
             while time.perf_counter() < stop_at:
                 t0 = time.perf_counter()
@@ -336,7 +393,10 @@ def main() -> None:
     load_before = os.getloadavg()
     with tempfile.TemporaryDirectory() as tmp:
         lm_dir, clf_dir = make_models(Path(tmp))
-        step = model_step_ms(lm_dir, args.threads or torch.get_num_threads())
+        threads_here = args.threads or torch.get_num_threads()
+        step, products = model_step_ms(lm_dir, threads_here)
+        gflops = square_gflops(threads_here)
+        classify_ms = classify_in_process_ms(clf_dir, threads_here)
         port = free_port()
         proc = start_server([lm_dir, clf_dir], port, args.threads)
         try:
@@ -366,6 +426,10 @@ def main() -> None:
         "streams_64_over_1": ratio,
         "model_step_ms": step,
         "model_step_64_over_1": round(64 * step["1"] / step["64"], 2),
+        "model_products_ms": products,
+        "model_products_64_over_1": round(64 * products["1"] / products["64"], 2),
+        "square_product_2048_gflops": gflops,
+        "classify_in_process_ms": classify_ms,
         "targets": {"streams_64_over_1 >= 15": ratio is not None and ratio >= 15,
                     "p99_inter_token_ms_64 < 25": p99 is not None and p99 < 25,
                     "errors == 0": errors == 0},
