@@ -390,10 +390,11 @@ def speed_run(name: str) -> str:
     keras = [x for x in r["rows"] if "keras_tok_s" in x]
     if keras:
         text += [f"Keras 3 ({r['keras_backend']} backend) in the same run:", "",
-                 "| layer | mode | T | Keras tok/s | rnnkit / Keras (paired) |",
-                 "|---|---|---|---|---|"]  # fmt: skip
-        text += [f"| {x['layer']} | {x['mode']} | {x['steps']} | {x['keras_tok_s']} "
-                 f"| **{x['paired_ratio_vs_keras']:.2f}** |" for x in keras]  # fmt: skip
+                 "| layer | mode | hidden | batch | T | Keras tok/s | rnnkit / Keras (paired) |",
+                 "|---|---|---|---|---|---|---|"]  # fmt: skip
+        text += [f"| {x['layer']} | {x['mode']} | {x['hidden']} | {x['batch']} | {x['steps']} "
+                 f"| {x['keras_tok_s']} | **{x['paired_ratio_vs_keras']:.2f}** |"
+                 for x in keras]  # fmt: skip
         text.append("")
     later = r.get("step_batch1_2x512_after_training")
     when = " (measured first in the run)" if later else ""
@@ -420,7 +421,68 @@ def speed_run(name: str) -> str:
     return "\n".join(text)
 
 
-SPEED_RUNS = ("speed", "speed_keep", "speed_keras", "speed_min", "speed_grid")
+SPEED_RUNS = ("speed", "speed_keep", "speed_keras", "speed_min", "speed_grid", "speed_full")
+
+#: rnnkit over the faster peer that a row must reach: 1.2 against Keras for GRU inference
+KERAS_TARGET = {("gru", "infer"): 1.2}
+
+
+def speed_shortfalls(r: dict) -> list[dict]:
+    """The rows where rnnkit is slower than the faster of ``torch.nn`` and Keras (paired
+    ratios below 1), or GRU inference below 1.2 times Keras."""
+    short = []
+    for x in r["rows"]:
+        keras = x.get("paired_ratio_vs_keras")
+        need = KERAS_TARGET.get((x["layer"], x["mode"]), 1.0)
+        if x["paired_ratio"] < 1.0 or (keras is not None and keras < need):
+            short.append(x)
+    return short
+
+
+def _top_operators(side: dict, count: int = 3) -> str:
+    return ", ".join(f"{o['name']} x{o['calls_per_call']:g} {o['share']:.0%}"
+                     for o in side["operators"][:count])  # fmt: skip
+
+
+def speed_profiles() -> str:
+    """``speed_profile.json``: per profiled row, each side's time per step and where it goes."""
+    r = _load("speed_profile")
+    if not r:
+        return ""
+    text = [f"`{r['command']}` ({r['date']}, {r['machine']['cpu']}):", "",
+            "| row | rnnkit µs per step | its top operators (calls per call, share of the "
+            "call) | outside PyTorch operators | torch µs per step | its top operators |",
+            "|---|---|---|---|---|---|"]  # fmt: skip
+    for x in r["rows"]:
+        ours, base = x["rnnkit"], x["torch"]
+        text.append(
+            f"| {x['layer']} {x['mode']} {x['hidden']}/{x['batch']}/{x['steps']} "
+            f"| {ours['us_per_step']} | {_top_operators(ours)} "
+            f"| {ours['outside_operators_share']:.0%} | {base['us_per_step']} "
+            f"| {_top_operators(base, 2)} |"
+        )
+    return "\n".join(text)
+
+
+def speed_full(name: str) -> str:
+    """A full grid's result file (``speed_run``), then the rows below the faster peer."""
+    text = speed_run(name)
+    r = _load(name)
+    if not r:
+        return text
+    short = speed_shortfalls(r)
+    lines = ["", f"{len(r['rows']) - len(short)} of {len(r['rows'])} rows at or above the faster "
+             "peer (GRU inference: 1.2 times Keras); the rows below it:", "",
+             "| layer | mode | hidden | batch | T | backend | rnnkit / torch.nn | rnnkit / Keras |",
+             "|---|---|---|---|---|---|---|---|"]  # fmt: skip
+    for x in short:
+        keras = x.get("paired_ratio_vs_keras")
+        lines.append(
+            f"| {x['layer']} | {x['mode']} | {x['hidden']} | {x['batch']} | {x['steps']} "
+            f"| {x['backend']} | {x['paired_ratio']:.2f} "
+            f"| {'n/a' if keras is None else f'{keras:.2f}'} |"
+        )
+    return text + "\n" + "\n".join(lines)
 
 
 def speed() -> str:

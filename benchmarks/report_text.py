@@ -39,6 +39,22 @@ third contestant, their call and gradient compiled in one `tf.function` as `mode
 them.
 """
 
+FULL_GRID = """
+Every layer at hidden 256 / 512 / 1024, batch 1 / 32 / 64, T 128 / 1024, training and inference,
+with Keras 3 (TensorFlow backend) installed, so that its `LSTM` and `GRU` run in the `lstm` and
+`gru` rows. Each row counts as at or above the faster peer when rnnkit's paired ratio is at least
+1 against `torch.nn` and, where Keras runs, against Keras (1.2 for GRU inference); the rows
+below are listed after the tables, and the next section profiles them.
+"""
+
+PROFILES = """
+`benchmarks/speed_profile.py` builds a row's two layers as `speed.py` does and runs PyTorch's
+profiler over a few calls of each: the time per step, the operators with the most self time (how
+many calls per layer call, and their share of the call's wall time), and the share spent in no
+PyTorch operator, which is rnnkit's native kernels (called through ctypes, so the profiler does
+not see them) and Python.
+"""
+
 SECTIONS = [
     (
         "## Language models: Penn Treebank",
@@ -223,6 +239,8 @@ table measures.
     ("### Against Keras 3", "", None, ("speed_run", "speed_keras")),
     ("### MinGRU and MinLSTM by width", "", None, ("speed_run", "speed_min")),
     ("### Sizes and batches", "", None, ("speed_run", "speed_grid")),
+    ("### The whole grid", FULL_GRID, None, ("speed_full", "speed_full")),
+    ("#### Where the time goes in the slower rows", PROFILES, None, ("speed_profiles",)),
     (
         "### Variable lengths",
         """

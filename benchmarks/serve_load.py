@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -48,6 +49,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +62,17 @@ HOST = "127.0.0.1"
 STREAMS = (1, 8, 32, 64)
 CLIENTS = (1, 32)
 TEXT = "Now is the winter of our discontent made glorious summer by this sun of York"
+
+
+@contextlib.contextmanager
+def torch_threads(threads: int) -> Iterator[None]:
+    """PyTorch's thread count set to ``threads`` inside the block, restored after it."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def make_models(root: Path) -> tuple[Path, Path]:
@@ -98,9 +111,7 @@ def model_step_ms(lm_dir: Path, threads: int, rows: tuple[int, ...] = (1, 64)) -
     from rnnkit.cells.lstm import LSTMCell
     from rnnkit.tasks.predictors.generation import GenerationBatch
 
-    before = torch.get_num_threads()
-    torch.set_num_threads(threads)
-    try:
+    with torch_threads(threads):
         model = rnnkit.load(lm_dir).model.eval()
         GenerationBatch(model).warm_up(max(rows))
         cells = [m for m in model.modules() if isinstance(m, LSTMCell)]
@@ -123,8 +134,6 @@ def model_step_ms(lm_dir: Path, threads: int, rows: tuple[int, ...] = (1, 64)) -
                             product(x)
                     seconds = (time.perf_counter() - start) / 20
                     best["products"][n] = min(best["products"][n], seconds)
-    finally:
-        torch.set_num_threads(before)
     step, products = ({str(n): round(t * 1e3, 3) for n, t in best[k].items()}
                       for k in ("step", "products"))  # fmt: skip
     return step, products
@@ -133,17 +142,13 @@ def model_step_ms(lm_dir: Path, threads: int, rows: tuple[int, ...] = (1, 64)) -
 def square_gflops(threads: int, size: int = 2048) -> float:
     """GFLOP/s of one (size x size) float32 product with ``threads`` threads, the best of 5: the
     arithmetic rate PyTorch reaches on this machine when nothing limits it but the cores."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(threads)
-    try:
+    with torch_threads(threads):
         a, b = torch.randn(size, size), torch.randn(size, size)
         best = float("inf")
         for _ in range(7):
             start = time.perf_counter()
             torch.mm(a, b)
             best = min(best, time.perf_counter() - start)
-    finally:
-        torch.set_num_threads(before)
     return round(2 * size**3 / best / 1e9, 1)
 
 
@@ -152,17 +157,13 @@ def classify_in_process_ms(clf_dir: Path, threads: int) -> float:
     ms: the best of 5 rounds of 20 calls."""
     import rnnkit
 
-    before = torch.get_num_threads()
-    torch.set_num_threads(threads)
-    try:
+    with torch_threads(threads):
         predictor, best = rnnkit.load(clf_dir), float("inf")
         for _ in range(5):
             start = time.perf_counter()
             for _ in range(20):
                 predictor.classify([TEXT])
             best = min(best, (time.perf_counter() - start) / 20)
-    finally:
-        torch.set_num_threads(before)
     return round(best * 1e3, 3)
 
 

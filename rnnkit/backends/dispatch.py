@@ -74,6 +74,15 @@ class Facts(NamedTuple):
     step: bool
     lengths: str | None  # None, "full" (every sequence fills L), "packed" or "segmented"
     native_step: bool
+    few_rows: bool = False  # GRU inference whose steps are too small for the native steps
+
+
+#: GRU inference over sequences on CPU runs rnnkit's native steps when rows x hidden^2 reaches
+#: this (2^21: batch 32 at hidden 256, 8 at 512, 2 at 1024), PyTorch's GRU below it. Each native
+#: step pays a fixed cost in Python (about 13 µs on a 2-core Xeon) that PyTorch's C++ loop does
+#: not; measured (rnnkit / torch.nn speed, T 128): hidden 256 batch 1 / 16 / 32: 0.64 / 0.80 /
+#: 1.15; hidden 512 batch 4 / 8: 0.93 / 1.11; hidden 1024 batch 1 / 4: 0.85 / 1.54.
+GRU_NATIVE_MIN_WORK = 2**21
 
 
 # ------------------------------------------------------------------ what the cells allow
@@ -117,7 +126,11 @@ def _facts(layer: Any, fam: Family, x: Tensor, state: Any, lengths: Tensor | Non
         directions = 2 if layer.bidirectional else 1
         native = native_step_fits(fam.kernel, layer.cells, x, parts, directions,  # type: ignore[arg-type]
                                   layer.dropout and layer.training)  # fmt: skip
-    return Facts(device, x.dtype, grad, autocast, step, how, native)
+    few_rows = False
+    if fam.kernel == "gru" and not grad and not step:
+        hidden = layer.cells[0].weight_hh.shape[1]
+        few_rows = x.shape[0] * hidden * hidden < GRU_NATIVE_MIN_WORK
+    return Facts(device, x.dtype, grad, autocast, step, how, native, few_rows)
 
 
 def _torch_impl(kernel: str, facts: Facts, packed: bool = False, projected: bool = False) -> str:
@@ -162,9 +175,10 @@ def _decide(layer: Any, fam: Family, facts: Facts) -> Route:
         and native_layer(cells[0], torch.empty(0, dtype=facts.dtype))
     )
     # CPU GRU training always (PyTorch's records every gate op); inference over sequences where
-    # the native steps run (faster than PyTorch's GRU); one step keeps the step routes below
+    # the native steps run and have work enough per step to beat PyTorch's GRU (few rows keep
+    # PyTorch's kernel, GRU_NATIVE_MIN_WORK); one step keeps the step routes below
     gru_cpu = fam.kernel == "gru" and facts.device == "cpu"
-    gru_cpu = gru_cpu and (facts.grad or (native and not facts.step))
+    gru_cpu = gru_cpu and (facts.grad or (native and not facts.step and not facts.few_rows))
     if fam.kind == "gru_sequence" or gru_cpu:
         how = "native steps" if native else "PyTorch steps"
         mode = "training" if facts.grad else "inference"
@@ -231,6 +245,9 @@ def _fused_route(layer: Any, fam: Family, facts: Facts, opts: dict[str, Any]) ->
     else:
         name = f"torch.{kernel} ({_torch_impl(kernel, facts, projected=projected)})"
         why = "one call for the stack"
+        if facts.few_rows and facts.device == "cpu":
+            why = ("GRU inference on few rows (rows x hidden^2 < GRU_NATIVE_MIN_WORK: PyTorch's "
+                   "loop is faster there), one call for the stack")  # fmt: skip
         if facts.lengths == "full":  # every sequence fills L: the lengths change nothing
             why = "every sequence is full length, one call for the stack"
             run = functools.partial(_without_lengths, functools.partial(run_fused, kernel, cells,

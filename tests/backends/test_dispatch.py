@@ -62,11 +62,18 @@ CASES = [
         (fused._OPS, "lstm"),
     ),
     (
-        "gru-no-grad",
-        lambda: rnnkit.GRU(4, 6),
+        "gru-no-grad",  # 3 rows x 1024^2: work enough per step for the native steps
+        lambda: rnnkit.GRU(4, 1024),
         {"grad": False},
         "rnnkit GRU sequence (native steps)",
         (gru_step, "forward"),
+    ),
+    (
+        "gru-no-grad-few-rows",  # 3 rows x 6^2: PyTorch's GRU
+        lambda: rnnkit.GRU(4, 6),
+        {"grad": False},
+        "torch.gru (native)",
+        (fused._OPS, "gru"),
     ),
     (
         "gru-no-grad-float16",
@@ -288,7 +295,7 @@ def test_backend_follows_the_grad_mode_of_the_last_call_not_the_module_mode():
     layer = rnnkit.GRU(4, 6)  # training mode throughout
     with torch.no_grad():
         layer(X)
-    assert "GRU inference on CPU" in layer.backend.reason
+    assert "GRU inference on few rows" in layer.backend.reason
     layer(X)
     assert "GRU training on CPU" in layer.backend.reason
 

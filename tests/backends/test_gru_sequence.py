@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 import rnnkit
-from rnnkit.backends import run_fused
+from rnnkit.backends import dispatch, run_fused
 from rnnkit.backends.gru_sequence import GRUSequence, run_gru_sequence
 from rnnkit.kernels import gru_step
 from tests.harness import assert_states_close, grads_of
@@ -51,7 +51,8 @@ def test_gradcheck_of_the_function(reset_after):
     )
 
 
-def test_the_layer_uses_it_when_training_on_cpu():
+def test_the_layer_uses_it_when_training_on_cpu(monkeypatch):
+    monkeypatch.setattr(dispatch, "GRU_NATIVE_MIN_WORK", 0)  # inference on these few rows too
     layer = rnnkit.GRU(4, 6)
     x = torch.randn(2, 5, 4)
     layer(x)
@@ -151,6 +152,7 @@ def test_inference_runs_the_native_steps_keeps_no_gates_and_equals_torch(
 ):
     if gru_step.library() is None:
         pytest.skip("no C compiler")
+    monkeypatch.setattr(dispatch, "GRU_NATIVE_MIN_WORK", 0)  # the native steps on 3 rows
     torch.manual_seed(0)
     ours = rnnkit.GRU(5, 8, num_layers=num_layers, bidirectional=bidirectional).eval()
     theirs = torch.nn.GRU(5, 8, num_layers=num_layers, bidirectional=bidirectional,
@@ -177,3 +179,22 @@ def test_inference_runs_the_native_steps_keeps_no_gates_and_equals_torch(
     assert ours.backend.name == "rnnkit GRU sequence (native steps)"
     torch.testing.assert_close(out, ref, atol=1e-5, rtol=1e-5)
     torch.testing.assert_close(h, ref_h, atol=1e-5, rtol=1e-5)
+
+
+def test_inference_on_few_rows_runs_pytorchs_gru_and_on_more_rows_the_native_steps():
+    if gru_step.library() is None:
+        pytest.skip("no C compiler")
+    torch.manual_seed(0)
+    ours = rnnkit.GRU(4, 256).eval()
+    theirs = nn.GRU(4, 256, batch_first=True).eval()
+    theirs.load_state_dict(ours.state_dict())
+    expected = {1: "torch.gru (native)", 32: "rnnkit GRU sequence (native steps)"}
+    for rows, name in expected.items():  # 1 x 256^2 and 32 x 256^2 = GRU_NATIVE_MIN_WORK
+        x = torch.randn(rows, 3, 4)
+        with torch.no_grad():
+            out, h = ours(x)
+            ref, ref_h = theirs(x)
+        assert ours.backend.name == name
+        assert ("few rows" in ours.backend.reason) == (rows == 1)
+        torch.testing.assert_close(out, ref, atol=1e-5, rtol=1e-5)
+        torch.testing.assert_close(h, ref_h, atol=1e-5, rtol=1e-5)
