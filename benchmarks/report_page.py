@@ -30,25 +30,30 @@ def _row(rows: list[dict], **match: object) -> dict:
 
 
 def speed_summary() -> str:
-    """Five rows from the default-allocator speed run and the Keras run."""
-    speed, keras = _load("speed"), _load("speed_keras")
-    rows = speed["rows"]
+    """Rows at hidden 512, batch 32 from the whole grid (``speed_full``, Keras in the same run)
+    when it has been run, else from the quick run and the Keras run."""
+    full = _load("speed_full") if (RESULTS / "speed_full.json").exists() else None
+    speed, keras = (full, full) if full else (_load("speed"), _load("speed_keras"))
 
-    def paired(layer: str, result_rows: list[dict], key: str = "paired_ratio") -> str:
+    def paired(layer: str, result: dict, key: str = "paired_ratio", mode: str = "train") -> str:
         short, long = (
-            _row(result_rows, layer=layer, mode="train", steps=t)[key] for t in (128, 1024)
+            _row(result["rows"], layer=layer, mode=mode, steps=t, hidden=512, batch=32)[key]
+            for t in (128, 1024)
         )
         return f"{short:.2f}x / {long:.2f}x"
 
     step = speed["step_batch1_2x512"]
+    vs_keras = "paired_ratio_vs_keras"
     return "\n".join([
-        "| rnnkit (training; hidden 512, batch 32) | against | speed-up (T 128 / T 1024) |",
+        "| rnnkit (hidden 512, batch 32) | against | speed-up (T 128 / T 1024) |",
         "|---|---|---|",
-        f"| `rnnkit.LSTM` | `torch.nn.LSTM` | {paired('lstm', rows)} |",
-        f"| `rnnkit.GRU` | `torch.nn.GRU` | {paired('gru', rows)} |",
-        f"| `rnnkit.MinGRU` | `torch.nn.GRU` | {paired('mingru', rows)} |",
-        f"| `rnnkit.LSTM` | Keras 3 `LSTM` (TensorFlow) "
-        f"| {paired('lstm', keras['rows'], 'paired_ratio_vs_keras')} |",
+        f"| `rnnkit.LSTM` training | `torch.nn.LSTM` | {paired('lstm', speed)} |",
+        f"| `rnnkit.GRU` training | `torch.nn.GRU` | {paired('gru', speed)} |",
+        f"| `rnnkit.MinGRU` training | `torch.nn.GRU` | {paired('mingru', speed)} |",
+        f"| `rnnkit.LSTM` training | Keras 3 `LSTM` (TensorFlow) "
+        f"| {paired('lstm', keras, vs_keras)} |",
+        f"| `rnnkit.GRU` inference | Keras 3 `GRU` (TensorFlow) "
+        f"| {paired('gru', keras, vs_keras, 'infer')} |",
         f"| `rnnkit.LSTM` generation step (2 layers, batch 1, no grad) | `torch.nn.LSTM` step "
         f"by step | {step['speedup']}x ({step['rnnkit_ms_per_token']} ms per token) |",
     ])  # fmt: skip

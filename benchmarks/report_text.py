@@ -50,9 +50,39 @@ below are listed after the tables, and the next section profiles them.
 PROFILES = """
 `benchmarks/speed_profile.py` builds a row's two layers as `speed.py` does and runs PyTorch's
 profiler over a few calls of each: the time per step, the operators with the most self time (how
-many calls per layer call, and their share of the call's wall time), and the share spent in no
-PyTorch operator, which is rnnkit's native kernels (called through ctypes, so the profiler does
-not see them) and Python.
+many calls per layer call, and their share of the profiled call's wall time), and the share spent
+in no PyTorch operator. rnnkit's native kernels are called through ctypes, so the profiler sees
+them only as the self time of the autograd function that calls them (`LSTMSequence`,
+`LayerNormLSTMSequence`, `GRUSequence`). The times come from a few unpaired calls; the grid's
+paired ratios are the better comparison, the profiles say what each side runs.
+
+What the grid and the profiles show, by layer:
+
+- `lstm` (8 rows, 0.92-1.00 against `torch.nn`; one row, training at 256 / 64 / 1024, 0.95
+  against Keras): rnnkit runs PyTorch's own kernel, `torch.lstm (oneDNN)`, the one
+  `aten::mkldnn_rnn_layer` call that `torch.nn.LSTM` makes (96% of either side's profiled time).
+  Two calls of one kernel differ by that much from run to run here; the other 28 rows of the
+  same kernel land at 1.00-1.05.
+- `gru` inference (4 rows): at batch 1 (0.99, 1.00) rnnkit runs PyTorch's GRU too (below
+  rows x hidden² = 2²¹ its own steps lose, see [Backends](guides/backends.md)); at hidden 256,
+  batch 32 and 64, T 1024, rnnkit's native steps are 1.44 / 1.43 times `torch.nn` but 1.14 /
+  1.11 times Keras, short of 1.2: each step is small at hidden 256 and a fifth of rnnkit's time
+  goes to the native element-wise call and the Python between products (20% outside
+  operators in the profile).
+- `lstm_peephole`, `lstm_layer_norm` (61 rows), `gru_reset_before` (27 rows): `torch.nn` has no
+  such cells, so the baseline computes a different, smaller cell (no peepholes, no layer
+  normalisation, the reset gate after the product) in one call of a fused C++ kernel
+  (`aten::mkldnn_rnn_layer` for the LSTM, 99% of its time). rnnkit runs its own sequence
+  functions, one oneDNN product and one native element-wise call per step from Python
+  (peephole, layer norm), or PyTorch's operators per step (reset-before: two dependent
+  products per step, `aten::addmm` x2048 for 1024 steps, where the reset-after GRU needs one).
+  At batch 1 a step's products are small and the fixed cost per step decides: peephole
+  inference at hidden 256 takes 41 µs a step against the fused LSTM's 16 (0.25-0.91 over the
+  batch-1 inference rows of these layers). At batch 32 and 64 the products take most of the
+  time (72-76% of the profiled peephole and layer-norm inference) and these layers run at
+  0.61-0.96 of the simpler cell in inference and 0.74-1.33 in training (peephole training at
+  T 1024 with batch 32 or 64 is above 1 in every row, layer-norm training in four of six).
+- `gru` training, `mingru`, `minlstm` (all 144 rows): at or above the faster peer.
 """
 
 SECTIONS = [

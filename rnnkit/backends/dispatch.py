@@ -79,9 +79,10 @@ class Facts(NamedTuple):
 
 #: GRU inference over sequences on CPU runs rnnkit's native steps when rows x hidden^2 reaches
 #: this (2^21: batch 32 at hidden 256, 8 at 512, 2 at 1024), PyTorch's GRU below it. Each native
-#: step pays a fixed cost in Python (about 13 µs on a 2-core Xeon) that PyTorch's C++ loop does
-#: not; measured (rnnkit / torch.nn speed, T 128): hidden 256 batch 1 / 16 / 32: 0.64 / 0.80 /
-#: 1.15; hidden 512 batch 4 / 8: 0.93 / 1.11; hidden 1024 batch 1 / 4: 0.85 / 1.54.
+#: step pays a fixed cost in Python that PyTorch's C++ loop does not (11-18 µs more per step at
+#: batch 1, hidden 256 / 512, on a 2-core Xeon); measured (rnnkit / torch.nn speed, T 128):
+#: hidden 256 batch 1 / 16 / 32: 0.64 / 0.80 / 1.15; hidden 512 batch 4 / 8: 0.93 / 1.11;
+#: hidden 1024 batch 1 / 4: 0.85 / 1.54.
 GRU_NATIVE_MIN_WORK = 2**21
 
 
