@@ -72,7 +72,7 @@ What the grid and the profiles show, by layer:
 - `lstm_peephole`, `lstm_layer_norm` (61 rows), `gru_reset_before` (27 rows): `torch.nn` has no
   such cells, so the baseline computes a different, smaller cell (no peepholes, no layer
   normalisation, the reset gate after the product) in one call of a fused C++ kernel
-  (`aten::mkldnn_rnn_layer` for the LSTM, 99% of its time). rnnkit runs its own sequence
+  (`aten::mkldnn_rnn_layer` for the LSTM, 92-99% of its time in the profiles). rnnkit runs its own sequence
   functions, one oneDNN product and one native element-wise call per step from Python
   (peephole, layer norm), or PyTorch's operators per step (reset-before: two dependent
   products per step, `aten::addmm` x2048 for 1024 steps, where the reset-after GRU needs one).
@@ -82,7 +82,7 @@ What the grid and the profiles show, by layer:
   time (72-76% of the profiled peephole and layer-norm inference) and these layers run at
   0.61-0.96 of the simpler cell in inference and 0.74-1.33 in training (peephole training at
   T 1024 with batch 32 or 64 is above 1 in every row, layer-norm training in four of six).
-- `gru` training, `mingru`, `minlstm` (all 144 rows): at or above the faster peer.
+- `gru` training, `mingru`, `minlstm` (all 90 rows): at or above the faster peer.
 """
 
 SECTIONS = [
