@@ -72,10 +72,11 @@ What the grid and the profiles show, by layer:
 - `lstm_peephole`, `lstm_layer_norm` (61 rows), `gru_reset_before` (27 rows): `torch.nn` has no
   such cells, so the baseline computes a different, smaller cell (no peepholes, no layer
   normalisation, the reset gate after the product) in one call of a fused C++ kernel
-  (`aten::mkldnn_rnn_layer` for the LSTM, 92-99% of its time in the profiles). rnnkit runs its own sequence
-  functions, one oneDNN product and one native element-wise call per step from Python
-  (peephole, layer norm), or PyTorch's operators per step (reset-before: two dependent
-  products per step, `aten::addmm` x2048 for 1024 steps, where the reset-after GRU needs one).
+  (`aten::mkldnn_rnn_layer` for the LSTM, 92-99% of its time in the profiles). rnnkit runs
+  its own sequence functions, one oneDNN product and one native element-wise call per step
+  from Python (peephole, layer norm), or PyTorch's operators per step (reset-before: two
+  dependent products per step, `aten::addmm` x2048 for 1024 steps, where the reset-after GRU
+  needs one).
   At batch 1 a step's products are small and the fixed cost per step decides: peephole
   inference at hidden 256 takes 41 µs a step against the fused LSTM's 16 (0.25-0.91 over the
   batch-1 inference rows of these layers). At batch 32 and 64 the products take most of the
