@@ -30,10 +30,9 @@ def _row(rows: list[dict], **match: object) -> dict:
 
 
 def speed_summary() -> str:
-    """Rows at hidden 512, batch 32 from the whole grid (``speed_full``, Keras in the same run)
-    when it has been run, else from the quick run and the Keras run."""
-    full = _load("speed_full") if (RESULTS / "speed_full.json").exists() else None
-    speed, keras = (full, full) if full else (_load("speed"), _load("speed_keras"))
+    """Rows at hidden 512, batch 32 from the whole grid (``speed_full``, Keras in the same
+    run)."""
+    speed = keras = _load("speed_full")
 
     def paired(layer: str, result: dict, key: str = "paired_ratio", mode: str = "train") -> str:
         short, long = (
