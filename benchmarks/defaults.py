@@ -18,13 +18,15 @@ the same training file and scored on the same test (and dev) file:
     summarize  the first sentence (Lead-1), ROUGE-1
 
 Each seed's figure, the mean and the minimum go to ``benchmarks/results/defaults_TASK.json``
-with the training time of each run. With ``--unlabelled`` (classification) each data set's
-default also gets the other data set's training texts as ``--data.unlabelled`` (BBC articles for
-the sentiment sentences and the other way round), written to
-``defaults_classify_unlabelled.json``. ``--rescore`` scores the run folders of the last run
-again without training (its training times are kept; without a result file, the trainer's own
-time from the run's log.csv). The tagging baseline needs python-crfsuite (the ``bench``
-extra). ``benchmarks/report.py`` turns the results into the docs' table.
+with the training time of each run; the file is also written after every run, marked
+``"complete": false``, so a long run that is stopped keeps the seeds it finished. With
+``--unlabelled`` (classification) each data set's default also gets the other data set's
+training texts as ``--data.unlabelled`` (BBC articles for the sentiment sentences and the other
+way round), written to ``defaults_classify_unlabelled.json``. ``--rescore`` scores the run
+folders of the last run again without training (its training times are kept; without a result
+file, the trainer's own time from the run's log.csv). The tagging baseline needs
+python-crfsuite (the ``bench`` extra). ``benchmarks/report.py`` turns the results into the
+docs' table.
 """
 
 from __future__ import annotations
@@ -181,10 +183,14 @@ def main() -> None:
         if args.task != "summarize":  # first, so a missing library stops before training
             baseline = ds.baseline(folder / ds.train, folder / ds.test)
             dev_baseline = ds.baseline(folder / ds.train, folder / ds.valid)
-        if args.rescore:
-            runs = [rescore(args.task, ds, folder, s, args.unlabelled, old) for s in seeds]
-        else:
-            runs = [run_default(args.task, ds, folder, s, args.unlabelled) for s in seeds]
+        runs = []
+        for s in seeds:
+            if args.rescore:
+                runs.append(rescore(args.task, ds, folder, s, args.unlabelled, old))
+            else:
+                runs.append(run_default(args.task, ds, folder, s, args.unlabelled))
+            partial = {"runs": runs, "complete": False}
+            write_result(name, {"task": args.task, "seeds": seeds, **results, ds.name: partial})
         dev = [evaluate(run_dir(args.task, ds, s, args.unlabelled), folder / ds.valid)
                for s in seeds]  # fmt: skip
         for run, scores in zip(runs, dev):

@@ -383,8 +383,11 @@ def speed_run(name: str) -> str:
         return ""
     step = r["step_batch1_2x512"]
     allocator = r.get("allocator", "default")
-    cpu = r.get("machine", {}).get("cpu", "unknown CPU")
-    text = [f"`{r['command']}` ({r['date']}, {cpu}, allocator: {allocator}):", ""]
+    machine = r.get("machine", {})
+    where = machine.get("cpu", "unknown CPU")
+    if r.get("device", "cpu") != "cpu":
+        where = f"{machine.get('cuda')}, PyTorch {machine.get('torch')}"
+    text = [f"`{r['command']}` ({r['date']}, {where}, allocator: {allocator}):", ""]
     text += _speed_rows(r)
     text.append("")
     keras = [x for x in r["rows"] if "keras_tok_s" in x]

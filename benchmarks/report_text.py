@@ -47,6 +47,19 @@ with Keras 3 (TensorFlow backend) installed, so that its `LSTM` and `GRU` run in
 below are listed after the tables, and the next section profiles them.
 """
 
+ON_GPU = """
+The quick grid (hidden 512, batch 32) with `--device cuda`: both layers, the input and the step
+loops on the GPU, each timed call ending with `torch.cuda.synchronize()`. It ran on one NVIDIA
+H100 with PyTorch 2.11 (CUDA 13.0, cuDNN 9.19) and measured rnnkit before it laid a fused
+layer's weights out in cuDNN's buffer (`flatten_for_cudnn` in `rnnkit/backends/fused.py`, as
+`torch.nn.LSTM.flatten_parameters` does): in this run cuDNN copied the weights of every
+`rnnkit.LSTM` and `rnnkit.GRU` call into its own buffer, which the LSTM and GRU rows (0.88-0.99
+of `torch.nn`) and the batch-1 step (a third of `torch.nn`'s speed) include. The peephole,
+layer-norm and reset-before layers have no GPU kernel of their own and run their cells'
+operators step by step there (0.05-0.13 of `torch.nn`'s simpler cell); MinGRU and MinLSTM run
+the log-space scan, 3-7 times `torch.nn`'s GRU and LSTM.
+"""
+
 PROFILES = """
 `benchmarks/speed_profile.py` builds a row's two layers as `speed.py` does and runs PyTorch's
 profiler over a few calls of each: the time per step, the operators with the most self time (how
@@ -272,6 +285,7 @@ table measures.
     ("### Sizes and batches", "", None, ("speed_run", "speed_grid")),
     ("### The whole grid", FULL_GRID, None, ("speed_full", "speed_full")),
     ("#### Where the time goes in the slower rows", PROFILES, None, ("speed_profiles",)),
+    ("### On a GPU", ON_GPU, None, ("speed_run", "speed_cuda")),
     (
         "### Variable lengths",
         """

@@ -26,6 +26,10 @@ When Keras 3 is installed, its ``LSTM`` and ``GRU`` layers run as a third contes
 ``paired_ratio_vs_keras`` (rnnkit over Keras, per repeat, median), with the Keras backend in the
 result file.
 
+``--device cuda`` runs both sides on the GPU (inputs, layers and the step loops; each timed call
+ends with ``torch.cuda.synchronize()``), where rnnkit's LSTM and GRU run PyTorch's cuDNN kernel
+and the other cells their per-step operators; Keras is skipped there.
+
 ``--keep-freed-memory`` calls ``keep_freed_memory()`` first (glibc keeps freed blocks
 mapped, so repeated calls stop page-faulting their activations in); it applies to the whole
 process, baselines included.
@@ -74,6 +78,12 @@ def _output(result: object) -> torch.Tensor:
     return result[0] if isinstance(result, tuple) else result  # type: ignore[index]
 
 
+def _sync(device: torch.device) -> None:
+    """Wait for the GPU's queued work, so a timed call ends when its kernels do."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
 def _call(layer: nn.Module, x: torch.Tensor, train: bool) -> None:
     if train:
         _output(layer(x)).sum().backward()
@@ -81,6 +91,7 @@ def _call(layer: nn.Module, x: torch.Tensor, train: bool) -> None:
     else:
         with torch.no_grad():
             layer(x)
+    _sync(x.device)
 
 
 def saved_bytes(layer: nn.Module, x: torch.Tensor) -> int:
@@ -108,21 +119,22 @@ def compare(
     repeats: int,
     keras: bool = False,
     min_seconds: float = 0.0,
+    device: str = "cpu",
 ) -> dict:
     """Median tokens/s of rnnkit and the baseline (and Keras' layer, with ``keras``), in turn,
     and their ratios: ``repeats`` rounds, and more (up to ``MAX_ROUNDS``) until rnnkit's calls
     add up to ``min_seconds``, so short calls get enough rounds for a stable median."""
     make_ours, make_base = PAIRS[name]
     torch.manual_seed(0)
-    x = torch.randn(batch, steps, INPUT)
+    x = torch.randn(batch, steps, INPUT, device=device)
     layers = {}
     calls: dict[str, Callable[[], None]] = {}
     for key, make in (("torch", make_base), ("rnnkit", make_ours)):
-        layer = make(INPUT, hidden).train(train)
+        layer = make(INPUT, hidden).to(device).train(train)
         layers[key] = layer
         calls[key] = lambda layer=layer: _call(layer, x, train)
     if keras and name in keras_baseline.LAYERS:
-        calls["keras"] = keras_baseline.contestant(name, hidden, x.numpy(), train)
+        calls["keras"] = keras_baseline.contestant(name, hidden, x.cpu().numpy(), train)
     first = {key: timed(call) for key, call in calls.items()}
     times: dict[str, list[float]] = {key: [] for key in calls}
     keys = list(calls)
@@ -153,20 +165,21 @@ def compare(
     return row
 
 
-def step_latency(repeats: int, tokens: int = 200, kind: str = "lstm") -> dict:
+def step_latency(repeats: int, tokens: int = 200, kind: str = "lstm", device: str = "cpu") -> dict:
     """ms per token of a batch-1, 2-layer, hidden-512 step loop, rnnkit vs PyTorch's layer of
     the same ``kind`` (``lstm`` or ``gru``) called step by step."""
     torch.manual_seed(0)
-    ours = {"lstm": rnnkit.LSTM, "gru": rnnkit.GRU}[kind](INPUT, 512, num_layers=2).eval()
+    ours = {"lstm": rnnkit.LSTM, "gru": rnnkit.GRU}[kind](INPUT, 512, num_layers=2)
     base = {"lstm": nn.LSTM, "gru": nn.GRU}[kind](INPUT, 512, num_layers=2, batch_first=True)
-    base = base.eval()
-    xs = torch.randn(tokens, 1, 1, INPUT)
+    ours, base = ours.to(device).eval(), base.to(device).eval()
+    xs = torch.randn(tokens, 1, 1, INPUT, device=device)
 
     def loop(layer: nn.Module) -> None:
         with torch.no_grad():
             state = None
             for x_t in xs:
                 _, state = layer(x_t, state)
+        _sync(xs.device)
 
     loop(ours), loop(base)  # warm-up
     times: dict[str, list[float]] = {"torch": [], "rnnkit": []}
@@ -222,8 +235,12 @@ def main() -> None:
     parser.add_argument(
         "--no-keras", action="store_true", help="skip Keras even when it is installed"
     )
+    parser.add_argument("--device", default="cpu", help="cpu or cuda (Keras is skipped on cuda)")
     args = parser.parse_args()
-    keras_backend = None if args.no_keras else keras_baseline.backend()
+    if args.device != "cpu" and not torch.cuda.is_available():
+        parser.error(f"--device {args.device}: PyTorch sees no GPU here")
+    on_cpu = args.device == "cpu"
+    keras_backend = None if args.no_keras or not on_cpu else keras_baseline.backend()
     if keras_backend is not None and keras_backend not in keras_baseline.SUPPORTED:
         print(f"Keras backend {keras_backend!r} is not supported; Keras skipped", flush=True)
         keras_backend = None
@@ -234,7 +251,7 @@ def main() -> None:
     batch = [32] if args.quick else [int(v) for v in args.batch.split(",")]
     # the step first, as in a process that only generates, and again after the training calls
     # (earlier runs measured it only there, 0.86-1.03 ms, against 0.43-0.72 ms in fresh processes)
-    step = step_latency(args.repeats)
+    step = step_latency(args.repeats, device=args.device)
     rows = []
     for name in args.layers.split(","):
         for steps in (int(v) for v in args.steps.split(",")):
@@ -243,15 +260,16 @@ def main() -> None:
                     for train in (True, False):
                         rows.append(compare(name, h, b, steps, train, args.repeats,
                                             keras=keras_backend is not None,
-                                            min_seconds=args.min_seconds))  # fmt: skip
+                                            min_seconds=args.min_seconds,
+                                            device=args.device))  # fmt: skip
     write_result(args.name, {
         "input_size": INPUT, "repeats": args.repeats, "min_seconds": args.min_seconds,
-        "threads": torch.get_num_threads(),
+        "threads": torch.get_num_threads(), "device": args.device,
         "allocator": allocator, "keras_backend": keras_backend, "rows": rows,
         "step_batch1_2x512": step,
-        "step_batch1_2x512_after_training": step_latency(args.repeats),
-        "step_batch1_2x512_gru": step_latency(args.repeats, kind="gru"),
-        "native_build_s": build_seconds(),
+        "step_batch1_2x512_after_training": step_latency(args.repeats, device=args.device),
+        "step_batch1_2x512_gru": step_latency(args.repeats, kind="gru", device=args.device),
+        "native_build_s": build_seconds() if on_cpu else {},
     })  # fmt: skip
 
 

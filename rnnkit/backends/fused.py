@@ -8,6 +8,7 @@ go through a packed sequence, or (where the dispatch finds it faster) through un
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 
 import torch
@@ -25,8 +26,47 @@ _OPS = {
 }
 
 
+#: cuDNN's names of the kernels (``torch.backends.cudnn.rnn.get_cudnn_mode``)
+_CUDNN_MODES = {"lstm": "LSTM", "gru": "GRU", "rnn_tanh": "RNN_TANH", "rnn_relu": "RNN_RELU"}
+
+
 def _as_tuple(state: StateLike) -> tuple[Tensor, ...]:
     return state if isinstance(state, tuple) else (state,)
+
+
+def flatten_for_cudnn(
+    kernel: str, cells: Sequence[nn.Module], params: list[Tensor], num_layers: int,
+    bidirectional: bool,
+) -> None:  # fmt: skip
+    """On a GPU, make the cells' parameters views of one buffer in cuDNN's layout, as
+    ``torch.nn.LSTM.flatten_parameters`` does; otherwise cuDNN copies every weight into such a
+    buffer on each call (and PyTorch warns that it does). The parameters stay the same objects
+    (an optimiser keeps them); done again only after they move (``.to()``, ``.cuda()``),
+    which the cached data pointers tell."""
+    first = params[0]
+    if first.device.type != "cuda" or not torch.backends.cudnn.is_acceptable(first):
+        return
+    key = tuple(p.data_ptr() for p in params)
+    if cells[0].__dict__.get("_cudnn_flat") == key or torch.compiler.is_compiling():
+        return
+    if len(set(key)) != len(key) or any(p.dtype != first.dtype for p in params):
+        return  # shared or mixed parameters: leave them, as torch.nn does
+    import torch.backends.cudnn.rnn as cudnn_rnn
+
+    cell = cells[0]
+    proj = int(getattr(cell, "proj_size", 0) or 0)
+    try:
+        with torch.cuda.device_of(first), torch.no_grad():
+            if torch._use_cudnn_rnn_flatten_weight():
+                torch._cudnn_rnn_flatten_weight(
+                    params, len(params) // len(cells), cell.weight_ih.shape[1],
+                    cudnn_rnn.get_cudnn_mode(_CUDNN_MODES[kernel]), cell.hidden_size, proj,
+                    num_layers, True, bidirectional,
+                )  # fmt: skip
+    except RuntimeError as error:  # keep the copying path (correct, slower), and say so once
+        warnings.warn(f"rnnkit: could not lay the {kernel} weights out for cuDNN ({error}); "
+                      "cuDNN copies them on each call", RuntimeWarning, stacklevel=4)  # fmt: skip
+    cell.__dict__["_cudnn_flat"] = tuple(p.data_ptr() for p in params)
 
 
 def run_fused(
@@ -66,6 +106,7 @@ def run_fused(
         state = tuple(x.new_zeros(k, n, s) for s in sizes)
     hx = _as_tuple(state)
     params = [p for cell in cells for p in cell.fused_weights()]
+    flatten_for_cudnn(kernel, cells, params, num_layers, bidirectional)
     flags = (cells[0].bias, num_layers, float(dropout), training, bidirectional)
     op = _OPS[kernel]
     if lengths is not None and segmented:

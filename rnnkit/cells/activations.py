@@ -10,8 +10,9 @@ from torch.nn import functional as F
 
 
 def _hard_sigmoid(x: Tensor) -> Tensor:
-    # Keras 3's definition: relu6(x + 3) / 6.
-    return F.hardsigmoid(x)
+    # Keras 3's definition: relu6(x + 3) / 6, written out: F.hardsigmoid's CUDA kernel multiplies
+    # by a float32 1/6 even in float64 (off by about 4e-8), where this is exact on every device.
+    return (x + 3.0).clamp(0.0, 6.0) / 6.0
 
 
 def _hard_sigmoid_keras2(x: Tensor) -> Tensor:

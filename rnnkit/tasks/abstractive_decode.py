@@ -31,6 +31,7 @@ from rnnkit.tasks.summarize import (
     oracle_summary,
     read_summaries,
 )
+from rnnkit.training.evaluation import model_device, to_device
 
 
 @dataclass
@@ -107,12 +108,14 @@ class AbstractiveSummarizer:
         order = sorted(range(len(sources)), key=lambda i: len(sources[i].ids))
         out: list[Generated | None] = [None] * len(sources)
         eos, size = self.encoder.tokenizer.eos_id, self.encoder.cfg.eval_batch_size
+        device = model_device(self.model)
         for start in range(0, len(order), size):
             chunk = order[start : start + size]
-            batch = self.encoder.collate_sources([sources[i] for i in chunk])
+            batch = to_device(self.encoder.collate_sources([sources[i] for i in chunk]), device)
             state = self.model.encode(batch["source"], batch["source_lengths"],
                                       batch["source_ids"], int(batch["extra"]))  # fmt: skip
-            hyps = beam_search(self.model, state, self.model.first_tokens(len(chunk)),
+            first = self.model.first_tokens(len(chunk), device)
+            hyps = beam_search(self.model, state, first,
                                max_length, beam, eos_id=eos, length_penalty=length_penalty,
                                min_length=min_length, rules=rules,
                                no_repeat_ngram_size=ngram)  # fmt: skip

@@ -39,6 +39,7 @@ from rnnkit.tasks.classify_pretrain import pretrain_language_model
 from rnnkit.tasks.recipe import fit, split_data
 from rnnkit.training import TrainerConfig, TrainResult
 from rnnkit.training import distributed as dist
+from rnnkit.training.evaluation import model_device, to_device
 
 
 @dataclass
@@ -330,8 +331,9 @@ def _predict_examples(
     model: Classifier, encoder: ClassificationEncoder, examples: list[TextExample]
 ) -> list[tuple[str, ...]]:
     out: list[tuple[str, ...]] = []
-    names = encoder.labels.labels
+    names, device = encoder.labels.labels, model_device(model)
     for batch in encoder.batches(examples, encoder.cfg.eval_batch_size, shuffle=False):
+        batch = to_device(batch, device)
         pred = model.predict(batch["tokens"], batch["lengths"], batch.get("bilm"))
         if model.config.multi_label:
             out.extend(tuple(names[j] for j in row.nonzero().flatten().tolist()) for row in pred)

@@ -15,15 +15,16 @@ import torch
 from rnnkit.data import Tokenizer
 from rnnkit.decoding import beam_search, generate_tokens
 from rnnkit.models import LanguageModel
+from rnnkit.training.evaluation import model_device
 
 
 @torch.no_grad()
 def _prime(model: LanguageModel, ids: list[int]) -> tuple[object, torch.Tensor]:
     """State after reading ``ids[:-1]`` and the token to feed next, ``ids[-1]``."""
-    state = None
+    state, device = None, model_device(model)
     if len(ids) > 1:
-        _, state = model(torch.tensor([ids[:-1]]), None)
-    return state, torch.tensor([ids[-1]])
+        _, state = model(torch.tensor([ids[:-1]], device=device), None)
+    return state, torch.tensor([ids[-1]], device=device)
 
 
 def _cut_at_stop(text: str, stop: Sequence[str]) -> int | None:

@@ -40,6 +40,7 @@ from rnnkit.tasks.recipe import fit, split_data
 from rnnkit.tasks.summarize_model import split_model_options
 from rnnkit.training import TrainerConfig, TrainResult
 from rnnkit.training import distributed as dist
+from rnnkit.training.evaluation import model_device, to_device
 
 
 @dataclass
@@ -219,8 +220,9 @@ class Summarizer:
         out: list[list[int]] = []
         cfg = self.encoder.cfg
         batches = self.encoder.batches(documents, cfg.eval_batch_size, False, labelled=False)
+        device = model_device(self.model)
         for batch in batches:  # in document order
-            probs = self.model.predict(batch)
+            probs = self.model.predict(to_device(batch, device))
             for i, n in enumerate(batch["lengths"].tolist()):
                 words = [len(s.split()) for s in documents[len(out)].sentences[:n]]
                 out.append(select_sentences(probs[i, :n].tolist(), words, max_sentences,

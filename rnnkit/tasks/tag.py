@@ -39,6 +39,7 @@ from rnnkit.tasks.bilm import load_bilm
 from rnnkit.tasks.recipe import fit, split_data
 from rnnkit.training import TrainerConfig, TrainResult
 from rnnkit.training import distributed as dist
+from rnnkit.training.evaluation import model_device, to_device
 
 PAD = "<pad>"
 TABLE_SPECIALS = (PAD, UNK)  # id 0 pads, id 1 is the unknown word/character
@@ -231,8 +232,9 @@ def tag_sentences(
     names = encoder.tags.labels
     untagged = [TaggedSentence(s.tokens, [], s.rows) for s in sentences]
     out: list[list[str]] = []
+    device = model_device(model)
     for batch in encoder.batches(untagged, encoder.cfg.eval_batch_size, shuffle=False):
-        out.extend([names[i] for i in path] for path in model.predict(batch))
+        out.extend([names[i] for i in path] for path in model.predict(to_device(batch, device)))
     return out
 
 

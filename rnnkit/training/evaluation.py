@@ -17,7 +17,7 @@ from typing import Any
 import torch
 from torch import nn
 
-__all__ = ["evaluate_loss", "summed_loss", "to_device"]
+__all__ = ["evaluate_loss", "model_device", "summed_loss", "to_device"]
 
 
 @torch.no_grad()
@@ -64,6 +64,14 @@ def evaluate_loss(
     if count == 0:
         raise ValueError("evaluation: the evaluation data yielded no batches (is it empty?)")
     return total, count
+
+
+def model_device(model: nn.Module) -> torch.device:
+    """Where ``model``'s parameters live (its first parameter's device; the CPU without any).
+    Prediction code moves each batch there, so a model trained on a GPU scores its validation
+    data, and predicts, where it is."""
+    param = next(model.parameters(), None)
+    return torch.device("cpu") if param is None else param.device
 
 
 def to_device(batch: Any, device: torch.device) -> Any:

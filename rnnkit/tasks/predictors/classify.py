@@ -12,6 +12,7 @@ import torch
 from rnnkit.data.labelled import TextExample
 from rnnkit.tasks.classify import ClassificationEncoder, Classifier, load_classifier
 from rnnkit.tasks.predictors.base import Predictor, check_texts
+from rnnkit.training.evaluation import model_device, to_device
 
 
 @dataclass
@@ -74,7 +75,9 @@ class ClassifierPredictor(Predictor):
         multi = self.model.config.multi_label
         size = batch_size or self.encoder.cfg.eval_batch_size
         out: list[Classification] = []
+        device = model_device(self.model)
         for batch in self.encoder.batches(examples, size, shuffle=False):
+            batch = to_device(batch, device)
             scores = self.model(batch["tokens"], batch["lengths"], batch.get("bilm")).float()
             probs = torch.sigmoid(scores) if multi else scores.softmax(dim=-1)  # (N, C)
             for row in probs.tolist():

@@ -13,6 +13,7 @@ from rnnkit.data.documents import Document
 from rnnkit.models.summarizer import select_sentences
 from rnnkit.tasks.predictors.base import Predictor, check_texts
 from rnnkit.tasks.summarize import Summarizer, load_summarizer
+from rnnkit.training.evaluation import model_device, to_device
 
 
 @dataclass
@@ -98,8 +99,9 @@ class SummarizerPredictor(Predictor):
         docs = as_documents(texts)
         encoder = self.summarizer.encoder
         out: list[Summary] = []
+        device = model_device(self.summarizer.model)
         for batch in encoder.batches(docs, encoder.cfg.eval_batch_size, False, labelled=False):
-            probs = self.summarizer.model.predict(batch)  # (N, S)
+            probs = self.summarizer.model.predict(to_device(batch, device))  # (N, S)
             for i, n in enumerate(batch["lengths"].tolist()):
                 doc = docs[len(out)]
                 scores = probs[i, :n].tolist()
