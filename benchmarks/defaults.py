@@ -12,19 +12,21 @@ the model, its size and how long it trains), then ``rnnkit evaluate DIR --data
 TEST --json`` (and on the dev file, where the default was chosen). The baseline is trained on
 the same training file and scored on the same test (and dev) file:
 
+    lm         a plain torch.nn.LSTM loop of the default's sizes, optimiser, batch and window,
+               trained as many epochs as the default (seed 1), bits per character (lower wins)
     classify   TF-IDF (word 1-2 grams) + logistic regression (scikit-learn), accuracy
     tag        python-crfsuite on hand-made word features, token accuracy
     translate  copying the source sentence, BLEU (sacrebleu)
     summarize  the first sentence (Lead-1), ROUGE-1
 
 Each seed's figure, the mean and the minimum go to ``benchmarks/results/defaults_TASK.json``
-with the training time of each run; the file is also written after every run, marked
-``"complete": false``, so a long run that is stopped keeps the seeds it finished. With
-``--unlabelled`` (classification) each data set's default also gets the other data set's
-training texts as ``--data.unlabelled`` (BBC articles for the sentiment sentences and the other
-way round), written to ``defaults_classify_unlabelled.json``. ``--rescore`` scores the run
-folders of the last run again without training (its training times are kept; without a result
-file, the trainer's own time from the run's log.csv). The tagging baseline needs
+with the training time of each run; the file is written after every run (``"complete"`` says
+whether every seed asked for has run), so a long run that is stopped keeps the seeds it
+finished. With ``--unlabelled`` (classification) each data set's default also gets the other
+data set's training texts as ``--data.unlabelled`` (BBC articles for the sentiment sentences and
+the other way round), written to ``defaults_classify_unlabelled.json``. ``--rescore`` scores the
+run folders of the last run again without training (its training times are kept; without a
+result file, the trainer's own time from the run's log.csv). The tagging baseline needs
 python-crfsuite (the ``bench`` extra). ``benchmarks/report.py`` turns the results into the
 docs' table.
 """
@@ -59,6 +61,47 @@ class Dataset:
     baseline: Callable[[Path, Path], float]
     unlabelled: str | None = None
     layout: tuple[str, ...] = ()  # options that say where the data's fields are, not how to train
+    lower_wins: bool = False  # bits per character: lower is better
+
+
+#: the plain LSTM's figures by training file: trained once, scored on the test and dev files
+_PLAIN_LSTM: dict[Path, dict] = {}
+
+
+def plain_lstm(train: Path, test: Path) -> float:
+    """Bits per character of ``lm_shakespeare.TorchCharLSTM`` trained by a plain loop for the
+    LM default's number of epochs, on ``test`` (the split's test or valid file)."""
+    if train not in _PLAIN_LSTM:
+        import torch
+        from lm_shakespeare import train_torch_baseline
+
+        from rnnkit.data import CharTokenizer, read_text
+        from rnnkit.tasks.defaults import resolve
+
+        text = read_text(train)
+        tok = CharTokenizer.train(text)
+        ids = {n: torch.tensor(tok.encode(read_text(train.with_name(f"{n}.txt"))))
+               for n in ("test", "valid")}  # fmt: skip
+        epochs = resolve("lm").trainer.max_epochs
+        result = train_torch_baseline(torch.tensor(tok.encode(text)), ids["test"],
+                                      tok.vocab_size, None, 1, epochs, ids["valid"])  # fmt: skip
+        print("plain torch.nn.LSTM", result, flush=True)
+        _PLAIN_LSTM[train] = result
+    return float(_PLAIN_LSTM[train]["bpc" if test.stem == "test" else "valid_bpc"])
+
+
+def shakespeare_split(folder: Path) -> Path:
+    """The character LM's files, the Shakespeare text split as ``lm_shakespeare.py`` splits it
+    (90 / 5 / 5 %, on line boundaries), written once beside the run folders."""
+    from lm_shakespeare import split
+
+    out = RESULTS / "runs" / "defaults_lm_data"
+    if not (out / "test.txt").exists():
+        out.mkdir(parents=True, exist_ok=True)
+        text = (folder / "shakespeare" / "shakespeare.txt").read_text(encoding="utf-8")
+        for name, part in zip(("train", "valid", "test"), split(text)):
+            (out / f"{name}.txt").write_text(part, encoding="utf-8")
+    return out
 
 
 def tfidf(train: Path, test: Path) -> float:
@@ -84,6 +127,10 @@ def copy_source(train: Path, test: Path) -> float:
 
 
 TASKS: dict[str, list[Dataset]] = {
+    "lm": [
+        Dataset("shakespeare", "train.txt", "valid.txt", "test.txt", "bpc",
+                "torch.nn.LSTM, plain loop", plain_lstm, lower_wins=True),
+    ],
     "classify": [
         Dataset("sentiment", "sentiment/train.tsv", "sentiment/dev.tsv", "sentiment/test.tsv",
                 "accuracy", "TF-IDF + logistic regression", tfidf, "bbc/train.jsonl"),
@@ -150,8 +197,30 @@ def rescore(task: str, ds: Dataset, folder: Path, seed: int, unlabelled: bool, o
     return {"seed": seed, **seconds, **evaluate(out, folder / ds.test)}
 
 
+def entry(
+    ds: Dataset, runs: list[dict], dev: list[dict], baselines: tuple[float, float],
+    unlabelled: bool,
+) -> dict:  # fmt: skip
+    """A data set's record: each run, mean and minimum, the baseline on test and dev."""
+    scores = [r[ds.metric] for r in runs]
+    return {
+        "metric": ds.metric,
+        "unlabelled": ds.unlabelled if unlabelled else None,
+        "rnnkit_default": {"runs": runs, **summary(scores)},
+        "baseline": {"name": ds.baseline_name, ds.metric: round(baselines[0], 4)},
+        "ahead_on_every_seed": (max(scores) < baselines[0])
+        if ds.lower_wins
+        else (min(scores) > baselines[0]),
+        "dev": {
+            "rnnkit_default": summary([d[ds.metric] for d in dev]),
+            "baseline": round(baselines[1], 4),
+        },
+    }
+
+
 def summary(values: list[float]) -> dict:
-    return {"mean": round(sum(values) / len(values), 4), "min": round(min(values), 4)}
+    return {"mean": round(sum(values) / len(values), 4), "min": round(min(values), 4),
+            "max": round(max(values), 4)}  # fmt: skip
 
 
 def main() -> None:
@@ -172,45 +241,33 @@ def main() -> None:
     args = parser.parse_args()
     if args.unlabelled and args.task != "classify":
         parser.error("--unlabelled is for --task classify")
-    folder = data_dir()
+    folder = shakespeare_split(data_dir()) if args.task == "lm" else data_dir()
     seeds = [int(s) for s in args.seeds.split(",")]
     chosen = args.datasets.split(",") if args.datasets else [d.name for d in TASKS[args.task]]
     name = f"defaults_{args.task}{'_unlabelled' * args.unlabelled}"
     path = RESULTS / f"{name}.json"
     old = json.loads(path.read_text()) if args.rescore and path.exists() else {}
-    results = {}
+    results: dict[str, dict] = {}
     for ds in (d for d in TASKS[args.task] if d.name in chosen):
+        baselines = None
         if args.task != "summarize":  # first, so a missing library stops before training
-            baseline = ds.baseline(folder / ds.train, folder / ds.test)
-            dev_baseline = ds.baseline(folder / ds.train, folder / ds.valid)
-        runs = []
+            baselines = (ds.baseline(folder / ds.train, folder / ds.test),
+                         ds.baseline(folder / ds.train, folder / ds.valid))  # fmt: skip
+        runs: list[dict] = []
+        dev: list[dict] = []
         for s in seeds:
             if args.rescore:
                 runs.append(rescore(args.task, ds, folder, s, args.unlabelled, old))
             else:
                 runs.append(run_default(args.task, ds, folder, s, args.unlabelled))
-            partial = {"runs": runs, "complete": False}
-            write_result(name, {"task": args.task, "seeds": seeds, **results, ds.name: partial})
-        dev = [evaluate(run_dir(args.task, ds, s, args.unlabelled), folder / ds.valid)
-               for s in seeds]  # fmt: skip
-        for run, scores in zip(runs, dev):
-            run["dev_" + ds.metric] = scores[ds.metric]
-        if args.task == "summarize":
-            baseline, dev_baseline = runs[0]["lead"]["rouge1"], dev[0]["lead"]["rouge1"]
-        scores = [r[ds.metric] for r in runs]
-        results[ds.name] = {
-            "metric": ds.metric,
-            "unlabelled": ds.unlabelled if args.unlabelled else None,
-            "rnnkit_default": {"runs": runs, **summary(scores)},
-            "baseline": {"name": ds.baseline_name, ds.metric: round(baseline, 4)},
-            "ahead_on_every_seed": min(scores) > baseline,
-            "dev": {
-                "rnnkit_default": summary([d[ds.metric] for d in dev]),
-                "baseline": round(dev_baseline, 4),
-            },
-        }
+            dev.append(evaluate(run_dir(args.task, ds, s, args.unlabelled), folder / ds.valid))
+            runs[-1]["dev_" + ds.metric] = dev[-1][ds.metric]
+            if baselines is None:  # summarize: Lead-1, from evaluate's own figures
+                baselines = (runs[0]["lead"]["rouge1"], dev[0]["lead"]["rouge1"])
+            results[ds.name] = entry(ds, runs, dev, baselines, args.unlabelled)
+            results[ds.name]["complete"] = len(runs) == len(seeds)
+            write_result(name, {"task": args.task, "seeds": seeds, **results})
         print(ds.name, json.dumps(results[ds.name]), flush=True)
-    write_result(name, {"task": args.task, "seeds": seeds, **results})
 
 
 if __name__ == "__main__":

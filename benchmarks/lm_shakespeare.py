@@ -57,7 +57,13 @@ class TorchCharLSTM(nn.Module):
         return self.out(h), state
 
 
-def train_torch_baseline(train_ids, test_ids, vocab: int, seconds: float, seed: int) -> dict:
+def train_torch_baseline(
+    train_ids: torch.Tensor, test_ids: torch.Tensor, vocab: int, seconds: float | None, seed: int,
+    epochs: int | None = None, valid_ids: torch.Tensor | None = None,
+) -> dict:  # fmt: skip
+    """Train ``TorchCharLSTM`` with the LM task's defaults (optimizer, batch, window, clipping)
+    for ``seconds`` of wall time and/or ``epochs`` passes, whichever ends first; its bits per
+    character on ``test_ids`` (and ``valid_ids``, as ``valid_bpc``)."""
     defaults = resolve("lm")
     model_cfg, trainer_cfg = defaults.model_config(), defaults.trainer
     torch.manual_seed(seed)
@@ -66,8 +72,12 @@ def train_torch_baseline(train_ids, test_ids, vocab: int, seconds: float, seed: 
     )
     opt = torch.optim.Adam(model.parameters(), lr=trainer_cfg.lr)
     stream = LMStream(train_ids, trainer_cfg.batch_size, defaults.data.bptt, seed=seed)
-    start, steps, state = time.monotonic(), 0, None
-    while time.monotonic() - start < seconds:
+    start, steps, epoch, state = time.monotonic(), 0, 0, None
+
+    def more() -> bool:
+        return seconds is None or time.monotonic() - start < seconds
+
+    while more() and (epochs is None or epoch < epochs):
         for x, y in stream:
             if state is not None:
                 state = tuple(s.detach() for s in state)
@@ -78,21 +88,29 @@ def train_torch_baseline(train_ids, test_ids, vocab: int, seconds: float, seed: 
             nn.utils.clip_grad_norm_(model.parameters(), trainer_cfg.clip_grad_norm)
             opt.step()
             steps += 1
-            if time.monotonic() - start >= seconds:
+            if not more():
                 break
-        state = None
+        state, epoch = None, epoch + 1
     train_seconds = time.monotonic() - start
+    result = {"bpc": _bpc(model, test_ids, vocab), "steps": steps, "epochs": epoch,
+              "train_seconds": train_seconds}  # fmt: skip
+    if valid_ids is not None:
+        result["valid_bpc"] = _bpc(model, valid_ids, vocab)
+    return result
+
+
+@torch.no_grad()
+def _bpc(model: TorchCharLSTM, ids: torch.Tensor, vocab: int) -> float:
+    """Bits per character of ``model`` over ``ids`` in the evaluation windows (one token per
+    character: the tokens counted are the characters)."""
     model.eval()
     total, count, state = 0.0, 0, None
-    with torch.no_grad():
-        for x, y in LMStream(test_ids, EVAL["batch_size"], EVAL["bptt"]).windows_for_eval():
-            logits, state = model(x, state)
-            total += F.cross_entropy(
-                logits.reshape(-1, vocab), y.reshape(-1), reduction="sum"
-            ).item()
-            count += y.numel()
-    # one token per character: the tokens counted are the characters
-    return {"bpc": bits_per_character(total, count), "steps": steps, "train_seconds": train_seconds}
+    for x, y in LMStream(ids, EVAL["batch_size"], EVAL["bptt"]).windows_for_eval():
+        logits, state = model(x, state)
+        total += F.cross_entropy(logits.reshape(-1, vocab), y.reshape(-1), reduction="sum").item()
+        count += y.numel()
+    model.train()
+    return bits_per_character(total, count)
 
 
 def run_rnnkit(cell: str, train_path, valid_path, test_path, seconds: float, seed: int) -> dict:
