@@ -19,7 +19,7 @@ the same training file and scored on the same test (and dev) file:
     translate  copying the source sentence, BLEU (sacrebleu)
     summarize  the first sentence (Lead-1), ROUGE-1
 
-Each seed's figure, the mean and the minimum go to ``benchmarks/results/defaults_TASK.json``
+Each seed's figure, the mean, minimum and maximum go to ``benchmarks/results/defaults_TASK.json``
 with the training time of each run; the file is written after every run (``"complete"`` says
 whether every seed asked for has run), so a long run that is stopped keeps the seeds it
 finished. With ``--unlabelled`` (classification) each data set's default also gets the other
