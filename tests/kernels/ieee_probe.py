@@ -79,7 +79,7 @@ def int8(dtype: torch.dtype) -> tuple[torch.Tensor, None]:
         for vnni in (False, True):
             stack = int8_step.Int8LSTMStack(levels, vnni=vnni)
             if vnni and not stack.vnni:  # no VNNI here: its entry point is a no-op; run it
-                build._loaded["int8_step"].rnnkit_int8_lm_step(1, 0, *[None] * 4, 0, *[None] * 4, 1)
+                build._loaded["int8_step"].rnnkit_int8_lm_step(1, 0, *[None] * 5, 0, *[None] * 4, 1)
                 continue
             parts.append(torch.cat(stack.step(x, [torch.zeros(H)] * 2, [torch.zeros(H)] * 2)[0]))
         rows.append(torch.cat(parts))
