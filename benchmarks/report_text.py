@@ -56,8 +56,8 @@ layer's weights out in cuDNN's buffer (`flatten_for_cudnn` in `rnnkit/backends/f
 `rnnkit.LSTM` and `rnnkit.GRU` call into its own buffer, which the LSTM and GRU rows (0.88-0.99
 of `torch.nn`) and the batch-1 step (a third of `torch.nn`'s speed) include. The peephole,
 layer-norm and reset-before layers have no GPU kernel of their own and run their cells'
-operators step by step there (0.05-0.13 of `torch.nn`'s simpler cell); MinGRU and MinLSTM run
-the log-space scan, 3-7 times `torch.nn`'s GRU and LSTM.
+operators step by step there (0.05-0.12 of `torch.nn`'s simpler cell); MinGRU and MinLSTM run
+the log-space scan, 2.9-7.0 times `torch.nn`'s GRU and LSTM (paired ratios throughout).
 """
 
 PROFILES = """
