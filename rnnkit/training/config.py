@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import torch
+
 from rnnkit.config import Config
 
 
@@ -37,6 +39,11 @@ class TrainerConfig(Config):
             monitor_mode: ``"min"``, ``"max"`` or ``"auto"`` (minimise loss and ppl, maximise
             anything else); on a tie the lower validation loss wins. The plateau schedule always
             follows the validation loss.
+
+    Device:
+        device: where the model trains: ``"cpu"``, ``"cuda"``, ``"cuda:1"``... (None: the GPU
+            when PyTorch sees one, else the CPU; under ``torchrun`` each process takes the GPU
+            of its rank).
 
     Checkpoints and logs:
         checkpoint_every: steps between checkpoints (None: at each evaluation);
@@ -74,6 +81,7 @@ class TrainerConfig(Config):
     tensorboard: bool = False
     seed: int = 0
     deterministic: bool = False
+    device: str | None = None
 
     def check(self) -> None:
         """Raise ``ValueError`` naming the first inconsistent setting."""
@@ -99,6 +107,22 @@ class TrainerConfig(Config):
             )
         if self.schedule == "cosine" and self.max_steps is None:
             raise ValueError("TrainerConfig: the cosine schedule needs max_steps")
+        self._check_device()
+
+    def _check_device(self) -> None:
+        if self.device is None:
+            return
+        try:
+            kind = torch.device(self.device).type
+        except (RuntimeError, ValueError):
+            raise ValueError(
+                f"TrainerConfig: device must be cpu, cuda or cuda:N, got {self.device!r}"
+            ) from None
+        if kind == "cuda" and not torch.cuda.is_available():
+            raise ValueError(
+                f"TrainerConfig: device {self.device!r}, but PyTorch sees no GPU here "
+                "(leave device unset to train where PyTorch can)"
+            )
 
     def monitors_loss(self) -> bool:
         """Whether ``monitor`` is the validation loss or its perplexity (no task score needed)."""

@@ -88,7 +88,7 @@ class Trainer:
         callbacks: extra callbacks.
         score: called with the model (in eval mode, without gradients) at each evaluation;
             returns more validation metrics (e.g. ROUGE), which ``config.monitor`` may name.
-        device: ``"cpu"``, ``"cuda"``... (default: CUDA when available).
+        device: ``"cpu"``, ``"cuda"``... (default: ``config.device``, else CUDA when available).
 
     Example:
         >>> trainer = Trainer(lm, stream, TrainerConfig(max_steps=100), valid_data=valid)
@@ -117,7 +117,8 @@ class Trainer:
         self.config = config
         self.distributed = dist.init_from_env()
         self.is_main = dist.rank() == 0
-        self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+        device = device or config.device or ("cuda" if torch.cuda.is_available() else "cpu")
+        self.device = torch.device(device)
         if self.device.type == "cuda" and self.distributed:
             self.device = torch.device("cuda", dist.rank() % torch.cuda.device_count())
         self.model = model.to(self.device)

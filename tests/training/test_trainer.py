@@ -229,3 +229,14 @@ def test_config_rejects_nonsense():
         TrainerConfig(max_time=5, schedule="cosine").check()
     with pytest.raises(ValueError, match=r"unknown key\(s\) \['max_step'\]"):
         TrainerConfig.from_dict({"max_step": 3})
+
+
+def test_device_setting_is_checked_and_used(tmp_path):
+    with pytest.raises(ValueError, match="device must be cpu, cuda or cuda:N, got 'gpu0'"):
+        TrainerConfig(max_steps=1, device="gpu0").check()
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="device 'cuda', but PyTorch sees no GPU"):
+            TrainerConfig(max_steps=1, device="cuda").check()
+    trainer, result = _fit(tmp_path, _cfg(max_steps=2, device="cpu"), valid=False)
+    assert trainer.device == torch.device("cpu") and result.steps == 2
+    assert {p.device.type for p in trainer.model.parameters()} == {"cpu"}
