@@ -188,7 +188,9 @@ def rescore(task: str, ds: Dataset, folder: Path, seed: int, unlabelled: bool, o
     out = run_dir(task, ds, seed, unlabelled)
     if not (out / "model").is_dir():
         sys.exit(f"--rescore: {out} holds no trained model; run without --rescore first")
-    before = {r["seed"]: r for r in old.get(ds.name, {}).get("rnnkit_default", {}).get("runs", [])}
+    kept = old.get(ds.name, {})
+    kept = kept.get("rnnkit_default", kept)  # a file written mid-run may hold only "runs"
+    before = {r["seed"]: r for r in kept.get("runs", [])}
     if seed in before:
         seconds = {"train_seconds": before[seed]["train_seconds"]}
     else:  # no result file (the run stopped after training): the trainer's own clock
