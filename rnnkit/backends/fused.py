@@ -44,10 +44,12 @@ def flatten_for_cudnn(
     (an optimiser keeps them); done again only after they move (``.to()``, ``.cuda()``),
     which the cached data pointers tell."""
     first = params[0]
-    if first.device.type != "cuda" or not torch.backends.cudnn.is_acceptable(first):
+    if first.device.type != "cuda" or torch.compiler.is_compiling():
+        return  # (a traced tensor has no data pointer)
+    if not torch.backends.cudnn.is_acceptable(first):
         return
     key = tuple(p.data_ptr() for p in params)
-    if cells[0].__dict__.get("_cudnn_flat") == key or torch.compiler.is_compiling():
+    if cells[0].__dict__.get("_cudnn_flat") == key:
         return
     if len(set(key)) != len(key) or any(p.dtype != first.dtype for p in params):
         return  # shared or mixed parameters: leave them, as torch.nn does
