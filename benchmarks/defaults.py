@@ -207,6 +207,7 @@ def entry(
     scores = [r[ds.metric] for r in runs]
     return {
         "metric": ds.metric,
+        "lower_wins": ds.lower_wins,
         "unlabelled": ds.unlabelled if unlabelled else None,
         "rnnkit_default": {"runs": runs, **summary(scores)},
         "baseline": {"name": ds.baseline_name, ds.metric: round(baselines[0], 4)},

@@ -83,7 +83,7 @@ def _per_seed(runs: list[dict], metric: str) -> tuple[str, float]:
 def _worst(result: dict) -> float:
     """The worst seed's figure: the highest where lower wins (bits per character)."""
     figures = [x[result["metric"]] for x in result["rnnkit_default"]["runs"]]
-    return float(max(figures) if result["metric"] == "bpc" else min(figures))
+    return float(max(figures) if result.get("lower_wins") else min(figures))
 
 
 def defaults() -> str:
