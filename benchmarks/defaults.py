@@ -19,6 +19,11 @@ the same training file and scored on the same test (and dev) file:
     translate  copying the source sentence, BLEU (sacrebleu)
     summarize  the first sentence (Lead-1), ROUGE-1
 
+Where the figure is a share of test items right (a text's label, a token's tag), each seed also
+gets McNemar's exact test against the baseline on the same items (``paired.py``: how many items
+only the default gets right, how many only the baseline, and the p-value): a small p says the
+test file tells the two apart, a large one that the gap is within chance.
+
 Each seed's figure, the mean, minimum and maximum go to ``benchmarks/results/defaults_TASK.json``
 with the training time of each run; the file is written after every run (``"complete"`` says
 whether every seed asked for has run), so a long run that is stopped keeps the seeds it
@@ -46,6 +51,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import RESULTS, data_dir, write_result
+from paired import mcnemar
 
 
 @dataclass
@@ -58,7 +64,9 @@ class Dataset:
     test: str
     metric: str
     baseline_name: str
-    baseline: Callable[[Path, Path], float]
+    #: trained on the first file, scored on the second: a figure, or whether it is right on each
+    #: item of the second file (the figure is then the share right, and the seeds get a paired test)
+    baseline: Callable[[Path, Path], float | list[bool]]
     unlabelled: str | None = None
     layout: tuple[str, ...] = ()  # options that say where the data's fields are, not how to train
     lower_wins: bool = False  # bits per character: lower is better
@@ -104,16 +112,23 @@ def shakespeare_split(folder: Path) -> Path:
     return out
 
 
-def tfidf(train: Path, test: Path) -> float:
-    from classify import tfidf_baseline
+def tfidf(train: Path, test: Path) -> list[bool]:
+    from classify import tfidf_predictions
 
-    return tfidf_baseline(train, test)["accuracy"]
+    from rnnkit.data.labelled import read_classification
+
+    gold = [e.label for e in read_classification(test)]
+    return [p == g for p, g in zip(tfidf_predictions(train, test), gold, strict=True)]
 
 
-def crfsuite(train: Path, test: Path) -> float:
-    from tag_pos import crfsuite_baseline
+def crfsuite(train: Path, test: Path) -> list[bool]:
+    from tag_pos import crfsuite_predictions
 
-    return crfsuite_baseline(train, test)["accuracy"]
+    from rnnkit.data.conll import read_conll
+
+    tags, _ = crfsuite_predictions(train, test)
+    return [p == g for pred, s in zip(tags, read_conll(test), strict=True)
+            for p, g in zip(pred, s.tags, strict=True)]  # fmt: skip
 
 
 def copy_source(train: Path, test: Path) -> float:
@@ -167,6 +182,33 @@ def evaluate(out: Path, path: Path) -> dict:
     command = rnnkit_command("evaluate", str(out), "--data", str(path), "--json")
     line = subprocess.run(command, check=True, capture_output=True, text=True).stdout
     return json.loads(line.strip().splitlines()[-1])
+
+
+def default_items(task: str, out: Path, test: Path, figure: float) -> list[bool] | None:
+    """Whether the default trained in ``out`` is right on each item of ``test`` (classify: each
+    text's label; tag: each token's tag), from ``rnnkit predict``; None for the other tasks.
+    Checked against ``figure``, the accuracy ``rnnkit evaluate`` gave on the same file."""
+    if task not in ("classify", "tag"):
+        return None
+    command = rnnkit_command("predict", str(out), "--data", str(test))
+    lines = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+    if task == "classify":
+        from rnnkit.data.labelled import read_classification
+
+        gold = [e.label for e in read_classification(test)]
+        items = [p == g for p, g in zip(lines.splitlines(), gold, strict=True)]
+    else:  # each row: the input's token and gold tag, then the predicted tag
+        rows = [line.split("\t") for line in lines.splitlines() if line.strip()]
+        items = [row[-1] == row[-2] for row in rows]
+    if abs(sum(items) / len(items) - figure) > 1e-9:
+        sys.exit(f"{out}: rnnkit predict is right on {sum(items)} of {len(items)} items of "
+                 f"{test}, but rnnkit evaluate gave accuracy {figure}")  # fmt: skip
+    return items
+
+
+def share(result: float | list[bool]) -> float:
+    """A baseline's figure: itself, or the share of items it got right."""
+    return sum(result) / len(result) if isinstance(result, list) else result
 
 
 def run_default(task: str, ds: Dataset, folder: Path, seed: int, unlabelled: bool) -> dict:
@@ -253,9 +295,11 @@ def main() -> None:
     results: dict[str, dict] = {}
     for ds in (d for d in TASKS[args.task] if d.name in chosen):
         baselines = None
+        base_items = None
         if args.task != "summarize":  # first, so a missing library stops before training
-            baselines = (ds.baseline(folder / ds.train, folder / ds.test),
-                         ds.baseline(folder / ds.train, folder / ds.valid))  # fmt: skip
+            on_test = ds.baseline(folder / ds.train, folder / ds.test)
+            base_items = on_test if isinstance(on_test, list) else None
+            baselines = (share(on_test), share(ds.baseline(folder / ds.train, folder / ds.valid)))
         runs: list[dict] = []
         dev: list[dict] = []
         for s in seeds:
@@ -265,6 +309,12 @@ def main() -> None:
                 runs.append(run_default(args.task, ds, folder, s, args.unlabelled))
             dev.append(evaluate(run_dir(args.task, ds, s, args.unlabelled), folder / ds.valid))
             runs[-1]["dev_" + ds.metric] = dev[-1][ds.metric]
+            out = run_dir(args.task, ds, s, args.unlabelled)
+            items = default_items(args.task, out, folder / ds.test, runs[-1][ds.metric])
+            if items is not None and base_items is not None:
+                test = mcnemar(items, base_items)
+                runs[-1]["paired"] = {"only_default": test["only_first"], "p": test["p"],
+                                      "only_baseline": test["only_second"]}  # fmt: skip
             if baselines is None:  # summarize: Lead-1, from evaluate's own figures
                 baselines = (runs[0]["lead"]["rouge1"], dev[0]["lead"]["rouge1"])
             results[ds.name] = entry(ds, runs, dev, baselines, args.unlabelled)

@@ -110,6 +110,29 @@ def defaults() -> str:
     return "\n".join(rows)
 
 
+def defaults_paired() -> str:
+    """McNemar's exact test of each seed's default against its baseline on the same test items,
+    for the tasks whose runs hold one (``paired`` in ``defaults_TASK.json``)."""
+    found = [(task, name, r) for task, name, r in default_rows()
+             if all("paired" in x for x in r["rnnkit_default"]["runs"])]  # fmt: skip
+    if not found:
+        return ""
+    rows = ["| task | data | test items | each seed: right only by the default / only by the "
+            "baseline (p) |", "|---|---|---|---|"]  # fmt: skip
+    for task, name, r in found:
+        runs = r["rnnkit_default"]["runs"]
+        items = runs[0].get("examples") or runs[0].get("tokens")
+        cells = " · ".join(f"seed {x['seed']}: {x['paired']['only_default']} / "
+                           f"{x['paired']['only_baseline']} ({_p(x['paired']['p'])})"
+                           for x in runs)  # fmt: skip
+        rows.append(f"| {task} | {name} | {items:,} | {cells} |")
+    return "\n".join(rows)
+
+
+def _p(p: float) -> str:
+    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
+
+
 def defaults_unlabelled() -> str:
     """The classification default with the other data set's texts as unlabelled text."""
     r, plain = _load("defaults_classify_unlabelled"), _load("defaults_classify")
