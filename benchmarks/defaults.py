@@ -206,6 +206,31 @@ def default_items(task: str, out: Path, test: Path, figure: float) -> list[bool]
     return items
 
 
+def document_wins(out: Path, test: Path, figure: float) -> tuple[list[bool], list[bool]]:
+    """Per test document: whether the summarizer trained in ``out`` scores a higher ROUGE-1
+    against the reference than Lead-1 does, and whether Lead-1 scores higher (a tie: neither).
+    The summaries come from ``rnnkit summarize``; their mean is checked against ``figure``,
+    the ROUGE-1 ``rnnkit evaluate`` gave on the same file."""
+    from rnnkit.metrics.rouge import rouge_metrics
+    from rnnkit.tasks.summarize import lead_summary, load_summarizer, read_summaries
+
+    cfg = load_summarizer(out).encoder.cfg
+    documents = read_summaries(cfg, str(test), require_summary=True)
+    command = rnnkit_command("summarize", str(out), "--input", str(test))
+    lines = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+    summaries = [json.loads(line)["summary"] for line in lines.splitlines()]
+    model, lead = [], []
+    for summary, d in zip(summaries, documents, strict=True):
+        reference = [d.summary or ""]
+        model.append(rouge_metrics([summary], reference)["rouge1"])
+        lead.append(rouge_metrics([lead_summary(d, 1, None)], reference)["rouge1"])
+    mean = sum(model) / len(model)
+    if abs(mean - figure) > 0.02:  # each document's figure is rounded to 2 decimals
+        sys.exit(f"{out}: rnnkit summarize's summaries of {test} score ROUGE-1 {mean:.2f}, "
+                 f"but rnnkit evaluate gave {figure}")  # fmt: skip
+    return [m > x for m, x in zip(model, lead)], [x > m for m, x in zip(model, lead)]
+
+
 def share(result: float | list[bool]) -> float:
     """A baseline's figure: itself, or the share of items it got right."""
     return sum(result) / len(result) if isinstance(result, list) else result
@@ -222,7 +247,15 @@ def run_default(task: str, ds: Dataset, folder: Path, seed: int, unlabelled: boo
     start = time.monotonic()
     subprocess.run(rnnkit_command(*train, "--out", str(out), "--seed", str(seed)), check=True)
     seconds = time.monotonic() - start
-    return {"seed": seed, "train_seconds": round(seconds, 1), **evaluate(out, folder / ds.test)}
+    return {"seed": seed, "train_seconds": round(seconds, 1), **evaluate(out, folder / ds.test),
+            **selection(out)}  # fmt: skip
+
+
+def selection(out: Path) -> dict:
+    """What a summarizer trained with ``model.type=auto`` kept and why (``selection.json``:
+    each candidate's validation figure), or nothing for any other run."""
+    path = out / "selection.json"
+    return {"selection": json.loads(path.read_text())} if path.is_file() else {}
 
 
 def rescore(task: str, ds: Dataset, folder: Path, seed: int, unlabelled: bool, old: dict) -> dict:
@@ -238,7 +271,7 @@ def rescore(task: str, ds: Dataset, folder: Path, seed: int, unlabelled: bool, o
     else:  # no result file (the run stopped after training): the trainer's own clock
         last = (out / "log.csv").read_text().strip().splitlines()[-1].split(",")
         seconds = {"train_seconds": round(float(last[3]), 1), "train_seconds_from": "log.csv"}
-    return {"seed": seed, **seconds, **evaluate(out, folder / ds.test)}
+    return {"seed": seed, **seconds, **evaluate(out, folder / ds.test), **selection(out)}
 
 
 def entry(
@@ -311,6 +344,8 @@ def main() -> None:
             runs[-1]["dev_" + ds.metric] = dev[-1][ds.metric]
             out = run_dir(args.task, ds, s, args.unlabelled)
             items = default_items(args.task, out, folder / ds.test, runs[-1][ds.metric])
+            if args.task == "summarize":  # a sign test: documents Lead-1 or the default wins
+                items, base_items = document_wins(out, folder / ds.test, runs[-1][ds.metric])
             if items is not None and base_items is not None:
                 test = mcnemar(items, base_items)
                 runs[-1]["paired"] = {"only_default": test["only_first"], "p": test["p"],

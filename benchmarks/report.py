@@ -121,12 +121,37 @@ def defaults_paired() -> str:
             "baseline (p) |", "|---|---|---|---|"]  # fmt: skip
     for task, name, r in found:
         runs = r["rnnkit_default"]["runs"]
-        items = runs[0].get("examples") or runs[0].get("tokens")
+        items = runs[0].get("examples") or runs[0].get("tokens") or runs[0].get("documents")
         cells = " · ".join(f"seed {x['seed']}: {x['paired']['only_default']} / "
                            f"{x['paired']['only_baseline']} ({_p(x['paired']['p'])})"
                            for x in runs)  # fmt: skip
         rows.append(f"| {task} | {name} | {items:,} | {cells} |")
     return "\n".join(rows)
+
+
+def defaults_selection() -> str:
+    """Per seed of the summarization default (``model.type=auto``): each candidate's
+    validation figure and the one kept (``selection`` in ``defaults_summarize.json``)."""
+    found = [(name, r) for task, name, r in default_rows() if task == "summarize"
+             and all("selection" in x for x in r["rnnkit_default"]["runs"])]  # fmt: skip
+    if not found:
+        return ""
+    rows = ["| data | seed | dev: extractive | dev: abstractive | kept | test ROUGE-1 / 2 / L "
+            "| Lead-1 ROUGE-1 / 2 / L |", "|---|---|---|---|---|---|---|"]  # fmt: skip
+    for name, r in found:
+        for x in r["rnnkit_default"]["runs"]:
+            chosen, monitor = x["selection"], x["selection"]["monitor"]
+            scores = chosen["scores"]
+            rows.append(
+                f"| {name} | {x['seed']} | {monitor} {scores['extractive']:.2f} "
+                f"| {monitor} {scores['abstractive']:.2f} | {chosen['chosen']} "
+                f"| {_rouge(x)} | {_rouge(x['lead'])} |"
+            )
+    return "\n".join(rows)
+
+
+def _rouge(metrics: dict) -> str:
+    return " / ".join(f"{metrics[k]:.2f}" for k in ("rouge1", "rouge2", "rougeL"))
 
 
 def _p(p: float) -> str:

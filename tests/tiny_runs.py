@@ -82,12 +82,13 @@ def tiny_runs(root: Path) -> dict[str, Path]:
     small = ["--model.embedding_size=8", "--model.hidden_size=16"]
     steps = "--trainer.max_steps=1"
     words = ["--data.level=word", "--model.encoder_layers=1", "--model.decoder_layers=1"]
+    extractive = ["--model.type=extractive", "--model.position_size=4"]
     specs = {
         "lm": ["lm", "--data", "lm.txt", *small, "--data.bptt=16", "--model.num_layers=2"],
         "classify": ["classify", "--data", "classify.tsv", *small],
         "tag": ["tag", "--data", "tag.conll", *small],
         "translate": ["translate", "--data", "translate.tsv", *small, *words],
-        "summarize": ["summarize", "--data", "summarize.jsonl", *small, "--model.position_size=4"],
+        "summarize": ["summarize", "--data", "summarize.jsonl", *small, *extractive],
         "bilm": ["bilm", "--data", "bilm.txt", *small, "--data.max_length=8"],
     }
     runs = {}

@@ -21,6 +21,7 @@ from rnnkit.tasks.bilm import train_bilm
 from rnnkit.tasks.classify import train_classifier
 from rnnkit.tasks.lm import train_lm
 from rnnkit.tasks.summarize import train_summarizer
+from rnnkit.tasks.summarize_auto import CANDIDATES_DIR
 from rnnkit.tasks.tag import train_tagger
 from rnnkit.tasks.translate import train_translator
 from rnnkit.training import TrainResult, distributed
@@ -83,10 +84,12 @@ PARSERS = {
                   "Train a sequence-to-sequence model with attention on source<TAB>target "
                   "lines (dialogue: utterance<TAB>reply).", "training file (source<TAB>target)"),
     "summarize": ("train a summarizer (extractive SummaRuNNer or abstractive)",
-                  "Train a summarizer on JSONL documents with reference summaries: extractive "
-                  "(SummaRuNNer; sentences labelled by a greedy ROUGE oracle) or, with "
-                  "--model.type=abstractive, a pointer-generator with coverage that writes the "
-                  "summary.", "training file (JSONL)"),
+                  "Train a summarizer on JSONL documents with reference summaries: by default "
+                  "both an extractive one (SummaRuNNer; sentences labelled by a greedy ROUGE "
+                  "oracle) and an abstractive one (a pointer-generator with coverage that writes "
+                  "the summary), keeping the one whose validation summaries score the higher "
+                  "ROUGE; --model.type=extractive or --model.type=abstractive trains one.",
+                  "training file (JSONL)"),
     "bilm": ("train a bidirectional LM for contextual embeddings (ELMo)",
              "Train forward and backward LSTM language models on plain text, one sentence per "
              "line (word or --model.input=char input); `rnnkit embed` then gives contextual "
@@ -130,6 +133,11 @@ def _configure(task: Task, args: argparse.Namespace, extra: list[str]) -> task_d
     return task_defaults.resolve(task.name, **config)
 
 
+def _holds_run(out: Path) -> bool:
+    """Whether ``out`` holds a run: checkpoints, or a summarizer's candidates (model.type=auto)."""
+    return (out / "checkpoints").exists() or (out / CANDIDATES_DIR).exists()
+
+
 def run(args: argparse.Namespace, extra: list[str]) -> int:
     name, task = args.task, TASKS[args.task]
     prog = f"rnnkit train {name}"
@@ -140,7 +148,7 @@ def run(args: argparse.Namespace, extra: list[str]) -> int:
         return 2
     out = Path(args.out)
     is_main = distributed.launch_rank() == 0  # under torchrun only rank 0 touches files
-    if is_main and (out / "checkpoints").exists() and not args.resume:
+    if is_main and _holds_run(out) and not args.resume:
         if not args.overwrite:
             print(
                 f"{prog}: {out} already holds a run; pass --resume to continue it "

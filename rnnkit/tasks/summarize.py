@@ -167,11 +167,18 @@ def train_summarizer(
     out_dir: Path,
     resume: bool = False,
 ) -> TrainResult:
-    """Train a SummaRuNNer on oracle labels, or with ``model_options["type"] ==
-    "abstractive"`` a pointer-generator (``rnnkit.tasks.abstractive``); ``OUT/model`` holds
-    the best model by ``trainer.monitor`` (validation loss, or ROUGE of the validation
+    """Train a SummaRuNNer on oracle labels, with ``model_options["type"] == "abstractive"``
+    a pointer-generator (``rnnkit.tasks.abstractive``), with ``"auto"`` both, keeping the one
+    whose validation summaries score higher (``rnnkit.tasks.summarize_auto``); ``OUT/model``
+    holds the best model by ``trainer.monitor`` (validation loss, or ROUGE of the validation
     summaries at the default budget)."""
     kind, model_options = split_model_options(model_options)
+    if kind == "auto":
+        from rnnkit.tasks.abstractive import train_abstractive
+        from rnnkit.tasks.summarize_auto import train_auto
+
+        candidates = {"extractive": train_summarizer, "abstractive": train_abstractive}
+        return train_auto(data, model_options, trainer, out_dir, resume, candidates)
     if kind == "abstractive":
         from rnnkit.tasks.abstractive import train_abstractive
 

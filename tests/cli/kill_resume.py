@@ -62,7 +62,8 @@ TASKS: dict[str, Callable[[Path], list[str]]] = {
                             *SMALL, "--data.level=word", "--model.encoder_layers=1",
                             "--model.decoder_layers=1"],
     "summarize": lambda r: ["--data", str(_write(r / "t.jsonl", 30, 0)), "--summary-key",
-                            "headline", *SMALL, "--model.position_size=4"],
+                            "headline", *SMALL, "--model.type=extractive",
+                            "--model.position_size=4"],
     "bilm": lambda r: ["--data", _text(r, "t.txt", "\n".join(_lines(60, 0)) + "\n"), *SMALL,
                        "--data.max_length=8"],
 }  # fmt: skip

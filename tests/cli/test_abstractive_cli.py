@@ -114,7 +114,7 @@ def test_bad_options_are_refused_in_one_line(trained, tmp_path, capsys):
     base = ["train", "summarize", "--data", str(test), "--summary-key", "headline", "--out", out]
     assert main([*base, "--model.type=abstractive", "--model.position_size=4"]) == 2
     assert "model.position_size applies to --model.type=extractive only" in capsys.readouterr().err
-    assert main([*base, "--model.copy=false"]) == 2
+    assert main([*base, "--model.type=extractive", "--model.copy=false"]) == 2
     assert "model.copy applies to --model.type=abstractive only" in capsys.readouterr().err
     assert main([*base, "--model.type=neural"]) == 2
     assert "model.type must be one of" in capsys.readouterr().err

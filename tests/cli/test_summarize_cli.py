@@ -9,9 +9,10 @@ import pytest
 from rnnkit.cli.main import main
 from tests.tasks.test_summarize import _write
 
-TINY = ["--model.embedding_size=16", "--model.hidden_size=16", "--model.position_size=4",
-        "--model.dropout=0.0", "--trainer.batch_size=8", "--trainer.lr=0.01",
-        "--trainer.max_epochs=4", "--trainer.log_every=1000", "--seed=1"]  # fmt: skip
+TINY = ["--model.type=extractive", "--model.embedding_size=16", "--model.hidden_size=16",
+        "--model.position_size=4", "--model.dropout=0.0", "--trainer.batch_size=8",
+        "--trainer.lr=0.01", "--trainer.max_epochs=4", "--trainer.log_every=1000",
+        "--seed=1"]  # fmt: skip
 
 
 @pytest.fixture(scope="module")

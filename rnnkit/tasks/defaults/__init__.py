@@ -41,7 +41,8 @@ from rnnkit.tasks.bilm import BiLMDataConfig
 from rnnkit.tasks.classify import ClassifyDataConfig
 from rnnkit.tasks.lm import LMDataConfig
 from rnnkit.tasks.summarize import SummarizeDataConfig
-from rnnkit.tasks.summarize_model import SummarizeModelConfig
+from rnnkit.tasks.summarize_auto import check_monitor
+from rnnkit.tasks.summarize_model import SummarizeModelConfig, split_model_options
 from rnnkit.tasks.tag import TagDataConfig
 from rnnkit.tasks.translate import TranslateDataConfig
 from rnnkit.training import TrainerConfig
@@ -142,7 +143,8 @@ def resolve(
 
     Raises:
         ValueError: naming an unknown task or key, a model key the recipe sets from the data,
-            or an inconsistent trainer setting (``TrainerConfig.check``).
+            an inconsistent trainer setting (``TrainerConfig.check``), or (summarize) a model key
+            of the other model type or ``model.type=auto`` monitoring the loss.
 
     Example:
         >>> cfg = resolve("classify", model={"hidden_size": 256}, data={"data": "train.tsv"})
@@ -160,4 +162,14 @@ def resolve(
     trainer_config = TrainerConfig.from_dict(sections["trainer"])
     trainer_config.check()
     classes["model"].from_dict(copy.deepcopy(sections["model"]))  # rejects unknown keys
+    if task == "summarize":  # before any file is touched: a key of the other model type
+        _check_summarizer(sections["model"], trainer_config)
     return TaskConfig(task, data_config, sections["model"], trainer_config)
+
+
+def _check_summarizer(model: dict[str, Any], trainer: TrainerConfig) -> None:
+    """Refuse a key of the other model type, and ``auto`` with a monitor that cannot compare
+    the two candidates (``rnnkit.tasks.summarize_auto.check_monitor``)."""
+    kind, _ = split_model_options(model)
+    if kind == "auto":
+        check_monitor(trainer)
