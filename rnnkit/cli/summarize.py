@@ -5,7 +5,8 @@ trained with ``--text-key``; ``--text-key`` here overrides it). One line ``{"sum
 written per input line, in order. An extractive model gives the chosen sentences in document
 order, joined by spaces; without a budget the model's default is used (the median sentence
 count of its training references). An abstractive model generates the summary by beam search
-(``--beam``, default 5); ``--max-words`` caps its tokens.
+(``--beam``, default 5); ``--max-words`` caps its tokens and ``--max-sentences`` keeps the
+first sentences it writes.
 """
 
 from __future__ import annotations

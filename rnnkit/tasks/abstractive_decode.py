@@ -33,6 +33,28 @@ from rnnkit.tasks.summarize import (
 )
 from rnnkit.training.evaluation import model_device, to_device
 
+#: tokens that end a sentence of a generated summary (``max_sentences`` cuts after them)
+SENTENCE_ENDS = frozenset({".", "!", "?"})
+
+
+def first_sentences(words: list[str], max_sentences: int | None) -> list[str]:
+    """The words of a generated summary up to the end of its ``max_sentences``-th sentence
+    (the K-th ``.``, ``!`` or ``?`` token); all of them with None or fewer sentences.
+
+    Example:
+        >>> first_sentences("tax cuts planned . bank rates rise .".split(), 1)
+        ['tax', 'cuts', 'planned', '.']
+    """
+    if max_sentences is None:
+        return words
+    ends = 0
+    for i, word in enumerate(words):
+        if word in SENTENCE_ENDS:
+            ends += 1
+            if ends == max_sentences:
+                return words[: i + 1]
+    return words
+
 
 @dataclass
 class Generated:
@@ -155,13 +177,10 @@ class AbstractiveSummarizer:
         max_words: int | None = None,
         beam: int = 5,
     ) -> list[str]:
-        """The generated summary of each document; ``max_words`` caps its tokens."""
-        if max_sentences is not None:
-            raise ValueError(
-                "max_sentences: an abstractive summarizer writes its own sentences; "
-                "give max_words (the most output tokens) instead"
-            )
-        return [g.text for g in self.generate(documents, beam=beam, max_length=max_words)]
+        """The generated summary of each document; ``max_words`` caps its tokens and
+        ``max_sentences`` keeps its first sentences (``first_sentences``)."""
+        generated = self.generate(documents, beam=beam, max_length=max_words)
+        return [" ".join(first_sentences(g.tokens, max_sentences)) for g in generated]
 
 
 def evaluate_abstractive(
@@ -172,14 +191,13 @@ def evaluate_abstractive(
     beam: int = 5,
 ) -> dict[str, Any]:
     """ROUGE-1/2/L F1 x 100 of the generated summaries of a JSONL file, with Lead and the
-    oracle at the model's default sentence budget."""
-    if max_sentences is not None:
-        raise ValueError("--max-sentences applies to extractive summarizers; use --max-words")
+    oracle at ``max_sentences`` (default: the model's sentence budget, which the generated
+    summaries are not cut to)."""
     documents = read_summaries(summarizer.encoder.cfg, str(path), require_summary=True)
     references = [d.summary or "" for d in documents]
-    outputs = summarizer.summarize(documents, max_words=max_words, beam=beam)
+    outputs = summarizer.summarize(documents, max_sentences, max_words, beam=beam)
     metrics = rouge_metrics(outputs, references)
-    sentences = summarizer.summary_sentences
+    sentences = summarizer.summary_sentences if max_sentences is None else max_sentences
     metrics["lead"] = rouge_metrics([lead_summary(d, sentences, None) for d in documents],
                                     references)  # fmt: skip
     metrics["oracle"] = rouge_metrics([oracle_summary(d, sentences) for d in documents],

@@ -9,9 +9,11 @@ import pytest
 
 import rnnkit
 from rnnkit.cli.main import main
-from rnnkit.data.documents import Document
+from rnnkit.data.documents import Document, read_documents
+from rnnkit.metrics.rouge import rouge_metrics
 from rnnkit.models.io import load_model_dir, save_model_dir
-from rnnkit.tasks.summarize import load_summarizer
+from rnnkit.tasks.abstractive_decode import first_sentences
+from rnnkit.tasks.summarize import lead_summary, load_summarizer
 
 FILLER = "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda".split()
 VERBS = "wins loses leads joins".split()
@@ -92,9 +94,18 @@ def test_rnnkit_load_summarizes_like_the_cli(trained, capsys):
     assert results[0].picked == [] and results[0].to_dict()["sentences"]
     alone = [predictor.summarize([d])[0].summary for d in documents[:4]]
     assert alone == cli[:4]  # a document's summary does not depend on its batch
-    with pytest.raises(ValueError, match="max_sentences: an abstractive summarizer"):
-        predictor.summarize(documents[:1], max_sentences=1)
+    first = predictor.summarize(documents[:4], max_sentences=1)
+    assert [r.summary for r in first] == [" ".join(first_sentences(c.split(), 1)) for c in cli[:4]]
+    with pytest.raises(ValueError, match=r"^max_sentences: expected an integer >= 1"):
+        predictor.summarize(documents[:1], max_sentences=0)
     assert len(predictor.summarize(documents[:1], max_words=2)[0].summary.split()) == 2
+
+
+def test_max_sentences_keeps_the_first_sentences_written():
+    words = "tax cuts planned ! bank rates rise . more later".split()
+    assert first_sentences(words, 1) == ["tax", "cuts", "planned", "!"]
+    assert first_sentences(words, 2) == words[:8]
+    assert first_sentences(words, 3) == words == first_sentences(words, None)
 
 
 def test_save_load_roundtrip_gives_the_same_summaries(trained, tmp_path):
@@ -118,10 +129,23 @@ def test_bad_options_are_refused_in_one_line(trained, tmp_path, capsys):
     assert "model.copy applies to --model.type=abstractive only" in capsys.readouterr().err
     assert main([*base, "--model.type=neural"]) == 2
     assert "model.type must be one of" in capsys.readouterr().err
-    assert main(["summarize", str(run), "--input", str(test), "--max-sentences", "1"]) == 2
-    assert "give max_words" in capsys.readouterr().err
-    assert main(["evaluate", str(run), "--data", str(test), "--max-sentences", "1"]) == 2
-    assert "--max-sentences applies to extractive" in capsys.readouterr().err
+    assert main(["summarize", str(run), "--input", str(test), "--max-sentences", "0"]) == 2
+    assert "--max-sentences: must be >= 1, got 0" in capsys.readouterr().err
+
+
+def test_max_sentences_cuts_generated_summaries_and_sets_the_baselines(trained, capsys):
+    run, test = trained
+    capsys.readouterr()
+    assert main(["summarize", str(run), "--input", str(test)]) == 0
+    full = [json.loads(line)["summary"] for line in capsys.readouterr().out.splitlines()]
+    assert main(["summarize", str(run), "--input", str(test), "--max-sentences", "1"]) == 0
+    cut = [json.loads(line)["summary"] for line in capsys.readouterr().out.splitlines()]
+    assert cut == [" ".join(first_sentences(f.split(), 1)) for f in full]
+    assert main(["evaluate", str(run), "--data", str(test), "--max-sentences", "2", "--json"]) == 0
+    metrics = json.loads(capsys.readouterr().out)
+    documents = read_documents(str(test), "text", "headline", True)
+    leads = [lead_summary(d, 2, None) for d in documents]
+    assert metrics["lead"] == rouge_metrics(leads, [d.summary for d in documents])
 
 
 def test_serve_summarizes_with_the_abstractive_predictor(trained):
@@ -137,8 +161,9 @@ def test_serve_summarizes_with_the_abstractive_predictor(trained):
         response = client.post("/summarize", json={"documents": [text]})
         assert response.status_code == 200
         assert response.json()["results"] == [predictor.summarize([text])[0].to_dict()]
-        refused = client.post("/summarize", json={"documents": [text], "max_sentences": 1})
-        assert refused.status_code == 400 and "max_words" in refused.text
+        cut = client.post("/summarize", json={"documents": [text], "max_sentences": 1})
+        assert cut.status_code == 200
+        assert cut.json()["results"] == [predictor.summarize([text], 1)[0].to_dict()]
 
 
 def test_beam_is_checked_and_only_for_abstractive_models(trained, tmp_path, capsys):

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from rnnkit.tasks.abstractive_decode import AbstractiveSummarizer
+from rnnkit.tasks.abstractive_decode import AbstractiveSummarizer, first_sentences
 from rnnkit.tasks.predictors.base import Predictor, check_texts
 from rnnkit.tasks.predictors.summarize import Summary, as_documents
 
@@ -49,20 +49,17 @@ class AbstractiveSummarizerPredictor(Predictor):
         """Generate a summary of each document (plain text) by beam search.
 
         Args:
-            max_sentences: not available (the model writes its own sentences); must be None.
+            max_sentences: keep the first K sentences the model writes (up to its K-th
+                ``.``, ``!`` or ``?``; default: all of them).
             max_words: the most output tokens (default: three times the median training
                 reference plus 10).
             beam: beam size (1: greedy).
         """
         texts = check_texts("documents", documents)
-        if max_sentences is not None:
-            raise ValueError(
-                "max_sentences: an abstractive summarizer writes its own sentences; give "
-                "max_words (the most output tokens) instead"
-            )
+        _positive("max_sentences", max_sentences)
         _positive("max_words", max_words)
         _positive("beam", beam)
         docs = as_documents(texts)
         generated = self.summarizer.generate(docs, beam=beam, max_length=max_words)
-        return [Summary(g.text, [], d.sentences, [None] * len(d.sentences))
-                for g, d in zip(generated, docs)]  # fmt: skip
+        return [Summary(" ".join(first_sentences(g.tokens, max_sentences)), [], d.sentences,
+                        [None] * len(d.sentences)) for g, d in zip(generated, docs)]  # fmt: skip
