@@ -5,6 +5,7 @@ import random
 import time
 
 import pytest
+from safetensors.torch import load_file
 
 from tests.cli import kill_resume as kr
 
@@ -67,3 +68,33 @@ def test_kill_while_writing_the_checkpoint_at_an_epochs_end(tmp_path, reference)
         kr.assert_identical(kr.final_weights(tmp_path / "killed"), reference("summarize"))
     except AssertionError as error:
         raise AssertionError(f"summarize, {what}: {error}") from None
+
+
+def _auto_weights(out) -> list:
+    """An auto summarizer run's kept model and each candidate's last checkpoint and model."""
+    candidates = [out / "candidates" / kind for kind in ("extractive", "abstractive")]
+    return [w for folder in candidates for w in kr.final_weights(folder)] + [
+        load_file(str(out / "model" / "model.safetensors"))
+    ]
+
+
+def test_kill_in_the_second_summarizer_then_resume_is_bit_identical(tmp_path):
+    """``--model.type=auto`` killed while the abstractive candidate writes its 5th checkpoint
+    (the extractive one has written its 12): ``--resume`` does not train the finished
+    extractive candidate again, continues the abstractive one and ends bit-identical."""
+
+    def args(name: str) -> list[str]:
+        full = kr.argv("summarize", tmp_path / name / "data", tmp_path / name / "run")
+        return [a.replace("--model.type=extractive", "--model.type=auto") for a in full]
+
+    kr.train_here(args("reference"))
+    expected = _auto_weights(tmp_path / "reference" / "run")
+    killed = args("killed")
+    run = tmp_path / "killed" / "run"
+    what = kr.kill_run(killed, run, "writing", _Fixed(kr.STEPS + 5))
+    assert (run / "candidates" / "extractive" / "finished.json").is_file(), what
+    assert not (run / "candidates" / "abstractive" / "finished.json").exists(), what
+    finished = (run / "candidates" / "extractive" / "finished.json").stat().st_mtime_ns
+    kr.train_here([*killed, "--resume"])
+    assert (run / "candidates" / "extractive" / "finished.json").stat().st_mtime_ns == finished
+    kr.assert_identical(_auto_weights(run), expected)
