@@ -52,11 +52,9 @@ def check_monitor(trainer: TrainerConfig) -> None:
         )
 
 
-def better(trainer: TrainerConfig, value: float, best: float | None) -> bool:
+def better(trainer: TrainerConfig, value: float, best: float) -> bool:
     """Whether ``value`` of the monitored metric beats ``best`` (strictly: a tie keeps the
     earlier candidate)."""
-    if best is None:
-        return True
     return value < best if trainer.monitor_minimized() else value > best
 
 
@@ -101,11 +99,10 @@ def train_auto(
                 write_text(folder / FINISHED_FILE, json.dumps(asdict(finished)) + "\n")
         results[kind] = finished
         scores[kind] = monitored(finished, trainer, kind)
-    chosen: str | None = None
-    for kind in CANDIDATES:
-        if better(trainer, scores[kind], None if chosen is None else scores[chosen]):
+    chosen = CANDIDATES[0]
+    for kind in CANDIDATES[1:]:
+        if better(trainer, scores[kind], scores[chosen]):
             chosen = kind
-    assert chosen is not None
     if dist.rank() == 0:
         keep(out_dir, chosen, trainer.monitor, scores)
     return results[chosen]
