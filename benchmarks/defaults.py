@@ -4,6 +4,7 @@
     python benchmarks/defaults.py --task tag --seeds 1
     python benchmarks/defaults.py --task summarize           # BBC, headline as the summary
     python benchmarks/defaults.py --task classify --unlabelled   # + the other data set's text
+    python benchmarks/defaults.py --task lm --resume         # go on with a stopped run
 
 For every data set of the task and every seed, the script runs exactly what a user types,
 ``rnnkit train TASK --data TRAIN --valid DEV --out DIR --seed S`` (nothing else but where the
@@ -31,9 +32,20 @@ finished. With ``--unlabelled`` (classification) each data set's default also ge
 data set's training texts as ``--data.unlabelled`` (BBC articles for the sentiment sentences and
 the other way round), written to ``defaults_classify_unlabelled.json``. ``--rescore`` scores the
 run folders of the last run again without training (its training times are kept; without a
-result file, the trainer's own time from the run's log.csv). The tagging baseline needs
-python-crfsuite (the ``bench`` extra). ``benchmarks/report.py`` turns the results into the
-docs' table.
+record of them, the trainer's own time from the run's log.csv).
+
+``--resume`` goes on with a run that was stopped part-way, however long ago: a seed whose folder
+says it finished training (``benchmark_run.json``, written when its training ends) is scored
+again with its recorded time, a seed whose folder holds a checkpoint continues from it (``rnnkit
+train ... --resume``; its time is then the trainer's own from ``log.csv``, which adds up every
+part of the run), and the rest train from the start. To stop a run so that it can go on,
+interrupt the ``rnnkit train`` process (SIGINT: it writes a checkpoint first) or kill it (it
+then goes on from its last checkpoint). ``--resume`` and ``--rescore`` reuse a baseline trained
+before on the same files (``runs/defaults_TASK_DATA_baseline.json``), so the character LM's
+plain loop of about two hours runs once.
+
+The tagging baseline needs python-crfsuite (the ``bench`` extra). ``benchmarks/report.py`` turns
+the results into the docs' table.
 """
 
 from __future__ import annotations
@@ -231,24 +243,79 @@ def document_wins(out: Path, test: Path, figure: float) -> tuple[list[bool], lis
     return [m > x for m, x in zip(model, lead)], [x > m for m, x in zip(model, lead)]
 
 
+def baseline(
+    task: str, ds: Dataset, folder: Path, reuse: bool
+) -> tuple[float | list[bool], float | list[bool]]:  # fmt: skip
+    """The baseline trained on ``ds``'s training file, scored on its test and dev files. Kept in
+    ``runs/defaults_TASK_DATA_baseline.json`` (per-item results as a string of 0 and 1), which
+    ``reuse`` reads instead of training again if it was trained on the same files."""
+    path = RESULTS / "runs" / f"defaults_{task}_{ds.name}_baseline.json"
+    files = [str(folder / f) for f in (ds.train, ds.test, ds.valid)]
+    kept = json.loads(path.read_text()) if reuse and path.is_file() else {}
+    if kept.get("files") == files:
+        return _unpack(kept["test"]), _unpack(kept["dev"])
+    on_test = ds.baseline(folder / ds.train, folder / ds.test)
+    on_dev = ds.baseline(folder / ds.train, folder / ds.valid)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"name": ds.baseline_name, "files": files, "test": _pack(on_test),
+                                "dev": _pack(on_dev)}) + "\n")  # fmt: skip
+    return on_test, on_dev
+
+
+def _pack(result: float | list[bool]) -> float | str:
+    return "".join("1" if x else "0" for x in result) if isinstance(result, list) else result
+
+
+def _unpack(kept: float | str) -> float | list[bool]:
+    return [c == "1" for c in kept] if isinstance(kept, str) else kept
+
+
 def share(result: float | list[bool]) -> float:
     """A baseline's figure: itself, or the share of items it got right."""
     return sum(result) / len(result) if isinstance(result, list) else result
 
 
-def run_default(task: str, ds: Dataset, folder: Path, seed: int, unlabelled: bool) -> dict:
-    """Train the task's default on ``ds`` with ``seed``; its test figures and training time."""
+def run_default(
+    task: str, ds: Dataset, folder: Path, seed: int, unlabelled: bool, resume: bool = False
+) -> dict:  # fmt: skip
+    """Train the task's default on ``ds`` with ``seed``; its test figures and training time.
+    ``resume``: continue the run in the folder from its checkpoint if it holds one."""
     out = run_dir(task, ds, seed, unlabelled)
-    shutil.rmtree(out, ignore_errors=True)
     train = ["train", task, "--data", str(folder / ds.train), "--valid", str(folder / ds.valid),
              *ds.layout]  # fmt: skip
     if unlabelled:
         train.append(f"--data.unlabelled={folder / ds.unlabelled}")
-    start = time.monotonic()
-    subprocess.run(rnnkit_command(*train, "--out", str(out), "--seed", str(seed)), check=True)
-    seconds = time.monotonic() - start
-    return {"seed": seed, "train_seconds": round(seconds, 1), **evaluate(out, folder / ds.test),
-            **selection(out)}  # fmt: skip
+    command = rnnkit_command(*train, "--out", str(out), "--seed", str(seed))
+    if resume and holds_checkpoint(out):
+        subprocess.run([*command, "--resume"], check=True)
+        seconds = {"train_seconds": trainer_seconds(out), "train_seconds_from": "log.csv"}
+    else:
+        shutil.rmtree(out, ignore_errors=True)
+        start = time.monotonic()
+        subprocess.run(command, check=True)
+        seconds = {"train_seconds": round(time.monotonic() - start, 1)}
+    (out / FINISHED).write_text(json.dumps(seconds) + "\n")
+    return {"seed": seed, **seconds, **evaluate(out, folder / ds.test), **selection(out)}
+
+
+#: written into a run folder once its training has finished: how long it took
+FINISHED = "benchmark_run.json"
+
+
+def holds_checkpoint(out: Path) -> bool:
+    """Whether a run folder (or one of an auto summarizer's candidates) holds a checkpoint."""
+    return out.is_dir() and any(out.rglob("trainer.json"))
+
+
+def trainer_seconds(out: Path) -> float:
+    """The trainer's own time for a run folder: the last ``elapsed`` of its ``log.csv`` (the
+    sum over an auto summarizer's candidates, which train one after the other)."""
+    total = 0.0
+    for log in sorted(out.rglob("log.csv")):
+        header, *rows = log.read_text().strip().splitlines()
+        column = header.split(",").index("elapsed")
+        total += float(rows[-1].split(",")[column]) if rows else 0.0
+    return round(total, 1)
 
 
 def selection(out: Path) -> dict:
@@ -259,18 +326,20 @@ def selection(out: Path) -> dict:
 
 
 def rescore(task: str, ds: Dataset, folder: Path, seed: int, unlabelled: bool, old: dict) -> dict:
-    """Score a run folder this script trained before; its training time from ``old``."""
+    """Score a run folder this script trained before; its training time from the folder's own
+    record, else from ``old`` (the last result file), else from the trainer's log."""
     out = run_dir(task, ds, seed, unlabelled)
     if not (out / "model").is_dir():
         sys.exit(f"--rescore: {out} holds no trained model; run without --rescore first")
     kept = old.get(ds.name, {})
     kept = kept.get("rnnkit_default", kept)  # a file written mid-run may hold only "runs"
     before = {r["seed"]: r for r in kept.get("runs", [])}
-    if seed in before:
+    if (out / FINISHED).is_file():
+        seconds = json.loads((out / FINISHED).read_text())
+    elif seed in before:
         seconds = {"train_seconds": before[seed]["train_seconds"]}
     else:  # no result file (the run stopped after training): the trainer's own clock
-        last = (out / "log.csv").read_text().strip().splitlines()[-1].split(",")
-        seconds = {"train_seconds": round(float(last[3]), 1), "train_seconds_from": "log.csv"}
+        seconds = {"train_seconds": trainer_seconds(out), "train_seconds_from": "log.csv"}
     return {"seed": seed, **seconds, **evaluate(out, folder / ds.test), **selection(out)}
 
 
@@ -311,10 +380,16 @@ def main() -> None:
         action="store_true",
         help="give each data set the other's training texts as unlabelled text",
     )
-    parser.add_argument(
+    again = parser.add_mutually_exclusive_group()
+    again.add_argument(
         "--rescore",
         action="store_true",
         help="score the run folders of the last run again (no training; keeps its times)",
+    )
+    again.add_argument(
+        "--resume",
+        action="store_true",
+        help="go on with a stopped run: score finished seeds, continue checkpointed ones",
     )
     args = parser.parse_args()
     if args.unlabelled and args.task != "classify":
@@ -330,16 +405,17 @@ def main() -> None:
         baselines = None
         base_items = None
         if args.task != "summarize":  # first, so a missing library stops before training
-            on_test = ds.baseline(folder / ds.train, folder / ds.test)
+            on_test, on_dev = baseline(args.task, ds, folder, reuse=args.resume or args.rescore)
             base_items = on_test if isinstance(on_test, list) else None
-            baselines = (share(on_test), share(ds.baseline(folder / ds.train, folder / ds.valid)))
+            baselines = (share(on_test), share(on_dev))
         runs: list[dict] = []
         dev: list[dict] = []
         for s in seeds:
-            if args.rescore:
+            finished = (run_dir(args.task, ds, s, args.unlabelled) / FINISHED).is_file()
+            if args.rescore or (args.resume and finished):
                 runs.append(rescore(args.task, ds, folder, s, args.unlabelled, old))
             else:
-                runs.append(run_default(args.task, ds, folder, s, args.unlabelled))
+                runs.append(run_default(args.task, ds, folder, s, args.unlabelled, args.resume))
             dev.append(evaluate(run_dir(args.task, ds, s, args.unlabelled), folder / ds.valid))
             runs[-1]["dev_" + ds.metric] = dev[-1][ds.metric]
             out = run_dir(args.task, ds, s, args.unlabelled)
