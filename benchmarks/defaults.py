@@ -42,7 +42,8 @@ part of the run), and the rest train from the start. To stop a run so that it ca
 interrupt the ``rnnkit train`` process (SIGINT: it writes a checkpoint first) or kill it (it
 then goes on from its last checkpoint). ``--resume`` and ``--rescore`` reuse a baseline trained
 before on the same files (``runs/defaults_TASK_DATA_baseline.json``), so the character LM's
-plain loop of about two hours runs once.
+plain loop of about two hours runs once; stopped part-way, it goes on from its last whole
+epoch.
 
 The tagging baseline needs python-crfsuite (the ``bench`` extra). ``benchmarks/report.py`` turns
 the results into the docs' table.
@@ -104,10 +105,16 @@ def plain_lstm(train: Path, test: Path) -> float:
                for n in ("test", "valid")}  # fmt: skip
         epochs = resolve("lm").trainer.max_epochs
         result = train_torch_baseline(torch.tensor(tok.encode(text)), ids["test"],
-                                      tok.vocab_size, None, 1, epochs, ids["valid"])  # fmt: skip
+                                      tok.vocab_size, None, 1, epochs, ids["valid"],
+                                      plain_checkpoint())  # fmt: skip
         print("plain torch.nn.LSTM", result, flush=True)
         _PLAIN_LSTM[train] = result
     return float(_PLAIN_LSTM[train]["bpc" if test.stem == "test" else "valid_bpc"])
+
+
+def plain_checkpoint() -> Path:
+    """Where the plain loop's state is kept after each epoch, for ``--resume``."""
+    return RESULTS / "runs" / "defaults_lm_plain_lstm.pt"
 
 
 def shakespeare_split(folder: Path) -> Path:
@@ -254,6 +261,8 @@ def baseline(
     kept = json.loads(path.read_text()) if reuse and path.is_file() else {}
     if kept.get("files") == files:
         return _unpack(kept["test"]), _unpack(kept["dev"])
+    if task == "lm" and not reuse:  # the plain loop starts afresh, not from a stopped one
+        plain_checkpoint().unlink(missing_ok=True)
     on_test = ds.baseline(folder / ds.train, folder / ds.test)
     on_dev = ds.baseline(folder / ds.train, folder / ds.valid)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -60,10 +60,13 @@ class TorchCharLSTM(nn.Module):
 def train_torch_baseline(
     train_ids: torch.Tensor, test_ids: torch.Tensor, vocab: int, seconds: float | None, seed: int,
     epochs: int | None = None, valid_ids: torch.Tensor | None = None,
+    checkpoint: Path | None = None,
 ) -> dict:  # fmt: skip
     """Train ``TorchCharLSTM`` with the LM task's defaults (optimizer, batch, window, clipping)
     for ``seconds`` of wall time and/or ``epochs`` passes, whichever ends first; its bits per
-    character on ``test_ids`` (and ``valid_ids``, as ``valid_bpc``)."""
+    character on ``test_ids`` (and ``valid_ids``, as ``valid_bpc``). ``checkpoint``: a file
+    written after each whole epoch (weights, optimiser, where the data stream stands, steps,
+    epochs and training time so far); if it exists, training goes on from it."""
     defaults = resolve("lm")
     model_cfg, trainer_cfg = defaults.model_config(), defaults.trainer
     torch.manual_seed(seed)
@@ -73,6 +76,12 @@ def train_torch_baseline(
     opt = torch.optim.Adam(model.parameters(), lr=trainer_cfg.lr)
     stream = LMStream(train_ids, trainer_cfg.batch_size, defaults.data.bptt, seed=seed)
     start, steps, epoch, state = time.monotonic(), 0, 0, None
+    if checkpoint is not None and checkpoint.is_file():
+        saved = torch.load(checkpoint, weights_only=True)  # tensors and ints only
+        model.load_state_dict(saved["model"])
+        opt.load_state_dict(saved["optimizer"])
+        stream.load_state_dict(saved["stream"])
+        steps, epoch, start = saved["steps"], saved["epoch"], start - saved["train_seconds"]
 
     def more() -> bool:
         return seconds is None or time.monotonic() - start < seconds
@@ -91,12 +100,27 @@ def train_torch_baseline(
             if not more():
                 break
         state, epoch = None, epoch + 1
+        if checkpoint is not None and more():  # the epoch ran to its end
+            _save_epoch(checkpoint, model, opt, stream, steps, epoch, time.monotonic() - start)
     train_seconds = time.monotonic() - start
     result = {"bpc": _bpc(model, test_ids, vocab), "steps": steps, "epochs": epoch,
               "train_seconds": train_seconds}  # fmt: skip
     if valid_ids is not None:
         result["valid_bpc"] = _bpc(model, valid_ids, vocab)
     return result
+
+
+def _save_epoch(
+    path: Path, model: nn.Module, opt: torch.optim.Optimizer, stream: LMStream, steps: int,
+    epoch: int, train_seconds: float,
+) -> None:  # fmt: skip
+    """Write the plain loop's state after a whole epoch (to a temporary file, then renamed)."""
+    state = {"model": model.state_dict(), "optimizer": opt.state_dict(),
+             "stream": stream.state_dict(), "steps": steps, "epoch": epoch,
+             "train_seconds": train_seconds}  # fmt: skip
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(state, path.with_suffix(".tmp"))
+    path.with_suffix(".tmp").replace(path)
 
 
 @torch.no_grad()

@@ -129,3 +129,34 @@ def test_trainer_seconds_add_up_an_auto_summarizers_candidates(tmp_path):
     (tmp_path / "candidates" / "abstractive" / "checkpoints" / "step_2").mkdir(parents=True)
     (tmp_path / "candidates" / "abstractive" / "checkpoints" / "step_2" / "trainer.json").touch()
     assert defaults.holds_checkpoint(tmp_path)
+
+
+def test_the_plain_lstm_loop_goes_on_from_its_last_whole_epoch(tmp_path, monkeypatch):
+    import torch
+    from lm_shakespeare import train_torch_baseline
+
+    gen = torch.Generator().manual_seed(0)
+    train, test = torch.randint(0, 6, (6000,), generator=gen), torch.randint(0, 6, (800,))
+    whole = train_torch_baseline(train, test, 6, None, 1, epochs=2)
+    checkpoint = tmp_path / "plain.pt"
+    train_torch_baseline(train, test, 6, None, 1, epochs=1, checkpoint=checkpoint)
+    assert torch.load(checkpoint, weights_only=True)["epoch"] == 1
+    steps = []
+    step = torch.optim.Adam.step
+    monkeypatch.setattr(torch.optim.Adam, "step", lambda self: (steps.append(1), step(self)))
+    resumed = train_torch_baseline(train, test, 6, None, 1, epochs=2, checkpoint=checkpoint)
+    assert len(steps) == whole["steps"] // 2, "the first epoch was trained again"
+    assert (resumed["epochs"], resumed["steps"]) == (2, whole["steps"])
+    assert resumed["bpc"] == pytest.approx(whole["bpc"], rel=1e-6)
+
+
+def test_without_resume_the_plain_loop_starts_afresh(bench):
+    results, calls, _ = bench
+    stopped = defaults.plain_checkpoint()
+    stopped.parent.mkdir(parents=True)
+    stopped.write_bytes(b"a stopped run")
+    ds = defaults.TASKS["classify"][0]
+    defaults.baseline("lm", ds, results, reuse=True)
+    assert stopped.is_file()
+    defaults.baseline("lm", ds, results, reuse=False)
+    assert not stopped.exists() and calls == ["test.tsv", "dev.tsv"] * 2
