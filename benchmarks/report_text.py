@@ -137,9 +137,11 @@ the abstractive summarizer and keeps the one with the higher dev ROUGE-1 (which 
 character language model (`--task lm`) trains on the Shakespeare text split 90 / 5 / 5 % on line
 boundaries and is scored in bits per character, where lower wins, beside a plain `torch.nn.LSTM`
 loop of the same sizes, optimiser, batch and window trained for the default's 10 epochs (seed
-1). Translation's default trains up to 20 epochs with early stopping; its one seed took 141
-minutes of training here (the machine also ran other jobs for part of it), so its row holds seed
-1 only. Tasks without a row have not been run this way yet; their tuned figures are in the
+1). Translation's default trains up to 20 epochs with early stopping; every seed ran all 20.
+Its times are longer than the command takes on a machine of its own: seed 1 shared the machine
+with other jobs for part of its training, and seeds 2 and 3 trained side by side, one thread
+each. Seed 1's epochs that ran alone took 220 to 235 s each (its log), about 75 minutes for
+20 epochs. Tasks without a row have not been run this way yet; their tuned figures are in the
 sections below.
 
 The classification default was chosen on the dev splits (one seed per candidate). The dev
@@ -151,7 +153,9 @@ default: its training stops and keeps its checkpoint by the dev file's loss, whi
 never sees. The classification default's time limit makes its result depend on the machine:
 on the one named below, BBC's default reached the 10-minute limit on every seed. A command
 with `--rescore` scored the models of an earlier training run of the same command again,
-keeping its training times.
+keeping its training times. A run stopped part-way goes on with `--resume`: the seeds it
+finished are scored with their recorded times, a stopped seed continues from its checkpoint,
+and its baseline is not trained again.
 """,
         "defaults_classify",
         ("defaults",),
