@@ -51,6 +51,17 @@ def machine() -> dict[str, Any]:
     }
 
 
+def trainer_seconds(out: Path) -> float:
+    """The trainer's own time for a run folder: the last ``elapsed`` of its ``log.csv`` (the
+    sum over an auto summarizer's candidates, which train one after the other)."""
+    total = 0.0
+    for log in sorted(out.rglob("log.csv")):
+        header, *rows = log.read_text().strip().splitlines()
+        column = header.split(",").index("elapsed")
+        total += float(rows[-1].split(",")[column]) if rows else 0.0
+    return round(total, 1)
+
+
 def write_result(name: str, result: dict[str, Any]) -> Path:
     """Write ``benchmarks/results/NAME.json`` with the command and machine attached."""
     RESULTS.mkdir(parents=True, exist_ok=True)

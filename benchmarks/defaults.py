@@ -63,7 +63,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import RESULTS, data_dir, write_result
+from common import RESULTS, data_dir, trainer_seconds, write_result
 from paired import mcnemar
 
 
@@ -314,17 +314,6 @@ FINISHED = "benchmark_run.json"
 def holds_checkpoint(out: Path) -> bool:
     """Whether a run folder (or one of an auto summarizer's candidates) holds a checkpoint."""
     return out.is_dir() and any(out.rglob("trainer.json"))
-
-
-def trainer_seconds(out: Path) -> float:
-    """The trainer's own time for a run folder: the last ``elapsed`` of its ``log.csv`` (the
-    sum over an auto summarizer's candidates, which train one after the other)."""
-    total = 0.0
-    for log in sorted(out.rglob("log.csv")):
-        header, *rows = log.read_text().strip().splitlines()
-        column = header.split(",").index("elapsed")
-        total += float(rows[-1].split(",")[column]) if rows else 0.0
-    return round(total, 1)
 
 
 def selection(out: Path) -> dict:

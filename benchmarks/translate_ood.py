@@ -29,7 +29,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import RESULTS, data_dir, write_result
+from common import RESULTS, data_dir, trainer_seconds, write_result
 from defaults import evaluate, rnnkit_command
 
 from rnnkit.data.parallel import read_parallel
@@ -53,11 +53,6 @@ def train(out: Path, seed: int, seconds: int) -> float:
                                   "--seed", str(seed), f"--trainer.max_time={seconds}"),
                    check=True)  # fmt: skip
     return round(time.monotonic() - start, 1)
-
-
-def trainer_seconds(out: Path) -> float:
-    """The trainer's own clock at its last log line (a run this script did not time)."""
-    return round(float((out / "log.csv").read_text().strip().splitlines()[-1].split(",")[3]), 1)
 
 
 def main() -> None:
