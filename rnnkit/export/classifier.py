@@ -5,9 +5,10 @@
 
 The encoder runs ONNX's recurrent operators with ``sequence_lens``; pooling masks the padded
 steps as ``rnnkit.layers.pooling`` does (last, max, mean, attention, concat); an n-gram bag's
-hashed features are computed in the graph. An ensemble is one graph: every member's scores,
-their probabilities averaged. Refused: a biLM's features (a second network with character
-inputs).
+hashed features are computed in the graph. With ``encoder_length`` = T the encoder reads the
+first T ids (and min(lengths, T)), the n-gram bag all of them. An ensemble is one graph: every
+member's scores, their probabilities averaged. Refused: a biLM's features (a second network
+with character inputs).
 """
 
 from __future__ import annotations
@@ -131,12 +132,17 @@ def _member_logits(g: Graph, model: nn.Module, ids: str, lengths: str) -> str:
     specs = [
         layer_spec(layer, f"TextClassifier layers.{k}") for k, layer in enumerate(model.layers)
     ]
+    deep_ids, deep_lengths = ids, lengths
+    limit = model.config.encoder_length
+    if limit is not None:  # the encoder reads the first T tokens, the n-gram bag all of them
+        deep_ids = g.op("Slice", [ids, g.const([0]), g.const([limit]), g.const([1])])
+        deep_lengths = g.op("Min", [lengths, g.const([limit])])
     embed = g.weight("embedding", model.embed.weight.detach().numpy())
-    x = g.op("Gather", [embed, g.op("Transpose", [ids], perm=[1, 0])])  # (L, N, E)
-    lens = g.op("Cast", [lengths], to=onnx.TensorProto.INT32)
+    x = g.op("Gather", [embed, g.op("Transpose", [deep_ids], perm=[1, 0])])  # (L', N, E)
+    lens = g.op("Cast", [deep_lengths], to=onnx.TensorProto.INT32)
     for layer, spec in zip(model.layers, specs):
         x, _ = recurrent_nodes(g, layer, spec, x, lens, None)
-    logits = _head(g, model.head, _pool(g, model.pool, x, lengths))
+    logits = _head(g, model.head, _pool(g, model.pool, x, deep_lengths))
     if model.ngrams is not None:
         logits = g.op("Add", [logits, _ngram_scores(g, model.ngrams, ids, lengths)])
     return logits

@@ -15,6 +15,7 @@ from typing import Any
 
 import torch
 from torch import Tensor, nn
+from torch.nn import functional as F
 
 from rnnkit.inspect.recording import Recording, record, run_recorded
 
@@ -57,7 +58,8 @@ def record_classifier(
 ) -> Recording:
     """Record a ``TextClassifier`` (or a ``ClassifierEnsemble``): ``probabilities`` (N, C)
     (sigmoid per label for a multi-label model) and, with ``pooling="attention"``, ``pooling``
-    (N, L): the attention-pooling weight of every token (0 at padding; for an ensemble, the
+    (N, L): the attention-pooling weight of every token (0 at padding and past the encoder's
+    ``encoder_length``; for an ensemble, the
     mean over its members, whose cells are traced as ``members.K.layers...``). ``bilm`` holds
     the biLM's inputs of a model trained with biLM features (the ``"bilm"`` of its batches)."""
     _check_tokens("record_classifier", tokens)
@@ -70,7 +72,8 @@ def record_classifier(
     pools = [getattr(m, "pool", None) for m in getattr(model, "members", [model])]
     weights = [p.last_weights for p in pools if getattr(p, "mode", None) == "attention"]
     if weights and all(w is not None for w in weights):  # an ensemble's: the members' mean
-        rec.outputs["pooling"] = torch.stack(weights).mean(0).nan_to_num(0.0)
+        pooling = torch.stack(weights).mean(0).nan_to_num(0.0)  # (N, L'), L' <= L
+        rec.outputs["pooling"] = F.pad(pooling, (0, tokens.shape[1] - pooling.shape[1]))
     if tokenizer is not None:
         rec.tokens = _strings(tokenizer, tokens, lengths)
     return rec

@@ -5,6 +5,10 @@
     z <- z + bag(w_1..w_n)              (optional: a linear model over hashed word n-grams,
                                          ``rnnkit.layers.ngram_bag``; wide and deep)
 
+With ``encoder_length`` = T the encoder reads only w_1..w_min(n, T) while the n-gram bag reads
+the whole text: a long document's later words still count, at the cost of a linear model over
+them, not of T more recurrent steps.
+
 Multi-class: p(y | x) = softmax(z), loss = cross-entropy. Multi-label: p(y_k | x) = sigmoid(z_k),
 loss = binary cross-entropy averaged over labels; a label is predicted when p > 0.5.
 
@@ -61,6 +65,7 @@ class ClassifierConfig(Config):
     ensemble: int = 1
     ngram_buckets: int = 0
     ngram_order: int = 2
+    encoder_length: int | None = None
 
 
 class TextClassifier(nn.Module):
@@ -85,6 +90,8 @@ class TextClassifier(nn.Module):
         ngram_buckets, ngram_order: with B = ``ngram_buckets`` > 0, a linear model over the
             text's word n-grams up to ``ngram_order`` (hashed into B buckets) adds its scores to
             the encoder's (``rnnkit.layers.ngram_bag``; 0: off).
+        encoder_length: T, the most tokens of a text the encoder (and biLM) reads, its first
+            T; the n-gram bag still reads all of them (None: the encoder reads all).
         ensemble: must be 1 here; K > 1 members averaged are a ``ClassifierEnsemble``
             (``make_classifier`` picks the class).
 
@@ -107,6 +114,10 @@ class TextClassifier(nn.Module):
             raise ValueError(
                 f"TextClassifier: need vocab_size >= 2 and num_classes >= 2 "
                 f"(>= 1 multi-label), got {vocab_size} and {c.num_classes}"
+            )
+        if c.encoder_length is not None and c.encoder_length < 1:
+            raise ValueError(
+                f"TextClassifier: encoder_length must be >= 1 or None, got {c.encoder_length}"
             )
         if c.ensemble != 1:
             raise ValueError(
@@ -165,7 +176,10 @@ class TextClassifier(nn.Module):
         if self.bilm is not None:
             if bilm is None:
                 raise ValueError("TextClassifier: biLM features are on, expected its inputs")
-            x = torch.cat([x, check_aligned("TextClassifier", self.bilm(bilm), tokens)], dim=-1)
+            features = self.bilm(bilm)  # (N, L_full, 2H)
+            if c.encoder_length is not None:  # it read the whole text; keep the encoder's part
+                features = features[:, : tokens.shape[1]]
+            x = torch.cat([x, check_aligned("TextClassifier", features, tokens)], dim=-1)
         x = self.input_drop(x)
         lengths_cpu = lengths.cpu()
         for k, layer in enumerate(self.layers):
@@ -183,9 +197,18 @@ class TextClassifier(nn.Module):
     def scores(
         self, tokens: Tensor, lengths: Tensor, bilm: dict[str, Tensor] | None = None
     ) -> tuple[Tensor, Tensor | None]:
-        """The encoder's scores (N, C) and the n-gram bag's (N, C), None when it is off."""
-        deep = self.head(self.pool(self.encode(tokens, lengths, bilm), lengths))
+        """The encoder's scores (N, C) and the n-gram bag's (N, C), None when it is off. The
+        encoder reads the first ``encoder_length`` tokens, the bag all of them."""
+        head, head_lengths = self.encoder_inputs(tokens, lengths)
+        deep = self.head(self.pool(self.encode(head, head_lengths, bilm), head_lengths))
         return deep, None if self.ngrams is None else self.ngrams(tokens, lengths)
+
+    def encoder_inputs(self, tokens: Tensor, lengths: Tensor) -> tuple[Tensor, Tensor]:
+        """tokens (N, L), lengths (N,) -> the encoder's part: (N, min(L, T)), min(lengths, T)."""
+        limit = self.config.encoder_length
+        if limit is None or tokens.dim() != 2 or tokens.shape[1] <= limit:
+            return tokens, lengths
+        return tokens[:, :limit], lengths.clamp(max=limit)
 
     def forward_loss(self, batch: dict[str, Tensor]) -> tuple[Tensor, int]:
         """Mean loss over a batch ``{"tokens", "lengths", "labels"}``; labels (N,) class ids,

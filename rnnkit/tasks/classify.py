@@ -52,7 +52,8 @@ class ClassifyDataConfig(Config):
             of the training examples is held out.
         format: ``auto`` (by suffix), ``tsv``, ``jsonl``; multi_label with label_separator (TSV).
         use_title: put a JSONL ``title`` before the text.
-        lowercase, min_freq, max_vocab: the tokenizer; max_length keeps the first tokens only.
+        lowercase, min_freq, max_vocab: the tokenizer; max_length keeps a text's first tokens
+            only, for the whole model (``model.encoder_length`` limits the encoder alone).
         embeddings: word2vec/GloVe text file to initialise the embeddings.
         pretrained_lm: a trained rnnkit language model (run or model directory) whose tokenizer,
             embedding and recurrent layers start the classifier (train it with ``--level text``).

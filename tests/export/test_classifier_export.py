@@ -1,5 +1,6 @@
 """Classifier graph: probabilities equal the PyTorch model's for every pooling mode, with an
-n-gram bag and as an ensemble, at two batch sizes and two lengths with padding (padding never
+n-gram bag (also one that reads past the encoder's ``encoder_length``) and as an ensemble, at
+two batch sizes and two lengths with padding (padding never
 changes a text's result)."""
 
 import numpy as np
@@ -29,6 +30,8 @@ def _run(model, ids, lengths):
         {"pooling": "max", "multi_label": True, "num_classes": 3},
         {"pooling": "max", "ngram_buckets": 13},
         {"pooling": "mean", "ngram_buckets": 13, "ngram_order": 3, "ensemble": 3},
+        {"pooling": "attention", "ngram_buckets": 13, "encoder_length": 3},
+        {"pooling": "last", "ngram_buckets": 13, "encoder_length": 6, "ensemble": 2},
         {
             "pooling": "max",
             "multi_label": True,

@@ -86,6 +86,18 @@ def test_classifier_attention_pooling():
     assert len(rec.to_dict(signals=["h"])["traces"][0]["signals"]["h"][2]) == 1
 
 
+def test_pooling_past_the_encoder_length_is_zero():
+    clf = TextClassifier(13, embedding_size=6, hidden_size=5, pooling="attention",
+                         attention_size=4, encoder_length=4, ngram_buckets=8).eval()  # fmt: skip
+    tokens, lengths = torch.randint(13, (3, 7)), torch.tensor([7, 3, 1])
+    rec = record_classifier(clf, tokens, lengths)
+    weights = rec.outputs["pooling"]
+    assert weights.shape == (3, 7) and torch.all(weights[:, 4:] == 0)
+    assert_states_close(weights.sum(1), torch.ones(3))
+    with torch.no_grad():
+        assert_states_close(rec.outputs["probabilities"], clf(tokens, lengths).softmax(-1))
+
+
 def test_ensemble_pooling_is_the_members_mean():
     model = ClassifierEnsemble(9, ensemble=2, embedding_size=4, hidden_size=3,
                                pooling="attention", attention_size=4).eval()  # fmt: skip

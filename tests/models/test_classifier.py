@@ -116,3 +116,20 @@ def test_ngram_bag_survives_save_and_load(tmp_path):
     assert loaded.ngrams.order == 3
     b = _batch()
     torch.testing.assert_close(loaded(b["tokens"], b["lengths"]), clf(b["tokens"], b["lengths"]))
+
+
+def test_encoder_length_limits_the_encoder_but_not_the_ngram_bag():
+    clf = _wide(encoder_length=4).eval()
+    b = _batch()  # 7 steps, lengths up to 7
+    deep, wide = clf.scores(b["tokens"], b["lengths"])
+    torch.testing.assert_close(wide, clf.ngrams(b["tokens"], b["lengths"]))
+    head = clf.head(clf.pool(clf.encode(b["tokens"][:, :4], b["lengths"].clamp(max=4)),
+                             b["lengths"].clamp(max=4)))  # fmt: skip
+    torch.testing.assert_close(deep, head)
+    changed = b["tokens"].clone()
+    changed[:, 4:] = (changed[:, 4:] + 1) % 20  # tokens past 4: only the bag sees them
+    deep2, wide2 = clf.scores(changed, b["lengths"])
+    torch.testing.assert_close(deep2, deep)
+    assert not torch.allclose(wide2, wide)
+    with pytest.raises(ValueError, match="encoder_length must be >= 1"):
+        TextClassifier(20, encoder_length=0)
