@@ -153,9 +153,9 @@ default: its training stops and keeps its checkpoint by the dev file's loss, whi
 never sees. The classification default's time limit makes its result depend on the machine:
 on the one named below, BBC's default ran its 20 epochs within the 10 minutes on seeds 1 and 3
 and reached the limit in its 20th epoch on seed 2. A command with `--rescore` scored the models
-of an earlier training run of the same command again, keeping its training times. A run stopped part-way goes on with `--resume`: the seeds it
-finished are scored with their recorded times, a stopped seed continues from its checkpoint,
-and its baseline is not trained again.
+of an earlier training run of the same command again, keeping its training times. A run stopped
+part-way goes on with `--resume`: the seeds it finished are scored with their recorded times, a
+stopped seed continues from its checkpoint, and its baseline is not trained again.
 """,
         "defaults_classify",
         ("defaults",),
