@@ -59,9 +59,9 @@ def record_classifier(
     """Record a ``TextClassifier`` (or a ``ClassifierEnsemble``): ``probabilities`` (N, C)
     (sigmoid per label for a multi-label model) and, with ``pooling="attention"``, ``pooling``
     (N, L): the attention-pooling weight of every token (0 at padding and past the encoder's
-    ``encoder_length``; for an ensemble, the
-    mean over its members, whose cells are traced as ``members.K.layers...``). ``bilm`` holds
-    the biLM's inputs of a model trained with biLM features (the ``"bilm"`` of its batches)."""
+    ``encoder_length``; for an ensemble, the mean over its members, whose cells are traced as
+    ``members.K.layers...``). ``bilm`` holds the biLM's inputs of a model trained with biLM
+    features (the ``"bilm"`` of its batches)."""
     _check_tokens("record_classifier", tokens)
     if lengths is None:
         lengths = torch.full((tokens.shape[0],), tokens.shape[1], dtype=torch.long)

@@ -1,7 +1,6 @@
 """Classifier graph: probabilities equal the PyTorch model's for every pooling mode, with an
 n-gram bag (also one that reads past the encoder's ``encoder_length``) and as an ensemble, at
-two batch sizes and two lengths with padding (padding never
-changes a text's result)."""
+two batch sizes and two lengths with padding (padding never changes a text's result)."""
 
 import numpy as np
 import onnxruntime as ort

@@ -140,3 +140,18 @@ def test_the_cache_stays_within_its_budget_and_drops_stale_layers():
     finetuned = BiLMFeatures(bilm.get_config(), "mix", finetune=True)
     finetuned(batch)
     assert finetuned.cache.max_bytes == 0 and len(finetuned.cache) == 0
+
+
+def test_classifier_encoder_length_reads_the_first_biLM_vectors():
+    bilm, vocab = _bilm()
+    torch.manual_seed(0)
+    clf = TextClassifier(8, num_classes=2, embedding_size=4, hidden_size=4, encoder_length=2,
+                         bilm_config=bilm.get_config()).eval()  # fmt: skip
+    clf.bilm.load_bilm(bilm)
+    b = _tagger_batch(vocab)  # 4 steps; the biLM reads every word, the encoder the first 2
+    head, head_lengths = clf.encoder_inputs(b["words"], b["lengths"])
+    with torch.no_grad():
+        encoded = clf.encode(head, head_lengths, b["bilm"])
+        whole = clf.bilm(b["bilm"])
+    assert encoded.shape[:2] == (3, 2) and whole.shape[:2] == (3, 4)
+    assert clf.predict(b["words"], b["lengths"], b["bilm"]).shape == (3,)
