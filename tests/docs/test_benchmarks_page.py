@@ -60,3 +60,24 @@ def test_check_reports_a_stale_page(tmp_path, monkeypatch, capsys):
 def test_a_readme_without_the_block_is_refused(tmp_path):
     with pytest.raises(ValueError, match="no summary block"):
         report_page.readme_with_block("# no markers here\n")
+
+
+def _character_lm_result(complete: bool) -> dict:
+    runs = [{"seed": s, "bpc": b, "train_seconds": 7000.0} for s, b in ((1, 1.51), (2, 1.57))]
+    return {"shakespeare": {
+        "metric": "bpc", "lower_wins": True, "complete": complete,
+        "rnnkit_default": {"runs": runs, "mean": 1.54, "min": 1.51, "max": 1.57},
+        "baseline": {"name": "torch.nn.LSTM, plain loop", "bpc": 1.62},
+    }}  # fmt: skip
+
+
+def test_character_lm_row_once_every_seed_ran(tmp_path, monkeypatch):
+    monkeypatch.setattr(report_page, "RESULTS", tmp_path)
+    assert report_page._character_lm_row() == []  # no result file yet
+    path = tmp_path / "defaults_lm.json"
+    path.write_text(json.dumps(_character_lm_result(complete=False)))
+    assert report_page._character_lm_row() == []  # a run stopped part-way gets no row
+    path.write_text(json.dumps(_character_lm_result(complete=True)))
+    (row,) = report_page._character_lm_row()
+    # lower wins: the bracket holds the worst seed, the highest bits per character
+    assert "bits per character 1.5400 (1.5700)" in row and "same sizes 1.6200" in row
