@@ -156,7 +156,8 @@ def readme_block() -> str:
         START, "",
         "Speed (2-core CPU; paired ratios of tokens per second, above 1: rnnkit is faster):",
         "", speed_summary(),
-        "", "Quality (2-core CPU; from minutes to about two hours of training each):", "", quality_summary(), "",
+        "", "Quality (2-core CPU; from minutes to about two hours of training each):",
+        "", quality_summary(), "",
         "Full tables, methods and commands: [docs/benchmarks.md](docs/benchmarks.md).", END,
     ])  # fmt: skip
 
