@@ -80,7 +80,7 @@ def _per_seed(runs: list[dict], metric: str) -> tuple[str, float]:
     return figures, sum(x["train_seconds"] for x in runs) / len(runs)
 
 
-def _worst(result: dict) -> float:
+def worst_seed(result: dict) -> float:
     """The worst seed's figure: the highest where lower wins (bits per character)."""
     figures = [x[result["metric"]] for x in result["rnnkit_default"]["runs"]]
     return float(max(figures) if result.get("lower_wins") else min(figures))
@@ -103,7 +103,7 @@ def defaults() -> str:
         f = functools.partial(figure, metric)
         on_dev = f"{f(dev['rnnkit_default']['mean'])} / {f(dev['baseline'])}" if dev else ""
         rows.append(
-            f"| {task} | {name} | {metric} | {seeds} | **{f(d['mean'])}** | {f(_worst(r))} "
+            f"| {task} | {name} | {metric} | {seeds} | **{f(d['mean'])}** | {f(worst_seed(r))} "
             f"| {base['name']} {f(base[metric])} | {'yes' if r['ahead_on_every_seed'] else 'no'} "
             f"| {on_dev} | {seconds:.0f} s |"
         )

@@ -143,7 +143,8 @@ def _seeds(result: dict) -> str:
     d, metric = result["rnnkit_default"], result["metric"]
     if len(d["runs"]) == 1:
         return tables.figure(metric, d["mean"])
-    return f"{tables.figure(metric, d['mean'])} ({tables.figure(metric, tables._worst(result))})"
+    worst = tables.worst_seed(result)
+    return f"{tables.figure(metric, d['mean'])} ({tables.figure(metric, worst)})"
 
 
 def _baseline(result: dict) -> str:
