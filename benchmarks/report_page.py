@@ -170,6 +170,18 @@ def _ran(name: str) -> str:
             f"{m['torch']}).")  # fmt: skip
 
 
+def _ran_lines(result: str | tuple[str, ...] | None) -> list[str]:
+    """The "Ran as" lines of a section: one per result file its table reads that exists."""
+    if result is None:
+        return []
+    if isinstance(result, str):
+        return [f"Ran as {_ran(result)}", ""]
+    ran = [n for n in result if (RESULTS / f"{n}.json").is_file()]
+    if len(ran) == 1:
+        return _ran_lines(ran[0])
+    return ["Ran as:", "", *(f"- {_ran(n)}" for n in ran), ""] if ran else []
+
+
 def page() -> str:
     """docs/benchmarks.md, whole."""
     from report_text import INTRO, SECTIONS
@@ -180,8 +192,7 @@ def page() -> str:
         if not body:
             continue
         out += [heading, "", text.strip(), ""]
-        if result:
-            out += [f"Ran as {_ran(result)}", ""]
+        out += _ran_lines(result)
         out += [body, ""]
     return "\n".join(out).rstrip() + "\n"
 

@@ -152,13 +152,13 @@ every seed, and behind on BBC on every seed by one or two of 222 articles. The p
 finds none of these gaps, on either side, larger than chance. The dev figures flatter the
 default: its training stops and keeps its checkpoint by the dev file's loss, which the baseline
 never sees. The classification default's time limit makes its result depend on the machine:
-on the one named below, BBC's default ran its 20 epochs within the 10 minutes on seeds 1 and 3
+on the machine its run names, BBC's default ran its 20 epochs within the 10 minutes on seeds 1 and 3
 and reached the limit in its 20th epoch on seed 2. A command with `--rescore` scored the models
 of an earlier training run of the same command again, keeping its training times. A run stopped
 part-way goes on with `--resume`: the seeds it finished are scored with their recorded times, a
 stopped seed continues from its checkpoint, and its baseline is not trained again.
 """,
-        "defaults_classify",
+        tuple(f"defaults_{task}" for task in ("lm", "classify", "tag", "translate", "summarize")),
         ("defaults",),
     ),
     (

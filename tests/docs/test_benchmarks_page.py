@@ -81,3 +81,22 @@ def test_character_lm_row_once_every_seed_ran(tmp_path, monkeypatch):
     (row,) = report_page._character_lm_row()
     # lower wins: the bracket holds the worst seed, the highest bits per character
     assert "bits per character 1.5400 (1.5700)" in row and "same sizes 1.6200" in row
+
+
+def _ran_result(command: str) -> dict:
+    machine = {"cpu": "Test CPU", "cores": 2, "torch": "2.13.0+cpu"}
+    return {"command": command, "date": "2026-01-02 03:04:05 UTC", "machine": machine}
+
+
+def test_a_table_from_several_files_names_each_run(tmp_path, monkeypatch):
+    monkeypatch.setattr(report_page, "RESULTS", tmp_path)
+    names = ("defaults_lm", "defaults_classify", "defaults_tag")
+    assert report_page._ran_lines(names) == []  # no file: nothing to name
+    (tmp_path / "defaults_tag.json").write_text(json.dumps(_ran_result("tag run")))
+    (only,) = [line for line in report_page._ran_lines(names) if line]
+    assert only.startswith("Ran as `tag run`, 2026-01-02 03:04:05 UTC, Test CPU (2 cores")
+    (tmp_path / "defaults_lm.json").write_text(json.dumps(_ran_result("lm run")))
+    lines = [line for line in report_page._ran_lines(names) if line]
+    # one line per file that exists, in the order the section names them
+    assert lines[0] == "Ran as:" and len(lines) == 3
+    assert lines[1].startswith("- `lm run`") and lines[2].startswith("- `tag run`")
