@@ -98,7 +98,8 @@ def defaults() -> str:
         d, metric = r["rnnkit_default"], r["metric"]
         seeds, seconds = _per_seed(d["runs"], metric)
         if len(d["runs"]) < 3:  # a run stopped early, or asked for fewer seeds
-            seeds += f" (seed {', '.join(str(x['seed']) for x in d['runs'])} only)"
+            ran = [str(x["seed"]) for x in d["runs"]]
+            seeds += f" (seed{'s' * (len(ran) > 1)} {' and '.join(ran)} only)"
         base, dev = r["baseline"], r.get("dev")
         f = functools.partial(figure, metric)
         on_dev = f"{f(dev['rnnkit_default']['mean'])} / {f(dev['baseline'])}" if dev else ""

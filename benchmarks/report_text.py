@@ -138,12 +138,12 @@ character language model (`--task lm`) trains on the Shakespeare text split 90 /
 boundaries and is scored in bits per character, where lower wins, beside a plain `torch.nn.LSTM`
 loop of the same sizes, optimiser, batch and window trained for the default's 10 epochs (seed
 1); the default keeps the weights of its lowest validation loss (measured every 500 steps), the
-plain loop is scored after its last epoch. Its row holds seed 1 only: one seed trains for about
-110 minutes on a 2-core AMD EPYC. Translation's default trains up to 20 epochs with early
-stopping; every seed ran all 20. Its times are longer than the command takes on a machine of its
-own: seed 1 shared the machine with other jobs for part of its training, and seeds 2 and 3
-trained side by side, one thread each. Seed 1's epochs that ran alone took 220 to 235 s each
-(its log), about 75 minutes for 20 epochs.
+plain loop is scored after its last epoch. One seed of it trains for about 110 minutes on a
+2-core AMD EPYC; a row that holds fewer than three seeds names those it holds. Translation's
+default trains up to 20 epochs with early stopping; every seed ran all 20. Its times are
+longer than the command takes on a machine of its own: seed 1 shared the machine with other
+jobs for part of its training, and seeds 2 and 3 trained side by side, one thread each. Seed
+1's epochs that ran alone took 220 to 235 s each (its log), about 75 minutes for 20 epochs.
 
 The classification default was chosen on the dev splits (one seed per candidate). The dev
 column scores the same models on the dev file: there the default is ahead of the baseline on

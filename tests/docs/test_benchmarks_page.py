@@ -100,3 +100,18 @@ def test_a_table_from_several_files_names_each_run(tmp_path, monkeypatch):
     # one line per file that exists, in the order the section names them
     assert lines[0] == "Ran as:" and len(lines) == 3
     assert lines[1].startswith("- `lm run`") and lines[2].startswith("- `tag run`")
+
+
+@pytest.mark.parametrize(
+    ("seeds", "label"),
+    [((1,), "1.5100 (seed 1 only)"), ((1, 2), "1.5100 / 1.5700 (seeds 1 and 2 only)")],
+)
+def test_a_stopped_run_says_which_seeds_its_row_holds(tmp_path, monkeypatch, seeds, label):
+    result = _character_lm_result(complete=False)
+    runs = result["shakespeare"]["rnnkit_default"]["runs"]
+    result["shakespeare"]["rnnkit_default"]["runs"] = [r for r in runs if r["seed"] in seeds]
+    result["shakespeare"]["ahead_on_every_seed"] = True
+    (tmp_path / "defaults_lm.json").write_text(json.dumps(result))
+    monkeypatch.setattr(report, "RESULTS", tmp_path)
+    (row,) = [line for line in report.defaults().splitlines() if line.startswith("| lm ")]
+    assert f"| {label} |" in row
