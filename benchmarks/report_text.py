@@ -263,7 +263,7 @@ placeholders all appear in the output.
         "### Translation out of domain",
         """
 What a user gets who types `rnnkit train translate --data TRAIN --valid DEV --out DIR --seed S
---trainer.max_time=900` (the defaults: the model above with copying, 15 minutes of training),
+--trainer.max_time=900` (the default model above, with copying, stopped after 15 minutes),
 scored with its default decoding (beam 5, no trigram of tokens twice, no phrase twice in a row)
 on the in-domain test file and on messages of two programs it never saw: GIMP's and Audacity's
 French catalogs from Debian, one line and 3 to 40 English words each, no English side found in
