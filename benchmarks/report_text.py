@@ -145,16 +145,16 @@ longer than the command takes on a machine of its own: seed 1 shared the machine
 jobs for part of its training, and seeds 2 and 3 trained side by side, one thread each. Seed
 1's epochs that ran alone took 220 to 235 s each (its log), about 75 minutes for 20 epochs.
 
-The classification default was chosen on the dev splits (one seed per candidate). The dev
-column scores the same models on the dev file: there the default is ahead of the baseline on
-both data sets and every seed; on the test splits it is ahead on the sentiment mean but not on
-every seed, and behind on BBC on every seed by one or two of 222 articles. The paired test below
-finds none of these gaps, on either side, larger than chance. The dev figures flatter the
-default: its training stops and keeps its checkpoint by the dev file's loss, which the baseline
-never sees. The classification default's time limit makes its result depend on the machine:
-on the machine its run names, BBC's default ran its 20 epochs within the 10 minutes on seeds 1 and 3
-and reached the limit in its 20th epoch on seed 2. A command with `--rescore` scored the models
-of an earlier training run of the same command again, keeping its training times. A run stopped
+The classification default was chosen on the dev splits (one seed per candidate). The dev column
+scores the same models on the dev file: there the default is ahead of the baseline on both data
+sets and every seed; on the test splits it is ahead on the sentiment mean but not on every seed,
+and behind on BBC on every seed by one or two of 222 articles. The paired test below finds none
+of these gaps, on either side, larger than chance. The dev figures flatter the default: its
+training stops and keeps its checkpoint by the dev file's loss, which the baseline never sees.
+The classification default's time limit makes its result depend on the machine: on the machine
+its run names, BBC's default ran its 20 epochs within the 10 minutes on seeds 1 and 3 and
+reached the limit in its 20th epoch on seed 2. A command with `--rescore` scored the models of
+an earlier training run of the same command again, keeping its training times. A run stopped
 part-way goes on with `--resume`: the seeds it finished are scored with their recorded times, a
 stopped seed continues from its checkpoint, and its baseline is not trained again.
 """,
