@@ -4,6 +4,8 @@ No figure is written here: every number on the page comes from ``benchmarks/resu
 through ``report.py``'s tables.
 """
 
+from report import DEFAULT_TASKS
+
 INTRO = """# Benchmarks
 
 Every figure on this page is written by `python benchmarks/report.py` from the result files
@@ -158,7 +160,7 @@ an earlier training run of the same command again, keeping its training times. A
 part-way goes on with `--resume`: the seeds it finished are scored with their recorded times, a
 stopped seed continues from its checkpoint, and its baseline is not trained again.
 """,
-        tuple(f"defaults_{task}" for task in ("lm", "classify", "tag", "translate", "summarize")),
+        tuple(f"defaults_{task}" for task in DEFAULT_TASKS),
         ("defaults",),
     ),
     (
