@@ -18,7 +18,8 @@ def test_reads_pairs_and_skips_blank_lines(tmp_path) -> None:
 
 def test_bare_sources_from_stdin(monkeypatch) -> None:
     monkeypatch.setattr("sys.stdin", io.StringIO("Open\nSave\n"))
-    assert [p.target for p in read_parallel("-", require_target=False)] == [None, None]
+    pairs = read_parallel("-", require_target=False)
+    assert [(p.source, p.target) for p in pairs] == [("Open", None), ("Save", None)]
 
 
 @pytest.mark.parametrize(

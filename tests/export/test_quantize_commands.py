@@ -36,11 +36,15 @@ def test_int8_directory_loads_everywhere(runs, tmp_path):
 def test_int8_classifier_predicts(runs, tmp_path):
     out = tmp_path / "clf-int8"
     assert cli("quantize", str(runs["classify"]), "--out", str(out))[0] == 0
+    config = json.loads((out / "config.json").read_text())
+    assert config["quantization"]["granularity"] == "per-output-channel"
+    assert _size(out) < 0.3 * _size(runs["classify"])  # int8 for float32, the n-gram bag too
     texts = ["the film was superb", "dull and bad"]
     native = rnnkit.load(runs["classify"]).classify(texts)
     quantized = rnnkit.load(out).classify(texts)
     for a, b in zip(native, quantized):
         assert abs(a.probabilities["pos"] - b.probabilities["pos"]) < 0.02
+    assert any(a.probabilities != b.probabilities for a, b in zip(native, quantized))
 
 
 def test_onnxruntime_dynamic_quantization(runs, tmp_path):

@@ -35,4 +35,4 @@ def test_oracle_adds_sentences_in_document_order_up_to_the_limit():
     sentences = ["Markets fell sharply.", "Weather was fine.", "Oil prices rose again."]
     reference = "oil prices rose and markets fell"
     assert greedy_oracle(sentences, reference) == [0, 2]
-    assert len(greedy_oracle(sentences, reference, max_sentences=1)) == 1
+    assert greedy_oracle(sentences, reference, max_sentences=1) == [2]  # the larger gain first

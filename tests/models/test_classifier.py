@@ -2,6 +2,7 @@
 
 import pytest
 import torch
+from torch.nn import functional as F
 
 from rnnkit.models import LanguageModel, TextClassifier
 from tests.harness import classification_batch
@@ -50,10 +51,15 @@ def test_multi_label_loss_and_prediction():
     clf = TextClassifier(20, num_classes=4, multi_label=True, embedding_size=8, hidden_size=6)
     b = _batch(classes=2)
     b["labels"] = torch.tensor([[1, 0, 1, 0]] * 6)
+    clf.eval()
     loss, n = clf.forward_loss(b)
-    assert loss.item() > 0 and n == 6
-    pred = clf.eval().predict(b["tokens"], b["lengths"])
-    assert pred.shape == (6, 4) and pred.dtype == torch.bool
+    logits = clf(b["tokens"], b["lengths"])
+    assert n == 6  # one independent sigmoid per class, binary cross-entropy on each
+    torch.testing.assert_close(
+        loss, F.binary_cross_entropy_with_logits(logits, b["labels"].float())
+    )
+    pred = clf.predict(b["tokens"], b["lengths"])
+    assert pred.dtype == torch.bool and torch.equal(pred, logits > 0)  # sigmoid > 0.5
 
 
 def test_language_model_initialises_the_encoder():

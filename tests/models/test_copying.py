@@ -140,11 +140,24 @@ def test_p_gen_zero_copies_the_source_and_an_unknown_word(copier):
     assert all(h[0].tokens[2] >= V for h in hyps)  # produced by copying only
 
 
-def test_scheduled_sampling_and_align_with_copying():
-    model = Seq2Seq(V, V, **TINY, coverage=True, scheduled_sampling=0.5)
+def test_scheduled_sampling_and_align_with_copying(monkeypatch):
+    torch.manual_seed(0)
+    monkeypatch.setattr(torch, "multinomial", lambda probs, n: probs.argmax(-1, keepdim=True))
+    model = Seq2Seq(
+        V, V, **TINY, coverage=True, scheduled_sampling=1.0, scheduled_sampling_epochs=1
+    )
     model.start_epoch(10)
-    model.train()
-    loss, _ = model.forward_loss(_batch())
+    b = _batch()
+    logits, _ = _logits(model.train(), b)
+    with torch.no_grad():  # replayed: each step fed its own argmax, copied words included
+        state = model.encode(b["source"], b["source_lengths"], b["source_ids"], EXTRA)
+        token, expected = b["target_in"][:, 0], []
+        for _ in range(b["target_in"].shape[1]):
+            step_logits, state = model.step(token, state)
+            expected.append(step_logits)
+            token = step_logits.argmax(-1)
+    assert_states_close(logits, torch.stack(expected, dim=1))
+    loss, _ = model.forward_loss(b)
     loss.backward()
     model.eval()
     weights = model.align(torch.randint(2, V, (1, 5)), torch.tensor([5]),

@@ -99,17 +99,6 @@ def test_runtime_state_round_trip():
     assert_states_close(other._carried[True], lm._carried[True])
 
 
-def test_embedding_dropout_drops_whole_words():
-    lm = _lm(embedding_dropout=0.5).train()
-    from rnnkit.layers import embedding_dropout
-
-    tokens = torch.tensor([[1, 1, 2, 2, 1, 2]])
-    e = embedding_dropout(lm.embed, tokens, 0.5, True)
-    for word in (1, 2):
-        rows = e[0][tokens[0] == word]
-        assert torch.equal(rows, rows[:1].expand_as(rows))  # same word, same fate
-
-
 def test_save_and_load_model_directory(tmp_path):
     from rnnkit.data import CharTokenizer
 

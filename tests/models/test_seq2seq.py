@@ -123,9 +123,36 @@ def test_scheduled_sampling_ramps_and_resumes() -> None:
     again = Seq2Seq(12, 12, **TINY, scheduled_sampling=0.4)
     again.load_runtime_state(model.runtime_state())
     assert again.sampling == pytest.approx(0.4)
-    model.train()
-    loss, _ = model.forward_loss(_batch())  # runs the sampling loop
+
+
+def _argmax_sampling(monkeypatch) -> None:
+    """Make the sampled prediction the most likely token, so a run can be replayed."""
+    monkeypatch.setattr(torch, "multinomial", lambda probs, n: probs.argmax(-1, keepdim=True))
+
+
+def test_scheduled_sampling_feeds_the_models_own_predictions(monkeypatch) -> None:
+    torch.manual_seed(0)
+    _argmax_sampling(monkeypatch)
+    model = Seq2Seq(12, 12, **TINY)
+    b = _batch()
+    src, lengths, target_in = b["source"], b["source_lengths"], b["target_in"]
+    model.sampling = 1.0
+    logits, _ = model.train()(src, lengths, target_in)
+    with torch.no_grad():  # replayed: the gold first token, then each step's own argmax
+        state, token, expected = model.encode(src, lengths), target_in[:, 0], []
+        for _ in range(target_in.shape[1]):
+            step_logits, state = model.step(token, state)
+            expected.append(step_logits)
+            token = step_logits.argmax(-1)
+    assert_states_close(logits, torch.stack(expected, dim=1))
+    model.sampling = 0.0
+    forced, _ = model(src, lengths, target_in)
+    assert not torch.allclose(forced, logits)
+    model.sampling = 1.0
+    assert_states_close(model.eval()(src, lengths, target_in)[0], forced)  # eval ignores it
+    loss, _ = model.train().forward_loss(b)
     loss.backward()
+    assert all(p.grad is not None for p in model.decoder.parameters() if p.requires_grad)
 
 
 def test_save_load_round_trip(tmp_path) -> None:

@@ -89,8 +89,13 @@ def test_summaries_keep_document_order_and_budgets(trained):
     summarizer = load_summarizer(run)
     two = summarizer.select(docs, max_sentences=2)
     assert all(len(idx) == 2 and idx == sorted(idx) for idx in two)
-    short = summarize_file(run, test, max_words=5)
-    assert all(len(s.split()) <= 9 for s in short)  # one sentence: the best is always taken
+    within = summarizer.select(docs, max_words=14)  # fills the budget, skipping what overflows
+    for doc, idx in zip(docs, within):
+        assert idx == sorted(idx)
+        assert len(idx) == 1 or sum(len(doc.sentences[i].split()) for i in idx) <= 14
+    assert any(len(idx) >= 2 for idx in within)
+    short = summarize_file(run, test, max_words=14)
+    assert short == [" ".join(d.sentences[i] for i in idx) for d, idx in zip(docs, within)]
     assert summarize_file(run, test)[0] in docs[0].sentences
 
 
