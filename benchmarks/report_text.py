@@ -19,7 +19,8 @@ names its command and machine; ratios from different machines do not compare.
 
 Speed rows give paired ratios of tokens per second at sequence lengths 128 / 1024 (above 1:
 rnnkit is faster); quality rows give each rnnkit model beside a baseline trained and scored in
-the same run.
+the same run, except where a row names a published figure as its baseline (Penn Treebank's
+small LSTM, from Zaremba et al. 2014).
 """
 
 SPEED_METHOD = """
@@ -52,7 +53,7 @@ below are listed after the tables, and the next section profiles them.
 ON_GPU = """
 The quick grid (hidden 512, batch 32) with `--device cuda`: both layers, the input and the step
 loops on the GPU, each timed call ending with `torch.cuda.synchronize()`. It ran on one NVIDIA
-H100 with PyTorch 2.11 (CUDA 13.0, cuDNN 9.19) and measured rnnkit before it laid a fused
+H100 with PyTorch 2.11 (CUDA 13.0) and measured rnnkit before it laid a fused
 layer's weights out in cuDNN's buffer (`flatten_for_cudnn` in `rnnkit/backends/fused.py`, as
 `torch.nn.LSTM.flatten_parameters` does): in this run cuDNN copied the weights of every
 `rnnkit.LSTM` and `rnnkit.GRU` call into its own buffer, which the LSTM and GRU rows (0.88-0.99
@@ -144,8 +145,7 @@ plain loop is scored after its last epoch. One seed of it trains for about 110 m
 2-core AMD EPYC; a row that holds fewer than three seeds names those it holds. Translation's
 default trains up to 20 epochs with early stopping; every seed ran all 20. Its times are
 longer than the command takes on a machine of its own: seed 1 shared the machine with other
-jobs for part of its training, and seeds 2 and 3 trained side by side, one thread each. Seed
-1's epochs that ran alone took 220 to 235 s each (its log), about 75 minutes for 20 epochs.
+jobs for part of its training, and seeds 2 and 3 trained side by side, one thread each.
 
 The classification default was chosen on the dev splits (one seed per candidate). The dev column
 scores the same models on the dev file: there the default is ahead of the baseline on both data
@@ -153,9 +153,9 @@ sets and every seed; on the test splits it is ahead on the sentiment mean but no
 and behind on BBC on every seed by one or two of 222 articles. The paired test below finds none
 of these gaps, on either side, larger than chance. The dev figures flatter the default: its
 training stops and keeps its checkpoint by the dev file's loss, which the baseline never sees.
-The classification default's time limit makes its result depend on the machine: on the machine
-its run names, BBC's default ran its 20 epochs within the 10 minutes on seeds 1 and 3 and
-reached the limit in its 20th epoch on seed 2. A command with `--rescore` scored the models of
+The classification default's time limit makes its result depend on the machine: BBC's training
+times in the table sit at the 10-minute limit, so a slower machine stops it earlier in its
+training (sentiment's end well before it). A command with `--rescore` scored the models of
 an earlier training run of the same command again, keeping its training times. A run stopped
 part-way goes on with `--resume`: the seeds it finished are scored with their recorded times, a
 stopped seed continues from its checkpoint, and its baseline is not trained again.
