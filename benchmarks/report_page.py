@@ -4,7 +4,8 @@
     python benchmarks/report.py --check   # exit 1 if either differs from what it would write
 
 Every figure comes from ``benchmarks/results/*.json`` through the table functions of
-``report.py``; the fixed text here only says what each benchmark measures and how.
+``report.py`` and the prose figures of ``report_figures.py``; the fixed text only says what
+each benchmark measures and how.
 """
 
 from __future__ import annotations
@@ -184,6 +185,7 @@ def _ran_lines(result: str | tuple[str, ...] | None) -> list[str]:
 
 def page() -> str:
     """docs/benchmarks.md, whole."""
+    from report_figures import fill
     from report_text import INTRO, SECTIONS
 
     out = [INTRO, "## Summary", "", speed_summary(), "", quality_summary(), ""]
@@ -191,7 +193,7 @@ def page() -> str:
         body = getattr(tables, table[0])(*table[1:])
         if not body:
             continue
-        out += [heading, "", text.strip(), ""]
+        out += [heading, "", fill(text.strip()), ""]
         out += _ran_lines(result)
         out += [body, ""]
     return "\n".join(out).rstrip() + "\n"

@@ -1,7 +1,8 @@
 """The fixed text of docs/benchmarks.md: what each benchmark measures and how.
 
-No figure is written here: every number on the page comes from ``benchmarks/results/*.json``
-through ``report.py``'s tables.
+No figure is written here: every number on the page comes from ``benchmarks/results/*.json``,
+through ``report.py``'s tables or, in the prose, as a ``[[key]]`` that ``report_figures.py``
+computes.
 """
 
 from report import DEFAULT_TASKS
@@ -52,15 +53,16 @@ below are listed after the tables, and the next section profiles them.
 
 ON_GPU = """
 The quick grid (hidden 512, batch 32) with `--device cuda`: both layers, the input and the step
-loops on the GPU, each timed call ending with `torch.cuda.synchronize()`. It ran on one NVIDIA
-H100 with PyTorch 2.11 (CUDA 13.0) and measured rnnkit before it laid a fused
+loops on the GPU, each timed call ending with `torch.cuda.synchronize()`. It ran on one
+[[cuda_device]] with PyTorch [[cuda_torch]] and measured rnnkit before it laid a fused
 layer's weights out in cuDNN's buffer (`flatten_for_cudnn` in `rnnkit/backends/fused.py`, as
 `torch.nn.LSTM.flatten_parameters` does): in this run cuDNN copied the weights of every
-`rnnkit.LSTM` and `rnnkit.GRU` call into its own buffer, which the LSTM and GRU rows (0.88-0.99
-of `torch.nn`) and the batch-1 step (a third of `torch.nn`'s speed) include. The peephole,
-layer-norm and reset-before layers have no GPU kernel of their own and run their cells'
-operators step by step there (0.05-0.12 of `torch.nn`'s simpler cell); MinGRU and MinLSTM run
-the log-space scan, 2.9-7.0 times `torch.nn`'s GRU and LSTM (paired ratios throughout).
+`rnnkit.LSTM` and `rnnkit.GRU` call into its own buffer, which the LSTM and GRU rows
+([[cuda_fused]] of `torch.nn`) and the batch-1 steps ([[cuda_step]] of `torch.nn`'s speed)
+include. The peephole, layer-norm and reset-before layers have no GPU kernel of their own and
+run their cells' operators step by step there ([[cuda_own_cells]] of `torch.nn`'s simpler
+cell); MinGRU and MinLSTM run the log-space scan, [[cuda_min]] times `torch.nn`'s GRU and LSTM
+(paired ratios throughout).
 """
 
 PROFILES = """
@@ -74,32 +76,35 @@ paired ratios are the better comparison, the profiles say what each side runs.
 
 What the grid and the profiles show, by layer:
 
-- `lstm` (8 rows, 0.92-1.00 against `torch.nn`; one row, training at 256 / 64 / 1024, 0.95
-  against Keras): rnnkit runs PyTorch's own kernel, `torch.lstm (oneDNN)`, the one
-  `aten::mkldnn_rnn_layer` call that `torch.nn.LSTM` makes (96% of either side's profiled time).
-  Two calls of one kernel differ by that much from run to run here; the other 28 rows of the
-  same kernel land at 1.00-1.05.
-- `gru` inference (4 rows): at batch 1 (0.99, 1.00) rnnkit runs PyTorch's GRU too (below
-  rows x hidden² = 2²¹ its own steps lose, see [Backends](guides/backends.md)); at hidden 256,
-  batch 32 and 64, T 1024, rnnkit's native steps are 1.44 / 1.43 times `torch.nn` but 1.14 /
-  1.11 times Keras, short of 1.2: each step is small at hidden 256 and a fifth of rnnkit's time
-  goes to the native element-wise call and the Python between products (20% outside
-  operators in the profile).
-- `lstm_peephole`, `lstm_layer_norm` (61 rows), `gru_reset_before` (27 rows): `torch.nn` has no
-  such cells, so the baseline computes a different, smaller cell (no peepholes, no layer
-  normalisation, the reset gate after the product) in one call of a fused C++ kernel
-  (`aten::mkldnn_rnn_layer` for the LSTM, 92-99% of its time in the profiles). rnnkit runs
-  its own sequence functions, one oneDNN product and one native element-wise call per step
-  from Python (peephole, layer norm), or PyTorch's operators per step (reset-before: two
-  dependent products per step, `aten::addmm` x2048 for 1024 steps, where the reset-after GRU
+- `lstm` ([[lstm_below]] rows, [[lstm_below_span]] against `torch.nn`; one row,
+  [[lstm_keras_row]] against Keras): rnnkit runs PyTorch's own kernel, `torch.lstm (oneDNN)`,
+  the one `aten::mkldnn_rnn_layer` call that `torch.nn.LSTM` makes ([[lstm_kernel_share]] of
+  either side's profiled time). Two calls of one kernel differ by that much from run to run
+  here; the other [[lstm_others]] rows of the same kernel land at [[lstm_others_span]].
+- `gru` inference ([[gru_below]] rows): at batch 1 ([[gru_batch1]]) rnnkit runs PyTorch's GRU
+  too (below rows x hidden² = 2²¹ its own steps lose, see [Backends](guides/backends.md)); at
+  hidden 256, batch 32 and 64, T 1024, rnnkit's native steps are [[gru_wide_torch]] times
+  `torch.nn` but [[gru_wide_keras]] times Keras, short of 1.2: each step is small at hidden 256
+  and a fifth of rnnkit's time goes to the native element-wise call and the Python between
+  products ([[gru_outside]] outside operators in the profile).
+- `lstm_peephole`, `lstm_layer_norm` ([[norm_below]] rows), `gru_reset_before`
+  ([[reset_before_below]] rows): `torch.nn` has no such cells, so the baseline computes a
+  different, smaller cell (no peepholes, no layer normalisation, the reset gate after the
+  product) in one call of a fused C++ kernel (`aten::mkldnn_rnn_layer` for the LSTM,
+  [[fused_share]] of its time in the inference profiles). rnnkit runs its own sequence
+  functions, one oneDNN product and one native element-wise call per step from Python
+  (peephole, layer norm), or PyTorch's operators per step (reset-before: two dependent products
+  per step, `aten::addmm` x[[reset_addmm]] for [[reset_steps]] steps, where the reset-after GRU
   needs one).
   At batch 1 a step's products are small and the fixed cost per step decides: peephole
-  inference at hidden 256 takes 41 µs a step against the fused LSTM's 16 (0.25-0.91 over the
-  batch-1 inference rows of these layers). At batch 32 and 64 the products take most of the
-  time (72-76% of the profiled peephole and layer-norm inference) and these layers run at
-  0.61-0.96 of the simpler cell in inference and 0.74-1.33 in training (peephole training at
-  T 1024 with batch 32 or 64 is above 1 in every row, layer-norm training in four of six).
-- `gru` training, `mingru`, `minlstm` (all 90 rows): at or above the faster peer.
+  inference at hidden 256 takes [[peephole_us]] µs a step against the fused LSTM's
+  [[fused_us]] ([[own_batch1_infer]] over the batch-1 inference rows of these layers). At batch
+  32 and 64 the products take most of the time ([[wide_products]] of the profiled peephole and
+  layer-norm inference) and these layers run at [[own_wide_infer]] of the simpler cell in
+  inference and [[own_wide_train]] in training (peephole training at T 1024 with batch 32 or 64
+  is above 1 in [[peephole_t1024_above]] rows, layer-norm training in
+  [[layer_norm_t1024_above]]).
+- `gru` training, `mingru`, `minlstm` ([[rest_at_peer]] rows): at or above the faster peer.
 """
 
 SECTIONS = [
