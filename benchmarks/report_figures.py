@@ -167,7 +167,71 @@ def profile_figures(r: dict) -> dict[str, str]:
     }
 
 
+#: what one test item of each classification data set is
+ITEMS = {"sentiment": "sentences", "bbc": "articles"}
+WORDS = {1: "one", 2: "two", 3: "three"}
+
+
+def _seeds(seeds: list[int]) -> str:
+    names = [str(s) for s in seeds]
+    return (
+        f"seed {names[0]}" if len(names) == 1 else f"seeds {', '.join(names[:-1])} and {names[-1]}"
+    )
+
+
+def _test_gap(data: str, r: dict) -> str:
+    """How the default stands against the baseline on one data set's test split, counted in
+    items from the paired comparison (items only one of the two gets right)."""
+    runs = r["rnnkit_default"]["runs"]
+    gaps = {x["seed"]: x["paired"]["only_baseline"] - x["paired"]["only_default"] for x in runs}
+    behind = sorted(seed for seed, gap in gaps.items() if gap > 0)
+    of = f"of {runs[0]['examples']} {ITEMS.get(data, 'items')}"
+    level = sorted(seed for seed, gap in gaps.items() if gap == 0)
+    if not behind:
+        ahead = f"{data}, ahead on every seed"
+        return ahead if not level else f"{data}, behind on no seed (level on {_seeds(level)})"
+    by = " or ".join(WORDS.get(g, str(g)) for g in sorted({gaps[seed] for seed in behind}))
+    if len(behind) == len(runs):
+        return f"{data}, behind on every seed by {by} {of}"
+    mean = (
+        "ahead on the mean"
+        if r["rnnkit_default"]["mean"] > r["baseline"]["accuracy"]
+        else ("behind on the mean")
+    )
+    return f"{data}, {mean} but behind on {_seeds(behind)} by {by} {of}"
+
+
+def classify_figures(r: dict) -> dict[str, str]:
+    """``defaults_classify.json``: the default against TF-IDF + LR, per data set."""
+    data = [d for d in ITEMS if d in r]
+    dev_ahead = all(
+        x["dev_accuracy"] > r[d]["dev"]["baseline"]
+        for d in data
+        for x in r[d]["rnnkit_default"]["runs"]
+    )
+    chance = [x["paired"]["p"] for d in data for x in r[d]["rnnkit_default"]["runs"]]
+    below = sum(p < 0.05 for p in chance)
+    return {
+        "classify_dev": "ahead of the baseline on every data set and every seed"
+        if dev_ahead
+        else "not ahead of the baseline on every data set and seed",
+        "classify_test": "; ".join(_test_gap(d, r[d]) for d in data),
+        "classify_chance": "none of these gaps, on either side, larger than chance"
+        if not below
+        else f"{below} of the {len(chance)} comparisons below p = 0.05",
+    }
+
+
+def lm_figures(r: dict) -> dict[str, str]:
+    """``defaults_lm.json``: how long one seed of the character LM trains."""
+    minutes = [x["train_seconds"] / 60 for x in r["shakespeare"]["rnnkit_default"]["runs"]]
+    low, high = round(min(minutes)), round(max(minutes))
+    return {"lm_minutes": f"{low}" if low == high else f"{low} to {high}"}
+
+
 SOURCES: dict[str, Callable[[dict], dict[str, str]]] = {
+    "defaults_classify": classify_figures,
+    "defaults_lm": lm_figures,
     "speed_cuda": cuda_figures,
     "speed_full": grid_figures,
     "speed_profile": profile_figures,

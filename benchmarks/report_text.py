@@ -146,24 +146,23 @@ character language model (`--task lm`) trains on the Shakespeare text split 90 /
 boundaries and is scored in bits per character, where lower wins, beside a plain `torch.nn.LSTM`
 loop of the same sizes, optimiser, batch and window trained for the default's 10 epochs (seed
 1); the default keeps the weights of its lowest validation loss (measured every 500 steps), the
-plain loop is scored after its last epoch. One seed of it trains for about 110 minutes on a
+plain loop is scored after its last epoch. One seed of it trains for [[lm_minutes]] minutes on a
 2-core AMD EPYC; a row that holds fewer than three seeds names those it holds. Translation's
-default trains up to 20 epochs with early stopping; every seed ran all 20. Its times are
-longer than the command takes on a machine of its own: seed 1 shared the machine with other
-jobs for part of its training, and seeds 2 and 3 trained side by side, one thread each.
+default trains up to 20 epochs with early stopping. Its times are longer than the command takes
+on a machine of its own: seed 1 shared the machine with other jobs for part of its training, and
+seeds 2 and 3 trained side by side, one thread each.
 
 The classification default was chosen on the dev splits (one seed per candidate). The dev column
-scores the same models on the dev file: there the default is ahead of the baseline on both data
-sets and every seed; on the test splits it is ahead on the sentiment mean but not on every seed,
-and behind on BBC on every seed by one or two of 222 articles. The paired test below finds none
-of these gaps, on either side, larger than chance. The dev figures flatter the default: its
-training stops and keeps its checkpoint by the dev file's loss, which the baseline never sees.
-The classification default's time limit makes its result depend on the machine: BBC's training
-times in the table sit at the 10-minute limit, so a slower machine stops it earlier in its
-training (sentiment's end well before it). A command with `--rescore` scored the models of
-an earlier training run of the same command again, keeping its training times. A run stopped
-part-way goes on with `--resume`: the seeds it finished are scored with their recorded times, a
-stopped seed continues from its checkpoint, and its baseline is not trained again.
+scores the same models on the dev file: there the default is [[classify_dev]]; on the test
+splits: [[classify_test]]. The paired test below finds [[classify_chance]]. The dev figures
+flatter the default: its training stops and keeps its checkpoint by the dev file's loss, which
+the baseline never sees. The classification default's time limit makes its result depend on the
+machine: BBC's training times in the table sit at the 10-minute limit, so a slower machine stops
+it earlier in its training (sentiment's end well before it). A command with `--rescore` scored
+the models of an earlier training run of the same command again, keeping its training times. A
+run stopped part-way goes on with `--resume`: the seeds it finished are scored with their
+recorded times, a stopped seed continues from its checkpoint, and its baseline is not trained
+again.
 """,
         tuple(f"defaults_{task}" for task in DEFAULT_TASKS),
         ("defaults",),

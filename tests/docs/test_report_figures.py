@@ -60,3 +60,38 @@ def test_a_result_that_no_longer_fits_the_text_is_refused():
         ValueError, match="36 rows match LSTM rows behind Keras, the text expects one"
     ):
         report_figures.grid_figures(full)
+
+
+def _classify(gaps: dict[str, list[int]], p: float = 0.5, mean: float = 0.8) -> dict:
+    """A defaults_classify result: per data set, each seed's items only the baseline gets right
+    minus those only the default gets right."""
+    out = {}
+    for data, per_seed in gaps.items():
+        runs = [{"seed": seed, "examples": 200, "dev_accuracy": 0.9,
+                 "paired": {"only_default": 10, "only_baseline": 10 + gap, "p": p}}
+                for seed, gap in enumerate(per_seed, 1)]  # fmt: skip
+        out[data] = {"rnnkit_default": {"runs": runs, "mean": mean},
+                     "baseline": {"accuracy": 0.79}, "dev": {"baseline": 0.8}}  # fmt: skip
+    return out
+
+
+def test_the_defaults_prose_counts_the_paired_items():
+    got = report_figures.classify_figures(_classify({"sentiment": [-3, 5, -1], "bbc": [1, 2, 2]}))
+    assert got["classify_test"] == (
+        "sentiment, ahead on the mean but behind on seed 2 by 5 of 200 sentences; "
+        "bbc, behind on every seed by one or two of 200 articles"
+    )
+    assert got["classify_dev"] == "ahead of the baseline on every data set and every seed"
+    assert got["classify_chance"] == "none of these gaps, on either side, larger than chance"
+    got = report_figures.classify_figures(_classify({"bbc": [-1, -2, 0]}))
+    assert got["classify_test"] == "bbc, behind on no seed (level on seed 3)"
+    got = report_figures.classify_figures(_classify({"bbc": [-1, -2, -1]}, p=0.01))
+    assert got["classify_test"] == "bbc, ahead on every seed"
+    assert got["classify_chance"] == "3 of the 3 comparisons below p = 0.05"
+
+
+def test_the_lm_prose_gives_the_range_of_training_minutes():
+    r = {"shakespeare": {"rnnkit_default": {"runs": [{"train_seconds": 600.0}]}}}
+    assert report_figures.lm_figures(r) == {"lm_minutes": "10"}
+    r["shakespeare"]["rnnkit_default"]["runs"].append({"train_seconds": 900.0})
+    assert report_figures.lm_figures(r) == {"lm_minutes": "10 to 15"}
