@@ -212,11 +212,12 @@ starts every member (`python benchmarks/defaults.py --task classify --unlabelled
 The `rnnkit train classify` recipe beside TF-IDF (word 1-2 grams) with logistic regression,
 trained on the same split in the same run. rnnkit's model is chosen on the dev split: with a
 grid of candidates (pooling, cell, size, depth, a ULMFiT-style start from a language model,
-ensembles of five members trained together with `--model.ensemble=5`), the one with the best
-dev accuracy, and across several result files of one data set, the run with the best dev
-accuracy. Both are scored on test. On small data sets the spread between random seeds is as
-large as the differences between architectures; the "members alone" column shows it for the
-ensembles.
+ensembles of five members trained together with `--model.ensemble=5`), the one with the best dev
+accuracy, and across several result files of one data set, the run with the best dev accuracy;
+runs of one command that differ only in `--seed` are one candidate, judged by their mean dev
+accuracy and reported by their mean test figures. Both are scored on test. On small data sets
+the spread between random seeds is as large as the differences between architectures; the
+"members alone" column shows it for the ensembles.
 """,
         None,
         ("classification",),
