@@ -19,6 +19,9 @@ from report import speed_shortfalls
 #: the layers whose cells ``torch.nn`` lacks (the baseline runs its simpler, fused cell)
 OWN_CELLS = ("lstm_peephole", "lstm_layer_norm", "gru_reset_before")
 MODES = {"train": "training", "infer": "inference"}
+#: what one test item of each classification data set is
+ITEMS = {"sentiment": "sentences", "bbc": "articles"}
+WORDS = {1: "one", 2: "two", 3: "three"}
 PLACEHOLDER = re.compile(r"\[\[([a-z0-9_]+)\]\]")
 WIDTH = 96
 
@@ -167,11 +170,6 @@ def profile_figures(r: dict) -> dict[str, str]:
     }
 
 
-#: what one test item of each classification data set is
-ITEMS = {"sentiment": "sentences", "bbc": "articles"}
-WORDS = {1: "one", 2: "two", 3: "three"}
-
-
 def _seeds(seeds: list[int]) -> str:
     names = [str(s) for s in seeds]
     return (
@@ -193,12 +191,8 @@ def _test_gap(data: str, r: dict) -> str:
     by = " or ".join(WORDS.get(g, str(g)) for g in sorted({gaps[seed] for seed in behind}))
     if len(behind) == len(runs):
         return f"{data}, behind on every seed by {by} {of}"
-    mean = (
-        "ahead on the mean"
-        if r["rnnkit_default"]["mean"] > r["baseline"]["accuracy"]
-        else ("behind on the mean")
-    )
-    return f"{data}, {mean} but behind on {_seeds(behind)} by {by} {of}"
+    side = "ahead" if r["rnnkit_default"]["mean"] > r["baseline"]["accuracy"] else "behind"
+    return f"{data}, {side} on the mean but behind on {_seeds(behind)} by {by} {of}"
 
 
 def classify_figures(r: dict) -> dict[str, str]:
