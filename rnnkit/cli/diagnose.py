@@ -25,19 +25,60 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--seed", type=int, default=0)
 
 
+#: sequences of T + 1 tokens in the probe batch whose gradients are measured
+PROBES = 16
+
+
+def _probe(ids: torch.Tensor, length: int, source: str) -> torch.Tensor:
+    """(PROBES, T + 1) token ids from the start of ``ids``; a text too short is a data error."""
+    from rnnkit.data import DataError
+
+    need = PROBES * (length + 1)
+    if ids.numel() < need:
+        raise DataError(
+            f"{source}: too short for --length {length} (needs {need} tokens, has {ids.numel()})"
+        )
+    return ids[:need].view(PROBES, length + 1)
+
+
+def _cells(text: str) -> list[str] | None:
+    """The cells named in ``--cells``; None when one is unknown (a usage error)."""
+    from rnnkit.layers.factory import LAYERS
+
+    cells = [c.strip() for c in text.split(",") if c.strip()]
+    unknown = [c for c in cells if c.lower() not in LAYERS]
+    if unknown or not cells:
+        print(
+            f"rnnkit diagnose: error: argument --cells: unknown cell {(unknown or [''])[0]!r}; "
+            f"choose from {', '.join(sorted(LAYERS))}",
+            file=sys.stderr,
+        )
+        return None
+    return cells
+
+
 def run(args: argparse.Namespace) -> int:
     from rnnkit.data import LMStream, build_tokenizer, load_bundled, read_text
+    from rnnkit.errors import ModelFileError
     from rnnkit.models import LanguageModel
-    from rnnkit.models.io import load_model_dir
+    from rnnkit.models.io import load_model_dir, read_meta
     from rnnkit.training import Trainer, TrainerConfig
     from rnnkit.viz import gradient_norms, plot_gradient_flow
 
+    cells = _cells(args.cells)
+    if cells is None:
+        return 2
+    if args.model:  # checked before minutes of measuring, not after
+        task = read_meta(Path(args.model)).get("task")
+        if task != "lm":
+            raise ModelFileError(f"{args.model}: not a language model (task {task!r})")
+    source = args.data or "the bundled text"
     text = read_text(args.data) if args.data else load_bundled()
     tokenizer = build_tokenizer("char", text)
     ids = torch.tensor(tokenizer.encode(text), dtype=torch.long)
-    probe = ids[: 16 * (args.length + 1)].view(16, args.length + 1)  # 16 sequences of T+1
+    probe = _probe(ids, args.length, source)
     curves: dict[str, dict[str, list[float]]] = {}
-    for cell in [c.strip() for c in args.cells.split(",") if c.strip()]:
+    for cell in cells:
         torch.manual_seed(args.seed)
         lm = LanguageModel(
             tokenizer.vocab_size,
@@ -58,8 +99,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"{cell}: measured", file=sys.stderr)
     if args.model:
         model, tok, _ = load_model_dir(Path(args.model))
-        ids_m = torch.tensor(tok.encode(text[: 64 * args.length]), dtype=torch.long)
-        probe_m = ids_m[: 16 * (args.length + 1)].view(16, args.length + 1)
+        prefix = text[: 64 * PROBES * (args.length + 1)]  # enough for tokens of up to 64 characters
+        ids_m = torch.tensor(tok.encode(prefix), dtype=torch.long)
+        probe_m = _probe(ids_m, args.length, f"{source} in {args.model}'s tokens")
         curves[f"model {args.model}"] = {"trained model": gradient_norms(model, probe_m).tolist()}
     out = plot_gradient_flow(curves, Path(args.out), title=f"||dL_T/dh_t||, T = {args.length}")
     numbers = out.with_suffix(".json")

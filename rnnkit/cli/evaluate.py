@@ -50,9 +50,9 @@ def evaluate(
     max_words: int | None = None,
 ) -> tuple[str, dict[str, Any]]:
     """``(task, metrics)`` of the model in ``directory`` on the file ``data``."""
-    from rnnkit.models.io import resolve_model_dir
+    from rnnkit.models.io import read_meta
 
-    meta = json.loads((resolve_model_dir(directory) / "config.json").read_text()).get("meta", {})
+    meta = read_meta(directory)
     task = meta.get("task")
     if task == "lm":
         from rnnkit.tasks.lm import LMDataConfig, evaluate_lm

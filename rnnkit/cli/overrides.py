@@ -23,6 +23,7 @@ from typing import Any
 import yaml
 
 from rnnkit.cli.field_types import ConfigError, coerce
+from rnnkit.cli.ranges import field_problem
 
 __all__ = ["ConfigError", "build_config", "parse_overrides", "read_yaml"]
 
@@ -141,6 +142,9 @@ def _set(
     label = source if text else f"{source}: {section}.{key}"
     if len(path) == 2:
         target[key] = coerce(value, annotation, label, text=text)
+        bad = field_problem(key, target[key])
+        if bad is not None:
+            raise ConfigError(f"{label}: {bad}")
         return
     nested = target.setdefault(key, {})  # e.g. model.cell_options.peephole
     if nested is None:

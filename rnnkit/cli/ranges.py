@@ -26,19 +26,22 @@ class Range:
     low: float | None = None
     high: float | None = None
     low_open: bool = False
+    high_open: bool = False
 
     def contains(self, value: float) -> bool:
         if isinstance(value, float) and math.isnan(value):
             return False
         if self.low is not None and (value <= self.low if self.low_open else value < self.low):
             return False
-        return self.high is None or value <= self.high
+        if self.high is None:
+            return True
+        return value < self.high if self.high_open else value <= self.high
 
     def __str__(self) -> str:
         if self.high is None:
             return f"> {self.low:g}" if self.low_open else f">= {self.low:g}"
-        left = "(" if self.low_open else "["
-        return f"in {left}{self.low:g}, {self.high:g}]"
+        left, right = "(" if self.low_open else "[", ")" if self.high_open else "]"
+        return f"in {left}{self.low:g}, {self.high:g}{right}"
 
 
 POSITIVE, AT_LEAST_1, NON_NEGATIVE = Range(0, low_open=True), Range(1), Range(0)
@@ -61,6 +64,28 @@ RANGES: dict[str, Range] = {
     "hidden_size": AT_LEAST_1,
     "train_steps": NON_NEGATIVE,
 }
+
+
+#: config fields (``--model.dropout``, a YAML ``trainer.lr``) by name -> their range; every
+#: field whose name ends in ``dropout`` is a probability in [0, 1)
+FIELD_RANGES: dict[str, Range] = {
+    "hidden_size": AT_LEAST_1,
+    "embedding_size": AT_LEAST_1,
+    "num_layers": AT_LEAST_1,
+    "batch_size": AT_LEAST_1,
+    "eval_batch_size": AT_LEAST_1,
+    "lr": POSITIVE,
+}
+PROBABILITY = Range(0, 1, high_open=True)
+
+
+def field_problem(name: str, value: object) -> str | None:
+    """Why ``value`` is out of range for the config field ``name``; None when it fits (or the
+    field has no range, or the value is not a number)."""
+    valid = PROBABILITY if name.endswith("dropout") else FIELD_RANGES.get(name)
+    if valid is None or not isinstance(value, (int, float)) or isinstance(value, bool):
+        return None
+    return None if valid.contains(value) else f"must be {valid}, got {value}"
 
 
 def _flag(dest: str) -> str:

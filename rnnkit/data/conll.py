@@ -94,9 +94,10 @@ def _split_fields(line: str, separator: str | None) -> list[str]:
 def _check_columns(fields: list[str], token: int, tag: int | None, where: str) -> None:
     width = len(fields)
     if tag is not None and token % width == tag % width:
+        found = f"{width} column" + ("s" if width != 1 else "")
         raise DataError(
-            f"{where}: the token and tag columns are both column {token % width} of {width}; "
-            "pass tag_column=None to read tokens only"
+            f"{where}: expected a token and its tag, found {found} (the token and the tag "
+            f"would both be column {token % width})"
         )
     for kind, column in (("token", token), ("tag", tag)):
         if column is not None and not fields[column].strip():

@@ -127,6 +127,16 @@ def read_config(root: Path) -> dict[str, Any]:
     return config
 
 
+def read_meta(directory: Path) -> dict[str, Any]:
+    """The ``meta`` of the model in ``directory`` (a run directory or its ``model/``), from its
+    checked config: task, tokenizer, data settings.
+
+    Raises:
+        ModelFileError: no model there, or a damaged config (the message names the file).
+    """
+    return read_config(resolve_model_dir(directory)).get("meta", {})
+
+
 def _build(root: Path, config: dict[str, Any]) -> nn.Module:
     from rnnkit.models import MODEL_TYPES
 

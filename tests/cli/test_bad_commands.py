@@ -53,6 +53,13 @@ def _damage(run: Path, how: str) -> None:
         (model / "config.json").write_text(json.dumps({**config, "rnnkit_version": "9.0.0"}))
     elif how == "no config":
         (model / "config.json").unlink()
+    elif how == "not json":
+        (model / "config.json").write_text('{\n  "model_type": oops\n}\n')
+    elif how == "a list":
+        (model / "config.json").write_text("[1, 2]\n")
+    elif how == "classifier":
+        config = json.loads((model / "config.json").read_text())
+        (model / "config.json").write_text(json.dumps({**config, "meta": {"task": "classify"}}))
 
 
 @pytest.fixture(scope="module")
@@ -64,12 +71,13 @@ def files(tmp_path_factory) -> dict[str, str]:
     (root / "bad.yaml").write_text("trainer:\n  lr: 0.1\n   max_steps: [\n")
     (root / "bad.jsonl").write_bytes(b'{"text": "a"}\n\x00\xff\n')
     (root / "a_file").write_text("not a directory")
+    (root / "short.txt").write_text("too short\n")
     tok = CharTokenizer.train(text)
     model = LanguageModel(vocab_size=tok.vocab_size, embedding_size=4, hidden_size=4)
     save_model_dir(root / "good", model, tok, {"task": "lm"})
     paths = {k.replace(".", "_"): str(root / k)
-             for k in ("text.txt", "bad.tsv", "bad.yaml", "bad.jsonl")}  # fmt: skip
-    for how in ("truncated", "flipped", "newer", "no config"):
+             for k in ("text.txt", "bad.tsv", "bad.yaml", "bad.jsonl", "short.txt")}  # fmt: skip
+    for how in ("truncated", "flipped", "newer", "no config", "not json", "a list", "classifier"):
         shutil.copytree(root / "good", root / how)
         _damage(root / how, how)
         paths[how.replace(" ", "_")] = str(root / how)
@@ -78,6 +86,8 @@ def files(tmp_path_factory) -> dict[str, str]:
 
 
 TRAIN = ["train", "lm", "--data", "{text_txt}", "--out", "{out}", "--trainer.max_steps=1"]
+DIAGNOSE = ["diagnose", "gradients", "--cells", "rnn", "--train-steps", "0", "--length", "5",
+            "--out", "{out}.png"]  # fmt: skip
 TABLE = [  # argv, exit status, part of the message
     (["generate", "{good}", "--top-p", "1.5"], 2, "argument --top-p: must be in (0, 1], got 1.5"),
     (["generate", "{good}", "--temperature", "-1"], 2, "argument --temperature: must be > 0"),
@@ -101,6 +111,13 @@ TABLE = [  # argv, exit status, part of the message
     (["summarize", "{truncated}", "--input", "{bad_jsonl}"], 1, "model.safetensors: truncated"),
     (["embed", "{flipped}", "--input", "{text_txt}"], 1, "model.safetensors: damaged"),
     (["train", "lm", "--data", "{text_txt}", "--out", "{under_file}"], 1, "a_file"),
+    (["evaluate", "{not_json}", "--data", "{text_txt}"], 1, "config.json: line 2: not valid JSON"),
+    (["evaluate", "{a_list}", "--data", "{text_txt}"], 1, "expected a JSON object, got list"),
+    (["predict", "{not_json}", "--data", "{bad_tsv}"], 1, "config.json: line 2: not valid JSON"),
+    (["generate", "{a_list}"], 1, "config.json: expected a JSON object, got list"),
+    ([*DIAGNOSE, "--cells", "lstmm"], 2, "argument --cells: unknown cell 'lstmm'; choose from"),
+    ([*DIAGNOSE, "--data", "{short_txt}"], 1, "short.txt: too short for --length 5 (needs 96"),
+    ([*DIAGNOSE, "--model", "{classifier}"], 1, "not a language model (task 'classify')"),
 ]
 
 

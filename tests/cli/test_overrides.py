@@ -1,5 +1,7 @@
 """Overrides and config files are read by each field's type; bad values name key, type, value."""
 
+import re
+
 import pytest
 
 from rnnkit.cli.overrides import ConfigError, build_config
@@ -45,10 +47,15 @@ def test_null_only_where_optional_and_integers_from_float_literals():
         ("--trainer.deterministic=maybe", "expected true or false, got 'maybe'"),
         ("--trainer.max_time=[1]", "--trainer.max_time: expected a float or null, got '[1]'"),
         ("--model.hidden_sise=3", "unknown key model.hidden_sise; valid keys:"),
+        ("--model.hidden_size=-3", "--model.hidden_size: must be >= 1, got -3"),
+        ("--model.dropout=1.5", "--model.dropout: must be in [0, 1), got 1.5"),
+        ("--model.embedding_dropout=1", "--model.embedding_dropout: must be in [0, 1), got 1.0"),
+        ("--trainer.lr=0", "--trainer.lr: must be > 0, got 0.0"),
+        ("--trainer.batch_size=0", "--trainer.batch_size: must be >= 1, got 0"),
     ],
 )
 def test_wrong_types_name_key_type_and_value(override, message):
-    with pytest.raises(ConfigError, match=message.replace("[", r"\[").replace("]", r"\]")):
+    with pytest.raises(ConfigError, match=re.escape(message)):
         _trainer(override)
 
 
@@ -68,6 +75,10 @@ def test_yaml_file_values_are_typed_and_errors_name_file_and_line(tmp_path):
     good.write_text("trainer:\n  lr: 3e-3\n  max_steps: 10\nmodel:\n  hidden_size: 8\n")
     config = build_config(defaults("lm"), schema("lm"), good, [])
     assert config["trainer"]["lr"] == 3e-3 and config["model"]["hidden_size"] == 8
+    negative = tmp_path / "negative.yaml"
+    negative.write_text("model:\n  dropout: 0.2\n  num_layers: 0\n")
+    with pytest.raises(ConfigError, match=r"negative.yaml: line 3: model.num_layers: must be >= 1"):
+        build_config(defaults("lm"), schema("lm"), negative, [])
     bad = tmp_path / "bad.yaml"
     bad.write_text("trainer:\n  lr: 3e-3\n  max_steps: lots\n")
     with pytest.raises(ConfigError, match=r"bad.yaml: line 3: trainer.max_steps: expected an"):

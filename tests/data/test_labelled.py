@@ -169,7 +169,7 @@ def test_conll_tab_separated_tokens_keep_spaces(tmp_path) -> None:
     sentences = read_conll(path)
     assert [s.tokens for s in sentences] == [["New York", "is"], ["ok"]]
     assert sentences[0].tags == ["B-LOC", "O"]
-    with pytest.raises(DataError, match=r"t\.tsv:2: the token and tag columns are both column 0"):
+    with pytest.raises(DataError, match=r"t\.tsv:2: expected a token and its tag, found 1 column "):
         read_conll(path, separator=" ")  # line 2, "is<TAB>O", has no space: one column
 
 
@@ -182,7 +182,10 @@ def test_conll_without_tags_for_prediction(tmp_path) -> None:
     ]
     with pytest.raises(DataError) as info:
         read_conll(path)  # the default tag column -1 is the token column here
-    assert str(info.value).startswith(f"{path}:1: the token and tag columns are both column 0")
+    assert str(info.value) == (
+        f"{path}:1: expected a token and its tag, found 1 column (the token and the tag would "
+        "both be column 0)"
+    )
 
 
 def test_conll_too_few_columns_and_empty_file(tmp_path) -> None:

@@ -14,7 +14,6 @@ bilm          BiLMPredictor              embed
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -22,16 +21,9 @@ from rnnkit.tasks.predictors.base import Predictor
 
 
 def _meta(path: Path) -> dict[str, Any]:
-    from rnnkit.models.io import resolve_model_dir
+    from rnnkit.models.io import read_meta
 
-    config = resolve_model_dir(path) / "config.json"
-    try:
-        meta = json.loads(config.read_text(encoding="utf-8")).get("meta", {})
-    except (json.JSONDecodeError, UnicodeDecodeError, AttributeError) as exc:
-        raise ValueError(f"{config}: not a valid model config ({exc})") from None
-    if not isinstance(meta, dict):
-        raise ValueError(f'{config}: "meta" must be an object')
-    return meta
+    return read_meta(path)
 
 
 def load(path: str | Path) -> Predictor:
