@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from rnnkit.cli.runtime_option import add_runtime_option, model_path
-from rnnkit.errors import RnnkitError
+from rnnkit.errors import ModelFileError, RnnkitError
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -35,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
         with contextlib.ExitStack() as stack:
             lm = load(model_path(Path(args.model_dir), args.runtime, stack))
             if not isinstance(lm, LanguageModelPredictor):
-                raise ValueError(f"{args.model_dir}: not a language model (task {lm.task!r})")
+                raise ModelFileError(f"{args.model_dir}: not a language model (task {lm.task!r})")
             events = lm.stream(
                 args.prompt, args.max_tokens, temperature=args.temperature, top_k=args.top_k,
                 top_p=args.top_p, greedy=args.greedy, beam=args.beam, seed=args.seed,

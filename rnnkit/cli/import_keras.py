@@ -12,6 +12,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from rnnkit.errors import RnnkitError
+
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     imp = sub.add_parser(
@@ -48,6 +50,8 @@ def run(args: argparse.Namespace) -> int:
         vocab = read_vocab(Path(args.tokenizer))
         model = from_keras(args.file, config=args.config)
         target = TASKS[args.task](model, vocab, args)
+    except RnnkitError:
+        raise  # a bad vocabulary file: one line naming it, exit status 1, from rnnkit.cli.main
     except (KerasImportError, FileNotFoundError, ValueError) as exc:
         print(f"rnnkit import: {exc}", file=sys.stderr)
         return 2
@@ -57,9 +61,9 @@ def run(args: argparse.Namespace) -> int:
 
 def read_vocab(path: Path) -> list[str]:
     """Tokens of a vocabulary file, one per line (an empty line 0 is Keras' padding)."""
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such vocabulary file")
-    text = path.read_text(encoding="utf-8")
+    from rnnkit.data import read_text
+
+    text = read_text(path)  # a missing file or bad bytes: a DataError naming file and line
     lines = text.split("\n")
     return lines[:-1] if text.endswith("\n") else lines
 

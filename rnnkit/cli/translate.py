@@ -15,7 +15,7 @@ from pathlib import Path
 
 from rnnkit.cli.runtime_option import add_runtime_option, model_path
 from rnnkit.data import DataError
-from rnnkit.errors import RnnkitError
+from rnnkit.errors import ModelFileError, RnnkitError
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -68,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
         with stack:
             translator = load(model_path(Path(args.model_dir), args.runtime, stack))
             if translator.task != "translate":
-                raise ValueError(
+                raise ModelFileError(
                     f"{args.model_dir}: not a translation model (task {translator.task!r})"
                 )
             sources = [e.source for e in read_parallel(args.input, require_target=False)]

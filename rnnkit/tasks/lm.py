@@ -17,6 +17,7 @@ import torch
 
 from rnnkit.config import Config
 from rnnkit.data import LMStream, build_tokenizer, load_bundled, read_text
+from rnnkit.errors import ModelFileError
 from rnnkit.metrics.lm import bits_per_character, perplexity
 from rnnkit.models import LanguageModel
 from rnnkit.models.io import load_model_dir, save_model_dir
@@ -138,7 +139,7 @@ def evaluate_lm(
     """
     model, tokenizer, _ = load_model_dir(directory)
     if tokenizer is None:
-        raise ValueError(f"{directory}: not a language model directory (no tokenizer)")
+        raise ModelFileError(f"{directory}: not a language model directory (no tokenizer)")
     text = read_text(path)
     ids = torch.tensor(tokenizer.encode(text), dtype=torch.long)
     if ids.numel() < 2:

@@ -21,6 +21,7 @@ from rnnkit.data import TOKENIZERS, Tokenizer
 from rnnkit.data.parallel import ParallelExample, read_parallel
 from rnnkit.data.placeholders import FIRST, missing_placeholders, restore_placeholders
 from rnnkit.decoding import Hypothesis, NoAdjacentRepeat, SymbolCounts, beam_search
+from rnnkit.errors import ModelFileError
 from rnnkit.metrics import repeated_phrases, translation_metrics
 from rnnkit.models import Seq2Seq
 from rnnkit.models.io import load_model_dir, read_model_file
@@ -70,7 +71,9 @@ class Translator:
     def load(cls, directory: str | Path) -> Translator:
         model, target, meta = load_model_dir(Path(directory))
         if meta.get("task") != "translate" or target is None:
-            raise ValueError(f"{directory}: not a translation model (task {meta.get('task')!r})")
+            raise ModelFileError(
+                f"{directory}: not a translation model (task {meta.get('task')!r})"
+            )
         cfg = TranslateDataConfig.from_dict(meta["data"])
         source: Tokenizer = target
         if not cfg.share_vocab:

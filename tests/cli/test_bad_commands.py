@@ -118,6 +118,7 @@ TABLE = [  # argv, exit status, part of the message
     ([*DIAGNOSE, "--cells", "lstmm"], 2, "argument --cells: unknown cell 'lstmm'; choose from"),
     ([*DIAGNOSE, "--data", "{short_txt}"], 1, "short.txt: too short for --length 5 (needs 96"),
     ([*DIAGNOSE, "--model", "{classifier}"], 1, "not a language model (task 'classify')"),
+    (["translate", "{good}", "--input", "{text_txt}"], 1, "not a translation model (task 'lm')"),
 ]
 
 

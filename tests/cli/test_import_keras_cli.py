@@ -59,6 +59,17 @@ def test_mixed_cells_refused(tmp_path: Path, capsys) -> None:
     assert "the recurrent layers mix cell classes" in capsys.readouterr().err
 
 
+def test_a_vocabulary_that_is_not_utf8_names_its_line(tmp_path: Path, capsys) -> None:
+    vocab = tmp_path / "vocab.txt"
+    vocab.write_bytes(b"\na\ncaf\xe9\n")
+    keras = str(ROOT / "k3" / "classify_lstm.keras")
+    argv = ["import", "keras", keras, "--task", "classify", "--tokenizer", str(vocab)]
+    assert main([*argv, "--labels", "neg,neu,pos", "--out", str(tmp_path / "out")]) == 1
+    err = capsys.readouterr().err
+    assert f"{vocab}:3: " in err and "UTF-8" in err and "Traceback" not in err
+    assert not (tmp_path / "out").exists()
+
+
 def test_label_count_checked(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     assert _import(tmp_path, "classify_lstm", "neg,pos") == 2
     assert "--labels names 2 classes, the model has 3" in capsys.readouterr().err
