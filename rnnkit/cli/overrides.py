@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import difflib
 import re
 import typing
 from collections.abc import Sequence
@@ -136,7 +137,11 @@ def _set(
     section, key = path[0], path[1]
     fields = {f.name: f for f in dataclasses.fields(schema[section])}
     if key not in fields:
-        raise ConfigError(f"{source}: unknown key {section}.{key}; valid keys: {sorted(fields)}")
+        close = difflib.get_close_matches(key, list(fields), n=1)
+        hint = f" (did you mean {section}.{close[0]}?)" if close else ""
+        raise ConfigError(
+            f"{source}: unknown key {section}.{key}{hint}; valid keys: {sorted(fields)}"
+        )
     target = config.setdefault(section, {})
     annotation = typing.get_type_hints(schema[section])[key]
     label = source if text else f"{source}: {section}.{key}"

@@ -46,7 +46,11 @@ def test_null_only_where_optional_and_integers_from_float_literals():
         ("--model.hidden_size=2.5", "--model.hidden_size: expected an integer, got '2.5'"),
         ("--trainer.deterministic=maybe", "expected true or false, got 'maybe'"),
         ("--trainer.max_time=[1]", "--trainer.max_time: expected a float or null, got '[1]'"),
-        ("--model.hidden_sise=3", "unknown key model.hidden_sise; valid keys:"),
+        (
+            "--model.hidden_sise=3",
+            "unknown key model.hidden_sise (did you mean model.hidden_size?); valid keys:",
+        ),
+        ("--model.zzz=3", "unknown key model.zzz; valid keys:"),
         ("--model.hidden_size=-3", "--model.hidden_size: must be >= 1, got -3"),
         ("--model.dropout=1.5", "--model.dropout: must be in [0, 1), got 1.5"),
         ("--model.embedding_dropout=1", "--model.embedding_dropout: must be in [0, 1), got 1.0"),
