@@ -11,16 +11,18 @@ which may be left out when one model is served):
     POST /classify | /tag | /translate | /summarize | /embed      {"results": [...]}
 
 Errors are JSON ``{"error", "status", "field"?}`` with 400 (malformed JSON, a bad field), 404
-(unknown model or path), 413 (body over ``--max-body``), 503 (queue full, with Retry-After) or
-504 (over ``--timeout``). More routes (a page at ``/``, ``POST /inspect``) are added with
-``build_app(..., routes=[...])``; their handlers use ``json_endpoint`` and ``served_model`` like
-the ones here.
+(unknown model or path), 405 (a method the path does not take), 413 (body over ``--max-body``),
+503 (queue full, with Retry-After) or 504 (over ``--timeout``). More routes (a page at ``/``,
+``POST /inspect``) are added with ``build_app(..., routes=[...])``; their handlers use
+``json_endpoint`` and ``served_model`` like the ones here.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
+import functools
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -28,6 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -147,10 +150,26 @@ def _timed_out(result: Any, settings: ServeSettings) -> None:
         raise result
 
 
+async def _beam_search(served: ServedModel, options: GenerationOptions, timeout: float) -> Any:
+    """Beam search (``beam`` > 1) on the model's worker thread: one whole hypothesis, so it
+    runs as one call beside the sampled streams' steps, not in their batch."""
+    options.check()  # a bad field is refused here, not on the worker
+    fields = dataclasses.asdict(options)
+    call = functools.partial(served.predictor.generate, **fields)  # type: ignore[attr-defined]
+    future = asyncio.get_running_loop().run_in_executor(served.executor, call)
+    try:
+        return await asyncio.wait_for(future, timeout)
+    except asyncio.TimeoutError:  # the builtin TimeoutError only from Python 3.11
+        raise TimeLimit(timeout) from None
+
+
 @json_endpoint("generate")
 async def generate(request: Request, body: dict[str, Any]) -> Response:
     served = served_model(request, body, "lm")
     assert served.scheduler is not None
+    if body.get("beam", 1) > 1:
+        timeout = request.app.state.settings.timeout
+        return JSONResponse((await _beam_search(served, _options(body), timeout)).to_dict())
     job = served.scheduler.submit(_options(body), tokens=False)  # only the result comes
     try:
         result = await _first(job, request.app.state.settings.timeout)
@@ -164,6 +183,9 @@ async def generate(request: Request, body: dict[str, Any]) -> Response:
 async def generate_stream(request: Request, body: dict[str, Any]) -> Response:
     served = served_model(request, body, "lm")
     assert served.scheduler is not None
+    if body.get("beam", 1) > 1:
+        why = "a stream sends each token as it is chosen; beam search (beam > 1) finds"
+        raise BadRequest(f"beam: {why} a whole hypothesis first: ask /generate", "beam")
     job = served.scheduler.submit(_options(body))
     first = await _first(job, request.app.state.settings.timeout)
     if isinstance(first, Generation) and not first.tokens:
@@ -184,6 +206,16 @@ def task_endpoint(name: str) -> Callable:
         return JSONResponse({"results": results})
 
     return handler
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    """Starlette's own refusals (no such path, a method the route does not take) as JSON."""
+    assert isinstance(exc, HTTPException)
+    body = {
+        "error": f"{request.method} {request.url.path}: {exc.detail}",
+        "status": exc.status_code,
+    }
+    return JSONResponse(body, exc.status_code, headers=exc.headers)
 
 
 async def health(request: Request) -> Response:
@@ -253,7 +285,8 @@ def build_app(
                 await served.scheduler.close()
             served.executor.shutdown(wait=True)
 
-    app = Starlette(routes=table, lifespan=lifespan)
+    app = Starlette(routes=table, lifespan=lifespan,
+                    exception_handlers={HTTPException: _http_error})  # fmt: skip
     app.state.settings = settings
     app.state.models = {p.name: _serve(p, settings) for p in predictors}
     return app

@@ -93,6 +93,18 @@ def test_task_endpoints_equal_their_predictors(predictors):
         ("/translate", {"model": "translate", "texts": ["x"], "beam": 1, "n_best": 2}, 400,
          "n_best"),
         ("/nowhere", {}, 404, None),
+        ("/generate", b'{"model": "lm", "temperature": NaN}', 400, None),
+        ("/generate", b"[" * 5000, 400, None),
+        ("/generate", b'{"model": "lm", "temperature": 1e999}', 400, "temperature"),
+        ("/generate", {"model": "lm", "temperature": 1e-40}, 400, "temperature"),
+        ("/generate", {"model": "lm", "max_tokens": 0}, 400, "max_tokens"),
+        ("/generate", {"model": "lm", "beam": 100}, 400, "beam"),
+        ("/generate", {"model": "lm", "prompt": "x" * 30000}, 400, "prompt"),
+        ("/generate/stream", {"model": "lm", "beam": 2}, 400, "beam"),
+        ("/generate", {"model": "lm", "max_tokens": None, "colour": None}, 400, "colour"),
+        ("/translate", {"model": "translate", "texts": ["x"], "beam": 1000}, 400, "beam"),
+        ("/translate", b'{"model": "translate", "texts": ["x"], "length_penalty": -1e999}', 400,
+         "length_penalty"),
     ],
 )  # fmt: skip
 def test_bad_requests_get_their_status_and_the_server_goes_on(predictors, path, body, status,
@@ -101,9 +113,34 @@ def test_bad_requests_get_their_status_and_the_server_goes_on(predictors, path, 
         raw = body if isinstance(body, bytes) else json.dumps(body).encode()
         response = client.post(path, content=raw)
         assert response.status_code == status, response.text
-        if path != "/nowhere":
-            assert response.json()["status"] == status and response.json().get("field") == field
+        assert response.json()["status"] == status and response.json().get("field") == field
         assert client.post("/generate", json=GOOD).status_code == 200
+
+
+def test_a_method_a_route_does_not_take_is_refused_in_json(predictors):
+    with TestClient(make_app(predictors)) as client:
+        response = client.get("/generate")
+        assert response.status_code == 405 and response.json()["status"] == 405
+        assert response.json()["error"].startswith("GET /generate: ")
+
+
+def test_null_fields_take_their_defaults(predictors):
+    body = {"model": "lm", "prompt": "the", "max_tokens": 4, "seed": 3}
+    with TestClient(make_app(predictors)) as client:
+        plain = client.post("/generate", json=body).json()
+        nulls = client.post("/generate", json={**body, "top_k": None, "temperature": None})
+        assert nulls.status_code == 200 and nulls.json() == plain
+        assert client.post("/generate", json={**body, "prompt": None}).status_code == 200
+
+
+def test_beam_search_is_served_by_generate(predictors):
+    expected = predictors["lm"].generate("the", 6, beam=3)
+    with TestClient(make_app(predictors)) as client:
+        response = client.post("/generate", json={"model": "lm", "prompt": "the",
+                                                  "max_tokens": 6, "beam": 3})  # fmt: skip
+        assert response.status_code == 200, response.text
+        got = response.json()
+    assert (got["text"], got["tokens"]) == (expected.text, expected.tokens)  # no sampling in it
 
 
 def test_body_over_the_cap_is_413_declared_or_chunked(predictors):

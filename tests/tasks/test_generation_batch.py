@@ -115,3 +115,19 @@ def test_warm_up_steps_every_row_count_from_a_fresh_state_and_from_a_state():
     counts = sorted({padded_rows(n) for n in range(1, 41)})
     assert counts == [1, 2, 3, 4, 5, 6, 7, 8, 16, 32, 48]
     assert seen == [(rows, fresh) for rows in counts for fresh in (True, False)]
+
+
+@pytest.mark.parametrize(
+    ("temperature", "fits"),
+    [(0, True), (0.001, True), (1.5, True), (1e-5, False), (-1, False), (float("nan"), False),
+     (float("inf"), False)],
+)  # fmt: skip
+def test_temperature_is_zero_or_at_least_the_floor(temperature, fits):
+    options = GenerationOptions("x", 3, temperature=temperature)
+    if fits:
+        options.check()
+    else:
+        with pytest.raises(ValueError, match=r"^temperature: expected "):
+            options.check()
+    with pytest.raises(ValueError, match=r"^top_p: expected a finite number, got nan"):
+        GenerationOptions("x", 3, top_p=float("nan")).check()

@@ -9,6 +9,7 @@ string), or a reason set from outside (``"cancelled"``, ``"time_limit"``).
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -20,6 +21,9 @@ from rnnkit.data import Tokenizer
 from rnnkit.decoding.rows import RowSampling
 
 MAX_SEED = 2**63 - 1
+#: the lowest sampling temperature: below it, logits / T overflow float32 for large logits,
+#: and sampling is greedy in all but name (temperature 0 asks for greedy)
+MIN_TEMPERATURE = 1e-3
 
 
 @dataclass
@@ -29,7 +33,8 @@ class GenerationOptions:
     Args:
         prompt: text to continue; empty starts after an end-of-line token.
         max_tokens: tokens to generate at most (>= 1).
-        temperature: > 0 samples; 0 (or ``greedy``) takes the most likely token.
+        temperature: >= ``MIN_TEMPERATURE`` samples; 0 (or ``greedy``) takes the most likely
+            token.
         top_k, top_p: sampling filters (None: off).
         beam: beam width; > 1 runs beam search (one hypothesis, not streamed token by token).
         stop: strings that end the text (cut before the first one found).
@@ -60,10 +65,13 @@ class GenerationOptions:
         for name in ("temperature", "top_p"):
             value = getattr(self, name)
             number = isinstance(value, int | float) and not isinstance(value, bool)
-            if value is not None and not number:
-                raise ValueError(f"{name}: expected a number, got {value!r}")
-        if self.temperature < 0:
-            raise ValueError(f"temperature: expected a number >= 0, got {self.temperature}")
+            if value is not None and not (number and math.isfinite(value)):
+                raise ValueError(f"{name}: expected a finite number, got {value!r}")
+        if self.temperature != 0 and not self.temperature >= MIN_TEMPERATURE:
+            raise ValueError(
+                f"temperature: expected 0 (greedy) or a number >= {MIN_TEMPERATURE}, got "
+                f"{self.temperature}"
+            )
         if self.top_k is not None:
             _int_field("top_k", self.top_k, 1)
         if self.top_p is not None and not 0 < self.top_p <= 1:
