@@ -17,7 +17,7 @@ import dataclasses
 import difflib
 import re
 import typing
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -97,9 +97,12 @@ def build_config(
     schema: dict[str, type],
     yaml_path: str | Path | None,
     overrides: Sequence[str],
+    computed: Mapping[str, Collection[str]] | None = None,
 ) -> dict[str, dict[str, Any]]:
     """Merge defaults, the YAML file and overrides; validate every key and value against
-    ``schema`` (section name -> config dataclass)."""
+    ``schema`` (section name -> config dataclass). ``computed``: keys per section that the
+    recipe sets from the data; setting one is refused, and they are not offered as valid."""
+    hidden = {section: set(keys) for section, keys in (computed or {}).items()}
     config = copy.deepcopy(defaults)
     if yaml_path is not None:
         loaded, lines = read_yaml(yaml_path)
@@ -111,9 +114,10 @@ def build_config(
                 raise ConfigError(f"{where}: section {section!r} must be a mapping")
             for key, value in values.items():
                 line = lines.get((str(section), str(key)), "?")
-                _set(config, schema, [section, key], value, f"{yaml_path}: line {line}", False)
+                where = f"{yaml_path}: line {line}"
+                _set(config, schema, [section, key], value, where, False, hidden)
     for path, value in parse_overrides(overrides):
-        _set(config, schema, path, value, "--" + ".".join(path), True)
+        _set(config, schema, path, value, "--" + ".".join(path), True, hidden)
     return config
 
 
@@ -129,13 +133,22 @@ def _scalar(raw: str) -> Any:
 
 
 def _set(
-    config: dict, schema: dict[str, type], path: list, value: Any, source: str, text: bool
+    config: dict,
+    schema: dict[str, type],
+    path: list,
+    value: Any,
+    source: str,
+    text: bool,
+    hidden: dict[str, set[str]],
 ) -> None:
     """Put ``value`` at ``path`` (section, key[, nested keys]), read as the field's type."""
     if len(path) < 2 or path[0] not in schema:
         raise ConfigError(f"{source}: unknown section; valid sections: {sorted(schema)}")
     section, key = path[0], path[1]
-    fields = {f.name: f for f in dataclasses.fields(schema[section])}
+    if key in hidden.get(section, ()):
+        raise ConfigError(f"{source}: {section}.{key} is set from the data; remove it")
+    fields = {f.name: f for f in dataclasses.fields(schema[section])
+              if f.name not in hidden.get(section, ())}  # fmt: skip
     if key not in fields:
         close = difflib.get_close_matches(key, list(fields), n=1)
         hint = f" (did you mean {section}.{close[0]}?)" if close else ""

@@ -126,7 +126,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def _configure(task: Task, args: argparse.Namespace, extra: list[str]) -> task_defaults.TaskConfig:
     """The task's defaults, then ``--config``, the overrides and the flags, resolved."""
-    config = build_config(task.defaults, task.schema, args.config, extra)
+    computed = {"model": COMPUTED[task.name]}
+    config = build_config(task.defaults, task.schema, args.config, extra, computed)
     for flag in task.flags:
         if getattr(args, flag, None) is not None:
             config["data"][flag] = getattr(args, flag)

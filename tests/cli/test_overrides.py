@@ -93,3 +93,12 @@ def test_yaml_file_values_are_typed_and_errors_name_file_and_line(tmp_path):
         build_config(defaults("lm"), schema("lm"), broken, [])
     with pytest.raises(ConfigError, match=r"missing.yaml: cannot read the config file"):
         build_config(defaults("lm"), schema("lm"), tmp_path / "missing.yaml", [])
+
+
+def test_keys_set_from_the_data_are_refused_and_not_offered():
+    computed = {"model": ("vocab_size",)}
+    with pytest.raises(ConfigError, match=r"--model.vocab_size: model.vocab_size is set from"):
+        build_config(defaults("lm"), schema("lm"), None, ["--model.vocab_size=9"], computed)
+    with pytest.raises(ConfigError) as info:
+        build_config(defaults("lm"), schema("lm"), None, ["--model.nope=1"], computed)
+    assert "'hidden_size'" in str(info.value) and "vocab_size" not in str(info.value)
