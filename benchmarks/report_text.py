@@ -147,10 +147,11 @@ boundaries and is scored in bits per character, where lower wins, beside a plain
 loop of the same sizes, optimiser, batch and window trained for the default's 10 epochs (seed
 1); the default keeps the weights of its lowest validation loss (measured every 500 steps), the
 plain loop is scored after its last epoch. One seed of it trains for [[lm_minutes]] minutes on a
-2-core AMD EPYC; a row that holds fewer than three seeds names those it holds. Translation's
-default trains up to 20 epochs with early stopping. Its times are longer than the command takes
-on a machine of its own: seed 1 shared the machine with other jobs for part of its training, and
-seeds 2 and 3 trained side by side, one thread each.
+2-core AMD EPYC (seed 3 shared the machine with test-suite runs for part of its training); a row
+that holds fewer than three seeds names those it holds. Translation's default trains up to 20
+epochs with early stopping. Its times are longer than the command takes on a machine of its own:
+seed 1 shared the machine with other jobs for part of its training, and seeds 2 and 3 trained
+side by side, one thread each.
 
 The classification default was chosen on the dev splits (one seed per candidate). The dev column
 scores the same models on the dev file: there the default is [[classify_dev]]; on the test
