@@ -18,7 +18,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--out", default="gradients.png", help="PNG to write (numbers go beside it)")
     g.add_argument("--data", help="text file (default: the bundled Shakespeare)")
     g.add_argument("--model", help="also measure this trained LM directory")
-    g.add_argument("--cells", default="rnn,lstm,gru", help="comma-separated cells to compare")
+    g.add_argument(
+        "--cells", type=_cells, default="rnn,lstm,gru", help="comma-separated cells to compare"
+    )
     g.add_argument("--length", type=int, default=100, help="T: steps between input and loss")
     g.add_argument("--hidden-size", type=int, default=128)
     g.add_argument("--train-steps", type=int, default=200, help="steps of training (0: fresh only)")
@@ -41,19 +43,16 @@ def _probe(ids: torch.Tensor, length: int, source: str) -> torch.Tensor:
     return ids[:need].view(PROBES, length + 1)
 
 
-def _cells(text: str) -> list[str] | None:
-    """The cells named in ``--cells``; None when one is unknown (a usage error)."""
+def _cells(text: str) -> list[str]:
+    """The cells named in ``--cells`` (an argparse ``type``: an unknown one is a usage error)."""
     from rnnkit.layers.factory import LAYERS
 
     cells = [c.strip() for c in text.split(",") if c.strip()]
-    unknown = [c for c in cells if c.lower() not in LAYERS]
-    if unknown or not cells:
-        print(
-            f"rnnkit diagnose: error: argument --cells: unknown cell {(unknown or [''])[0]!r}; "
-            f"choose from {', '.join(sorted(LAYERS))}",
-            file=sys.stderr,
+    unknown = [c for c in cells if c.lower() not in LAYERS] or ([] if cells else [text])
+    if unknown:
+        raise argparse.ArgumentTypeError(
+            f"unknown cell {unknown[0]!r}; choose from {', '.join(sorted(LAYERS))}"
         )
-        return None
     return cells
 
 
@@ -65,9 +64,6 @@ def run(args: argparse.Namespace) -> int:
     from rnnkit.training import Trainer, TrainerConfig
     from rnnkit.viz import gradient_norms, plot_gradient_flow
 
-    cells = _cells(args.cells)
-    if cells is None:
-        return 2
     if args.model:  # checked before minutes of measuring, not after
         task = read_meta(Path(args.model)).get("task")
         if task != "lm":
@@ -78,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
     ids = torch.tensor(tokenizer.encode(text), dtype=torch.long)
     probe = _probe(ids, args.length, source)
     curves: dict[str, dict[str, list[float]]] = {}
-    for cell in cells:
+    for cell in args.cells:
         torch.manual_seed(args.seed)
         lm = LanguageModel(
             tokenizer.vocab_size,

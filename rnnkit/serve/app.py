@@ -37,7 +37,15 @@ from starlette.routing import BaseRoute, Route
 
 from rnnkit.serve.batching import MicroBatcher
 from rnnkit.serve.errors import BadRequest, NotFound, RequestError, TimeLimit
-from rnnkit.serve.requests import FIELDS, check_fields, field_of, parse_json, read_body
+from rnnkit.serve.requests import (
+    FIELDS,
+    LENGTHS,
+    LIMITS,
+    check_fields,
+    field_of,
+    parse_json,
+    read_body,
+)
 from rnnkit.serve.scheduler import GenerationScheduler, Job
 from rnnkit.serve.settings import ServeSettings
 from rnnkit.serve.streaming import EventStream
@@ -81,13 +89,22 @@ TASK_ENDPOINTS: dict[str, tuple[str, str, Callable[..., list[Any]]]] = {
 
 
 def json_endpoint(
-    name: str, fields: dict[str, str] | None = None
+    name: str,
+    fields: dict[str, str] | None = None,
+    limits: dict[str, tuple[int, int | None]] | None = None,
+    lengths: dict[str, int] | None = None,
 ) -> Callable[[Callable[[Request, dict[str, Any]], Awaitable[Response]]], Callable]:
     """Wrap a handler ``(request, checked body) -> response``: read and check the body
     (``FIELDS[name]``, or ``fields`` for a new endpoint: ``{"model": STRING, "*text": STRING}``,
-    ``*`` marking a required field) and turn errors into JSON responses with their status."""
+    ``*`` marking a required field; ``limits``: integer fields' (lowest, highest or None);
+    ``lengths``: string fields' most characters) and turn errors into JSON responses with their
+    status."""
     if fields is not None:
         FIELDS[name] = dict(fields)
+    if limits is not None:
+        LIMITS[name] = dict(limits)
+    if lengths is not None:
+        LENGTHS[name] = dict(lengths)
 
     def wrap(handler: Callable[[Request, dict[str, Any]], Awaitable[Response]]) -> Callable:
         async def endpoint(request: Request) -> Response:

@@ -44,17 +44,15 @@ FIELDS = {
 }  # fmt: skip
 
 
-def check_limits(body: dict[str, Any]) -> None:
-    """``BadRequest`` naming the first field out of its range."""
-    if len(body["text"]) > MAX_CHARS:
-        raise BadRequest(f"text: {len(body['text'])} characters; the limit is {MAX_CHARS}", "text")
-    ranges = {"top_k": (1, MAX_TOP_K), "top_units": (0, MAX_UNITS), "unit": (0, None),
-              "beam": (1, 16), "n_best": (1, 16), "max_sentences": (1, None)}  # fmt: skip
-    for name, (low, high) in ranges.items():
-        value = body.get(name)
-        if value is not None and (value < low or (high is not None and value > high)):
-            bound = f"in [{low}, {high}]" if high is not None else f">= {low}"
-            raise BadRequest(f"{name}: expected an integer {bound}, got {value}", name)
+#: integer fields' ranges, checked with the fields (``rnnkit.serve.requests.LIMITS``)
+RANGES: dict[str, tuple[int, int | None]] = {
+    "top_k": (1, MAX_TOP_K), "top_units": (0, MAX_UNITS), "unit": (0, None), "beam": (1, 16),
+    "n_best": (1, 16), "max_sentences": (1, None),
+}  # fmt: skip
+
+
+def check_feature(body: dict[str, Any]) -> None:
+    """``BadRequest`` when ``feature`` names no text feature."""
     if body.get("feature") is not None and body["feature"] not in FEATURES:
         raise BadRequest(f"feature: expected one of {list(FEATURES)}, got {body['feature']!r}",
                          "feature")  # fmt: skip
@@ -148,7 +146,7 @@ def inspection(predictor: Any, body: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-@json_endpoint("inspect", FIELDS)
+@json_endpoint("inspect", FIELDS, RANGES, {"text": MAX_CHARS})
 async def inspect_endpoint(request: Request, body: dict[str, Any]) -> Response:
     """``POST /inspect`` (see the module's docstring)."""
     served = served_model(request, body)
@@ -156,7 +154,7 @@ async def inspect_endpoint(request: Request, body: dict[str, Any]) -> Response:
     if task not in RECORDERS:
         raise BadRequest(f"model: /inspect takes {sorted(RECORDERS)} models; "
                          f"{served.predictor.name!r} is a {task} model", "model")  # fmt: skip
-    check_limits(body)
+    check_feature(body)
     timeout = request.app.state.settings.timeout
     loop = asyncio.get_running_loop()
     work = loop.run_in_executor(served.executor, inspection, served.predictor, body)

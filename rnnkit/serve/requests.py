@@ -44,6 +44,8 @@ FIELDS: dict[str, dict[str, str]] = {
 
 #: longest generation prompt, in characters (a prompt is read in one call when it joins)
 MAX_PROMPT_CHARS = 20_000
+#: string fields' longest length per endpoint, in characters
+LENGTHS: dict[str, dict[str, int]] = {"generate": {"prompt": MAX_PROMPT_CHARS}}
 #: integer fields' ranges per endpoint: (lowest, highest or None)
 LIMITS: dict[str, dict[str, tuple[int, int | None]]] = {
     "generate": {"max_tokens": (1, None), "beam": (1, 16), "top_k": (1, None),
@@ -134,11 +136,10 @@ def _check_limits(endpoint: str, body: dict[str, Any]) -> None:
         if value is not None and (value < low or (high is not None and value > high)):
             bound = f"in [{low}, {high}]" if high is not None else f">= {low}"
             raise BadRequest(f"{name}: expected an integer {bound}, got {value}", name)
-    prompt = body.get("prompt")
-    if endpoint == "generate" and prompt is not None and len(prompt) > MAX_PROMPT_CHARS:
-        raise BadRequest(
-            f"prompt: {len(prompt)} characters; the limit is {MAX_PROMPT_CHARS}", "prompt"
-        )
+    for name, most in LENGTHS.get(endpoint, {}).items():
+        value = body.get(name)
+        if value is not None and len(value) > most:
+            raise BadRequest(f"{name}: {len(value)} characters; the limit is {most}", name)
 
 
 def field_of(message: str, endpoint: str) -> str | None:
