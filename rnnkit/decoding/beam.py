@@ -20,7 +20,7 @@ Conventions:
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -75,6 +75,7 @@ def beam_search(
     min_length: int = 0,
     no_repeat_ngram_size: int = 0,
     rules: Sequence[TokenRule] = (),
+    should_stop: Callable[[], bool] | None = None,
 ) -> list[list[Hypothesis]]:
     """Find high-scoring continuations of N inputs at once, ``beam_size`` beams each.
 
@@ -119,6 +120,9 @@ def beam_search(
         min_length: the fewest tokens before eos (eos not counted), >= 0.
         no_repeat_ngram_size: n > 0 forbids any n-gram from appearing twice (0: off).
         rules: further ``TokenRule`` objects.
+        should_stop: asked after every step; True ends the search there, as ``max_tokens``
+            would (the live prefixes count as unfinished hypotheses): a caller's time limit
+            or cancellation.
 
     Shape:
         first_tokens: (N,) long -> N lists of at most ``n_best`` hypotheses, best score first
@@ -151,7 +155,7 @@ def beam_search(
     if no_repeat_ngram_size:
         all_rules.append(NoRepeatNgram(no_repeat_ngram_size))
     search = _BeamSearch(model, tokens.shape[0], beam_size, eos_id, length_penalty, n_best)
-    return search.run(state, tokens, limits, all_rules)
+    return search.run(state, tokens, limits, all_rules, should_stop)
 
 
 class _BeamSearch:
@@ -173,7 +177,12 @@ class _BeamSearch:
 
     @torch.no_grad()
     def run(
-        self, state: Any, tokens: Tensor, limits: list[int], rules: list[TokenRule]
+        self,
+        state: Any,
+        tokens: Tensor,
+        limits: list[int],
+        rules: list[TokenRule],
+        should_stop: Callable[[], bool] | None = None,
     ) -> list[list[Hypothesis]]:
         n, b, device = self.n, self.b, tokens.device
         expand = torch.arange(n, device=device).repeat_interleave(b)  # (N*B,)
@@ -211,6 +220,10 @@ class _BeamSearch:
             history = torch.cat([history[rows], token.view(-1, 1)], dim=1)
             tokens = token.view(-1)
             if self._update_done(scores, history, t):
+                break
+            if should_stop is not None and should_stop():  # as if every limit were t
+                self.limits = [t] * n
+                self._update_done(scores, history, t)
                 break
             ruled = [(rule, rule.advance(s, rows, tokens)) for rule, s in ruled]
             state = self.model.reorder_state(state, rows)

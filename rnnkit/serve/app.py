@@ -21,8 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
-import functools
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -170,13 +168,19 @@ def _timed_out(result: Any, settings: ServeSettings) -> None:
 async def _beam_search(served: ServedModel, options: GenerationOptions, timeout: float) -> Any:
     """Beam search (``beam`` > 1) on the model's worker thread: one whole hypothesis, so it
     runs as one call beside the sampled streams' steps, not in their batch."""
-    options.check()  # a bad field is refused here, not on the worker
-    fields = dataclasses.asdict(options)
-    call = functools.partial(served.predictor.generate, **fields)  # type: ignore[attr-defined]
-    future = asyncio.get_running_loop().run_in_executor(served.executor, call)
+    predictor: Any = served.predictor
+    stream = predictor.new_stream(options)  # a bad field is refused here, not on the worker
+
+    def search() -> Generation:
+        for _ in predictor.run(stream):
+            pass
+        return stream.result()
+
+    future = asyncio.get_running_loop().run_in_executor(served.executor, search)
     try:
         return await asyncio.wait_for(future, timeout)
     except asyncio.TimeoutError:  # the builtin TimeoutError only from Python 3.11
+        stream.finish("time_limit")  # the search stops after its step, freeing the worker
         raise TimeLimit(timeout) from None
 
 

@@ -177,6 +177,16 @@ def test_a_none_state_is_passed_through_unreordered():
     assert fresh == beam_search(model, model.init_state(2), first, 6, 3, eos_id=EOS, n_best=2)
 
 
+def test_should_stop_ends_the_search_as_a_limit_at_that_step_would():
+    model = TableModel(5, seed=2, history=True)
+    options = dict(eos_id=None, n_best=2)
+    stopped = beam_search(model, model.init_state(2), torch.tensor([1, 2]), 50, 3,
+                          should_stop=lambda: model.calls >= 4, **options)  # fmt: skip
+    assert model.calls == 4  # asked after each step: the fourth says stop
+    limited = beam_search(model, model.init_state(2), torch.tensor([1, 2]), 4, 3, **options)
+    assert stopped == limited and all(len(h.tokens) == 4 for row in stopped for h in row)
+
+
 def test_zero_max_tokens_gives_the_empty_hypothesis():
     model = TableModel(4)
     hyps = beam_search(model, model.init_state(2), torch.tensor([0, 1]), 0, 3, eos_id=EOS)

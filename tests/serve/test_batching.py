@@ -107,6 +107,20 @@ def test_queue_full_is_503_and_time_limit_is_504_then_good_requests_pass(predict
     assert after.status_code == 200 and len(after.json()["tokens"]) == 4
 
 
+def test_a_beam_search_past_the_time_limit_is_504_and_frees_the_worker(predictors):
+    app = build_app([predictors["lm"]], ServeSettings(timeout=1.0))
+    endless = {"prompt": "the", "max_tokens": 20_000, "beam": 2}  # seconds of search
+
+    async def scenario(client):
+        over = await client.post("/generate", json=endless)
+        # the worker runs one call at a time: a search left running would hold this one too
+        return over, await client.post("/generate", json=GOOD)
+
+    over, after = run(scenario, app)
+    assert over.status_code == 504 and "--timeout" in over.json()["error"]
+    assert after.status_code == 200 and len(after.json()["tokens"]) == 4
+
+
 def test_a_slow_batch_is_504_and_a_full_batch_queue_503(predictors):
     app = build_app([predictors["classify"]], ServeSettings(timeout=0.5, max_queue=1))
     batcher = app.state.models["classify"].batchers["classify"]

@@ -122,7 +122,10 @@ class LanguageModelPredictor(Predictor):
         state = self.model(torch.tensor([ids[:-1]]))[1] if len(ids) > 1 else None
         first = torch.tensor([ids[-1]])
         best = beam_search(self.model, state, first, stream.options.max_tokens,
-                           stream.options.beam)[0][0].tokens  # fmt: skip
+                           stream.options.beam,
+                           should_stop=lambda: stream.finished)[0][0].tokens  # fmt: skip
+        if stream.finished:  # ended from outside (a time limit): its reason, no tokens
+            return
         if not best:
             stream.finish("length")
             return
