@@ -16,7 +16,7 @@ from rnnkit.errors import RnnkitError
 #: the keys ``--json`` prints for each task
 JSON_KEYS = {
     "lm": ("perplexity", "bpc", "tokens"),
-    "classify": ("accuracy", "macro_f1", "examples", "member_accuracy"),
+    "classify": ("accuracy", "macro_f1", "examples", "member_accuracy", "linear_accuracy"),
     "tag": ("accuracy", "precision", "recall", "f1", "tokens"),
     "translate": ("bleu", "chrf", "repeated_phrases", "examples"),
     "summarize": ("rouge1", "rouge2", "rougeL", "documents", "lead", "oracle"),
@@ -100,6 +100,8 @@ def _text(task: str, m: dict[str, Any], report: bool) -> str:
             line += "\nensemble members alone: accuracy " + ", ".join(
                 f"{a:.4f}" for a in m["member_accuracy"]
             )
+        if "linear_accuracy" in m:
+            line += f"\nlinear model alone: accuracy {m['linear_accuracy']:.4f}"
         return line + ("\n" + format_report(m) if report else "")
     if task == "translate":
         return (

@@ -75,6 +75,8 @@ FIELD_RANGES: dict[str, Range] = {
     "batch_size": AT_LEAST_1,
     "eval_batch_size": AT_LEAST_1,
     "lr": POSITIVE,
+    "linear_weight": NON_NEGATIVE,
+    "linear_c": POSITIVE,
 }
 PROBABILITY = Range(0, 1, high_open=True)
 

@@ -7,8 +7,8 @@ The encoder runs ONNX's recurrent operators with ``sequence_lens``; pooling mask
 steps as ``rnnkit.layers.pooling`` does (last, max, mean, attention, concat); an n-gram bag's
 hashed features are computed in the graph. With ``encoder_length`` = T the encoder reads the
 first T ids (and min(lengths, T)), the n-gram bag all of them. An ensemble is one graph: every
-member's scores, their probabilities averaged. Refused: a biLM's features (a second network
-with character inputs).
+member's scores (and a fitted linear model's), their probabilities averaged with the ensemble's
+weights. Refused: a biLM's features (a second network with character inputs).
 """
 
 from __future__ import annotations
@@ -148,14 +148,15 @@ def _member_logits(g: Graph, model: nn.Module, ids: str, lengths: str) -> str:
     return logits
 
 
-def _combine(g: Graph, logits: list[str], multi_label: bool) -> str:
+def _combine(g: Graph, logits: list[str], multi_label: bool, weights: list[float]) -> str:
     """An ensemble's scores, as ``rnnkit.models.ensemble.combine``: the log of the members'
-    mean probability (multi-class), or the logit of their mean probability (multi-label)."""
-    k = g.const([1.0 / len(logits)], np.float32)
+    weighted mean probability (multi-class), or the logit of it (multi-label)."""
+    squash = (lambda z: g.op("Sigmoid", [z])) if multi_label else (
+        lambda z: g.op("Softmax", [z], axis=-1))  # fmt: skip
+    p = g.op("Sum", [g.op("Mul", [squash(z), g.const([w], np.float32)])
+                     for z, w in zip(logits, weights, strict=True)])  # fmt: skip
     if not multi_label:
-        probs = [g.op("Softmax", [z], axis=-1) for z in logits]
-        return g.op("Log", [g.op("Mul", [g.op("Sum", probs), k])])
-    p = g.op("Mul", [g.op("Sum", [g.op("Sigmoid", [z]) for z in logits]), k])
+        return g.op("Log", [p])
     return g.op("Sub", [g.op("Log", [p]), g.op("Log", [g.op("Sub", [g.const([1.0], np.float32),
                                                                     p])])])  # fmt: skip
 
@@ -174,7 +175,10 @@ def classifier_graph(model: nn.Module) -> onnx.ModelProto:
         logits = _member_logits(g, model, ids, lengths)
     else:
         members = [_member_logits(g, m, ids, lengths) for m in model.members]
-        logits = _combine(g, members, c.multi_label)
+        if model.linear is not None:  # the fitted linear model: its n-gram scores and bias
+            bias = g.weight("linear_bias", model.linear.bias.detach().numpy())
+            members.append(g.op("Add", [_ngram_scores(g, model.linear, ids, lengths), bias]))
+        logits = _combine(g, members, c.multi_label, model.member_weights().tolist())
     probs = g.op("Sigmoid", [logits]) if c.multi_label else g.op("Softmax", [logits], axis=-1)
     g.output(logits, "logits", FLOAT, ["N", c.num_classes])
     g.output(probs, "probabilities", FLOAT, ["N", c.num_classes])

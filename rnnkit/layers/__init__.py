@@ -5,6 +5,7 @@ from rnnkit.layers.bidirectional import Bidirectional
 from rnnkit.layers.dropout import LockedDropout, WeightDrop, embedding_dropout
 from rnnkit.layers.factory import make_layer
 from rnnkit.layers.ngram_bag import NgramBag
+from rnnkit.layers.ngram_logistic import NgramLogistic
 from rnnkit.layers.recurrent import Recurrent
 from rnnkit.layers.rnn import GRU, LSTM, RNN, RecurrentStack
 from rnnkit.layers.scalar_mix import ScalarMix
@@ -18,6 +19,7 @@ __all__ = [
     "FusedPathWarning",
     "LockedDropout",
     "NgramBag",
+    "NgramLogistic",
     "Recurrent",
     "RecurrentStack",
     "ScalarMix",

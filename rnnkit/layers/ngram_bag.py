@@ -55,6 +55,7 @@ class NgramBag(nn.Module):
         >>> scores = bag(tokens, lengths)         # (N, 3), zero before training
     """
 
+    weight: Tensor  # (V + B, C) parameter, U
     idf: Tensor  # (V + B,) buffer, ``fit_idf``
 
     def __init__(self, vocab_size: int, num_outputs: int, buckets: int, order: int = 2) -> None:

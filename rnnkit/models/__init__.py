@@ -18,8 +18,11 @@ from rnnkit.models.vec2seq import VectorToSequence, VectorToSequenceConfig
 
 
 def make_classifier(vocab_size: int, **options: object) -> TextClassifier | ClassifierEnsemble:
-    """A ``TextClassifier``, or a ``ClassifierEnsemble`` when ``ensemble`` > 1."""
-    if int(options.get("ensemble", 1) or 1) > 1:  # type: ignore[call-overload]
+    """A ``TextClassifier``, or a ``ClassifierEnsemble`` when ``ensemble`` > 1 or
+    ``linear_weight`` > 0."""
+    members = int(options.get("ensemble", 1) or 1)  # type: ignore[call-overload]
+    linear = float(options.get("linear_weight", 0.0) or 0.0)  # type: ignore[arg-type]
+    if members > 1 or linear > 0:
         return ClassifierEnsemble(vocab_size, **options)  # type: ignore[arg-type]
     return TextClassifier(vocab_size, **options)  # type: ignore[arg-type]
 

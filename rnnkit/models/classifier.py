@@ -66,6 +66,8 @@ class ClassifierConfig(Config):
     ngram_buckets: int = 0
     ngram_order: int = 2
     encoder_length: int | None = None
+    linear_weight: float = 0.0
+    linear_c: float = 10.0
 
 
 class TextClassifier(nn.Module):
@@ -119,10 +121,11 @@ class TextClassifier(nn.Module):
             raise ValueError(
                 f"TextClassifier: encoder_length must be >= 1 or None, got {c.encoder_length}"
             )
-        if c.ensemble != 1:
+        if c.ensemble != 1 or c.linear_weight:
             raise ValueError(
-                f"TextClassifier: ensemble={c.ensemble}; K > 1 members are a "
-                "ClassifierEnsemble (rnnkit.models.make_classifier builds either)"
+                f"TextClassifier: ensemble={c.ensemble}, linear_weight={c.linear_weight}; K > 1 "
+                "members or a linear member are a ClassifierEnsemble "
+                "(rnnkit.models.make_classifier builds either)"
             )
         self.embed = nn.Embedding(vocab_size, c.embedding_size)
         self.embed.weight.requires_grad_(not c.freeze_embeddings)

@@ -15,6 +15,7 @@ tokens it sees (the tokenizer's token strings, so lower-cased by default), saved
 from __future__ import annotations
 
 import sys
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -249,6 +250,21 @@ def fit_ngram_idf(
         bag.idf.copy_(bags[0].idf)
 
 
+def fit_linear(model: Classifier, encoder: ClassificationEncoder, texts: list[TextExample]) -> None:
+    """Fit an ensemble's linear model (``linear_weight`` > 0) on ``texts``, the whole training
+    set on every rank: its idf, then L-BFGS to convergence (``NgramLogistic.fit``)."""
+    linear = getattr(model, "linear", None)
+    if linear is None:
+        return
+    start = time.monotonic()
+    batches = list(encoder.batches(texts, encoder.cfg.eval_batch_size, False))
+    pairs = [(b["tokens"], b["lengths"]) for b in batches]
+    linear.fit_idf(pairs)
+    linear.fit(pairs, torch.cat([b["labels"] for b in batches]))
+    if dist.rank() == 0:
+        print(f"linear model: fitted on {len(texts)} texts in {time.monotonic() - start:.1f} s")
+
+
 def train_classifier(
     data: ClassifyDataConfig,
     model_options: dict[str, Any],
@@ -291,6 +307,7 @@ def train_classifier(
     encoder = ClassificationEncoder(tokenizer, labels, data, bilm_vocab)
     train = [e for e in train if e.labels]
     fit_ngram_idf(model, encoder, train)
+    fit_linear(model, encoder, train)
     shard = shard_examples(train)
     train_batches = encoder.batches(shard, trainer.batch_size, True, trainer.seed)
     valid_batches = encoder.batches(
@@ -332,14 +349,33 @@ def _predict_examples(
     model: Classifier, encoder: ClassificationEncoder, examples: list[TextExample]
 ) -> list[tuple[str, ...]]:
     out: list[tuple[str, ...]] = []
-    names, device = encoder.labels.labels, model_device(model)
+    device = model_device(model)
     for batch in encoder.batches(examples, encoder.cfg.eval_batch_size, shuffle=False):
         batch = to_device(batch, device)
         pred = model.predict(batch["tokens"], batch["lengths"], batch.get("bilm"))
-        if model.config.multi_label:
-            out.extend(tuple(names[j] for j in row.nonzero().flatten().tolist()) for row in pred)
-        else:
-            out.extend((names[i],) for i in pred.tolist())
+        out.extend(_label_names(pred, encoder))
+    return out
+
+
+def _label_names(pred: torch.Tensor, encoder: ClassificationEncoder) -> list[tuple[str, ...]]:
+    """Predictions (N,) class ids, or (N, C) bool for multi-label -> each text's labels."""
+    names = encoder.labels.labels
+    if encoder.cfg.multi_label:
+        return [tuple(names[j] for j in row.nonzero().flatten().tolist()) for row in pred]
+    return [(names[i],) for i in pred.tolist()]
+
+
+@torch.no_grad()
+def _linear_predictions(
+    linear: nn.Module, encoder: ClassificationEncoder, examples: list[TextExample]
+) -> list[tuple[str, ...]]:
+    """An ensemble's linear model's labels alone (score > 0 per label for multi-label)."""
+    out: list[tuple[str, ...]] = []
+    device = linear.weight.device  # its weights are buffers: no parameter says where it is
+    for batch in encoder.batches(examples, encoder.cfg.eval_batch_size, shuffle=False):
+        batch = to_device(batch, device)
+        z = linear(batch["tokens"], batch["lengths"])
+        out.extend(_label_names(z > 0 if encoder.cfg.multi_label else z.argmax(-1), encoder))
     return out
 
 
@@ -356,7 +392,8 @@ def predict_classifier(
 
 def evaluate_classifier(directory: Path, path: str | Path, format: str = "auto") -> dict[str, Any]:
     """Accuracy, macro-F1, per-class report and confusion matrix on a labelled file; for an
-    ensemble also ``member_accuracy``, each member's accuracy alone."""
+    ensemble also ``member_accuracy``, each recurrent member's accuracy alone, and with a
+    linear model ``linear_accuracy``, its accuracy alone."""
     model, encoder = load_classifier(directory)
     cfg = encoder.cfg
     examples = read_classification(str(path), format, cfg.multi_label, cfg.label_separator)
@@ -368,6 +405,9 @@ def evaluate_classifier(directory: Path, path: str | Path, format: str = "auto")
             _score(examples, _predict_examples(m, encoder, examples), encoder)["accuracy"]
             for m in members(model)
         ]
+        if model.linear is not None:
+            pred = _linear_predictions(model.linear, encoder, examples)
+            metrics["linear_accuracy"] = _score(examples, pred, encoder)["accuracy"]
     metrics["examples"] = len(examples)
     return metrics
 

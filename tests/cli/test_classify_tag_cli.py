@@ -45,8 +45,10 @@ def test_classify_train_evaluate_predict(tsv, tmp_path, capsys, monkeypatch):
     assert "stopped" in capsys.readouterr().out
     assert main(["evaluate", str(out), "--data", str(dev), "--json"]) == 0
     metrics = json.loads(capsys.readouterr().out)
-    assert set(metrics) == {"accuracy", "macro_f1", "examples", "member_accuracy"}
-    assert len(metrics["member_accuracy"]) == 5  # the default: an ensemble of five
+    assert set(metrics) == {"accuracy", "macro_f1", "examples", "member_accuracy",
+                            "linear_accuracy"}  # fmt: skip
+    assert len(metrics["member_accuracy"]) == 5  # the default: five, and a linear model
+    assert metrics["linear_accuracy"] > 0.9
     assert metrics["accuracy"] > 0.9 and metrics["examples"] == 40
 
     assert main(["evaluate", str(out), "--data", str(dev), "--report"]) == 0
@@ -77,7 +79,8 @@ def test_classify_ensemble_trains_evaluates_predicts_and_resumes(tsv, tmp_path, 
     metrics = json.loads(capsys.readouterr().out)
     assert metrics["accuracy"] > 0.9 and len(metrics["member_accuracy"]) == 3
     assert main(["evaluate", str(out), "--data", str(dev)]) == 0
-    assert "ensemble members alone: accuracy" in capsys.readouterr().out
+    text = capsys.readouterr().out
+    assert "ensemble members alone: accuracy" in text and "linear model alone: accuracy" in text
     assert main(["predict", str(out), "--data", str(dev)]) == 0
     assert len(capsys.readouterr().out.splitlines()) == 40
 

@@ -1,5 +1,6 @@
 """Classifier graph: probabilities equal the PyTorch model's for every pooling mode, with an
-n-gram bag (also one that reads past the encoder's ``encoder_length``) and as an ensemble, at
+n-gram bag (also one that reads past the encoder's ``encoder_length``) and as an ensemble (also
+with a fitted linear model), at
 two batch sizes and two lengths with padding (padding never changes a text's result)."""
 
 import numpy as np
@@ -38,6 +39,8 @@ def _run(model, ids, lengths):
             "ensemble": 2,
             "ngram_buckets": 5,
         },
+        {"pooling": "max", "ngram_buckets": 13, "ensemble": 2, "linear_weight": 0.3},
+        {"pooling": "max", "multi_label": True, "num_classes": 3, "linear_weight": 0.4},
     ],
 )
 @pytest.mark.parametrize(("batch", "length"), [(1, 1), (1, 4), (5, 11)])
@@ -50,6 +53,11 @@ def test_probabilities_match(options, batch, length):
             member.ngrams.fit_idf(
                 [(torch.randint(1, 12, (6, 5)), torch.tensor([5, 4, 3, 5, 2, 1]))]
             )
+    linear = getattr(model, "linear", None)
+    if linear is not None:  # fitted weights, as random as the members', and a bias
+        torch.nn.init.normal_(linear.weight)
+        torch.nn.init.normal_(linear.bias)
+        linear.fit_idf([(torch.randint(1, 12, (6, 5)), torch.tensor([5, 4, 3, 5, 2, 1]))])
     model.eval()
     ids = torch.randint(1, 20, (batch, length))
     lengths = torch.tensor([length, *torch.randint(1, length + 1, (batch - 1,)).tolist()])

@@ -98,3 +98,55 @@ def test_one_member_ensemble_equals_the_combination_of_a_single_model():
     z = torch.randn(1, 4, 3)
     torch.testing.assert_close(combine(z, False).exp(), F.softmax(z[0], -1))
     assert math.isclose(combine(torch.zeros(2, 1, 1), True).item(), 0.0, abs_tol=1e-6)
+
+
+def _with_linear(k=2, w=1.0, **options):
+    clf = _ensemble(k=k, linear_weight=w, ngram_buckets=8, **options)
+    b = _batch()
+    clf.linear.fit_idf([(b["tokens"], b["lengths"])])
+    clf.linear.fit([(b["tokens"], b["lengths"])], b["labels"])
+    return clf.eval(), b
+
+
+def test_a_linear_model_takes_its_share_of_the_probability():
+    clf, b = _with_linear(k=2, w=2 / 3)  # a quarter of the probability
+    members = torch.stack([F.softmax(m(b["tokens"], b["lengths"]), -1) for m in clf.members])
+    linear = F.softmax(clf.linear(b["tokens"], b["lengths"]), -1)
+    want = 0.75 * members.mean(0) + 0.25 * linear
+    torch.testing.assert_close(clf(b["tokens"], b["lengths"]).exp(), want)
+    torch.testing.assert_close(clf.member_weights(), torch.tensor([0.375, 0.375, 0.25]))
+    assert not torch.allclose(want, members.mean(0))  # the fitted model moved something
+
+
+def test_weighted_multi_label_combination():
+    z, w = torch.randn(3, 4, 2) * 3, torch.tensor([0.2, 0.3, 0.5])
+    p = (torch.sigmoid(z) * w.view(3, 1, 1)).sum(0)
+    torch.testing.assert_close(combine(z, True, w), torch.log(p / (1 - p)))
+
+
+def test_the_linear_model_is_not_trained_with_the_members_and_survives_saving(tmp_path):
+    clf, b = _with_linear(k=1, w=1.0)
+    assert len(clf.members) == 1 and all(not n.startswith("linear") for n, _ in
+                                         clf.named_parameters())  # fmt: skip
+    clf.train(True)
+    for m in clf.members:
+        m.train(False)
+    loss, _ = clf.forward_loss(b)  # training: the members' own loss only
+    torch.testing.assert_close(loss, F.cross_entropy(clf.members[0](b["tokens"], b["lengths"]),
+                                                     b["labels"]))  # fmt: skip
+    clf.eval()
+    save_model_dir(tmp_path, clf, meta={"task": "classify"})
+    loaded, _, _ = load_model_dir(tmp_path)
+    assert isinstance(loaded, ClassifierEnsemble) and loaded.linear_weight == 1.0
+    torch.testing.assert_close(loaded.linear.weight, clf.linear.weight)
+    torch.testing.assert_close(loaded(b["tokens"], b["lengths"]), clf(b["tokens"], b["lengths"]))
+
+
+def test_linear_weight_picks_the_ensemble_and_is_checked():
+    assert type(make_classifier(20, num_classes=2, linear_weight=0.2)) is ClassifierEnsemble
+    with pytest.raises(ValueError, match="linear_weight must be >= 0"):
+        ClassifierEnsemble(20, ensemble=2, linear_weight=-1.0)
+    with pytest.raises(ValueError, match=r"ensemble >= 2 members \(>= 1 with a linear"):
+        ClassifierEnsemble(20, ensemble=1)
+    with pytest.raises(ValueError, match="ClassifierEnsemble"):
+        TextClassifier(20, linear_weight=0.3)

@@ -57,3 +57,22 @@ def test_monitor_accuracy_keeps_the_most_accurate_epoch(tmp_path):
     assert len(logged) == 4 and {"accuracy", "macro_f1"} <= set(result.best_valid)
     assert kept["accuracy"] == pytest.approx(result.best_valid["accuracy"], abs=1e-5) == max(logged)
     assert kept["macro_f1"] == pytest.approx(result.best_valid["macro_f1"])
+
+
+def test_the_linear_model_is_fitted_before_the_first_step_and_scored_alone(tmp_path):
+    rows = [("pos", "a good film"), ("neg", "a dull film"), ("pos", "good good fun"),
+            ("neg", "dull and slow")] * 5  # fmt: skip
+    for name in ("train", "dev"):
+        (tmp_path / f"{name}.tsv").write_text("".join(f"{y}\t{t}\n" for y, t in rows), "utf-8")
+    cfg = resolve("classify", data={"data": str(tmp_path / "train.tsv"),
+                                    "valid": str(tmp_path / "dev.tsv")})  # fmt: skip
+    options = {**cfg.model, "embedding_size": 8, "hidden_size": 6, "ensemble": 1,
+               "ngram_buckets": 32, "linear_weight": 0.5}  # fmt: skip
+    trainer = TrainerConfig(max_steps=1, progress=False, seed=1)
+    train_classifier(cfg.data, options, trainer, tmp_path / "out")
+    model, tokenizer, _ = load_model_dir(tmp_path / "out" / "model")
+    good, dull = tokenizer.encode("good dull")
+    pos, neg = (model.linear.weight[w] for w in (good, dull))
+    assert pos[1] > pos[0] and neg[0] > neg[1]  # labels sorted: neg, pos
+    scores = evaluate_classifier(tmp_path / "out", tmp_path / "dev.tsv")
+    assert scores["linear_accuracy"] == 1.0 and len(scores["member_accuracy"]) == 1
