@@ -182,6 +182,27 @@ def defaults_unlabelled() -> str:
     return "\n".join(rows)
 
 
+def classify_linear() -> str:
+    """The classification default's linear member on dev: accuracy and log loss per (C, W)."""
+    r = _load("classify_linear")
+    if not r:
+        return ""
+    data = [d for d in ("sentiment", "bbc") if d in r]
+    head = " | ".join(f"{d} dev accuracy | {d} dev log loss" for d in data)
+    rows = [f"| C | W | {head} |", "|---|---|" + "---|---|" * len(data)]
+    for i, cell in enumerate(r[data[0]]["mean"]):
+        if cell["weight"] == 0 and i:  # the members alone: the same for every C
+            continue
+        c = "" if cell["weight"] == 0 else f"{cell['c']:g}"
+        w = "0 (members alone)" if cell["weight"] == 0 else f"{cell['weight']:g}"
+        figures = " | ".join(f"{r[d]['mean'][i]['accuracy']:.4f} | {r[d]['mean'][i]['loss']:.4f}"
+                             for d in data)  # fmt: skip
+        rows.append(f"| {c} | {w} | {figures} |")
+    seeds = ", ".join(str(x["seed"]) for x in r[data[0]]["runs"])
+    rows.append(f"\nMeans over seeds {seeds}.")
+    return "\n".join(rows)
+
+
 def classification_runs(dataset: str) -> list[tuple[str, dict]]:
     """Every result file of one data set (``classify_DATASET*.json``: the default run and any
     ``--name``d ones), as (file stem, result), sorted by name."""

@@ -216,6 +216,35 @@ def classify_figures(r: dict) -> dict[str, str]:
     }
 
 
+def linear_figures(r: dict) -> dict[str, str]:
+    """``classify_linear.json``: where the default's linear model (W, C) stands among the rows,
+    by dev accuracy averaged over the data sets."""
+    from rnnkit.tasks.defaults import resolve
+
+    model = resolve("classify").to_dict()["model"]
+    chosen = (float(model["linear_c"]), float(model["linear_weight"]))
+    data = [d for d in ITEMS if d in r]
+    mean = {(x["c"], x["weight"]): 0.0 for x in r[data[0]]["mean"]}
+    for d in data:
+        for x in r[d]["mean"]:
+            mean[x["c"], x["weight"]] += 100 * x["accuracy"] / len(data)
+    if chosen not in mean:
+        raise ValueError(f"report_figures: the default's C and W {chosen} are not a row")
+    top = max(mean.values())
+    best = [key for key, value in mean.items() if top - value < 1e-9]
+    gap = top - mean[chosen]
+    if gap < 0.005:
+        standing = "the best row by dev accuracy averaged over the data sets"
+    else:
+        rows = "; ".join(f"C = {c:g}, W = {w:g}" for c, w in best)
+        standing = (f"behind the best {'row' if len(best) == 1 else 'rows'} by dev accuracy "
+                    f"averaged over the data sets ({rows}) by {gap:.2f} points")  # fmt: skip
+    alone = next(key for key in mean if key[1] == 0)  # W = 0: the members alone, for any C
+    return {"linear_default": f"C = {chosen[0]:g}, W = {chosen[1]:g}",
+            "linear_standing": standing,
+            "linear_gain": f"{mean[chosen] - mean[alone]:.2f} points"}  # fmt: skip
+
+
 def lm_figures(r: dict) -> dict[str, str]:
     """``defaults_lm.json``: how long one seed of the character LM trains."""
     minutes = [x["train_seconds"] / 60 for x in r["shakespeare"]["rnnkit_default"]["runs"]]
@@ -225,6 +254,7 @@ def lm_figures(r: dict) -> dict[str, str]:
 
 SOURCES: dict[str, Callable[[dict], dict[str, str]]] = {
     "defaults_classify": classify_figures,
+    "classify_linear": linear_figures,
     "defaults_lm": lm_figures,
     "speed_cuda": cuda_figures,
     "speed_full": grid_figures,

@@ -95,3 +95,25 @@ def test_the_lm_prose_gives_the_range_of_training_minutes():
     assert report_figures.lm_figures(r) == {"lm_minutes": "10"}
     r["shakespeare"]["rnnkit_default"]["runs"].append({"train_seconds": 900.0})
     assert report_figures.lm_figures(r) == {"lm_minutes": "10 to 15"}
+
+
+def _linear(accuracy: dict[tuple[float, float], float]) -> dict:
+    """A classify_linear result whose rows have ``accuracy`` on both data sets."""
+    mean = [{"c": c, "weight": w, "accuracy": a, "loss": 0.5} for (c, w), a in accuracy.items()]
+    return {d: {"mean": mean} for d in ("sentiment", "bbc")}
+
+
+def test_the_linear_prose_places_the_default_among_the_rows():
+    rows = {(1.0, 0.0): 0.80, (10.0, 1.0): 0.81, (30.0, 1.0): 0.815, (3.0, 2.0): 0.815}
+    got = report_figures.linear_figures(_linear(rows))  # the default: C = 10, W = 1
+    assert got == {
+        "linear_default": "C = 10, W = 1",
+        "linear_standing": "behind the best rows by dev accuracy averaged over the data sets "
+        "(C = 30, W = 1; C = 3, W = 2) by 0.50 points",
+        "linear_gain": "1.00 points",
+    }
+    rows[10.0, 1.0] = 0.82
+    got = report_figures.linear_figures(_linear(rows))
+    assert got["linear_standing"] == "the best row by dev accuracy averaged over the data sets"
+    with pytest.raises(ValueError, match="are not a row"):
+        report_figures.linear_figures(_linear({(1.0, 0.0): 0.8, (3.0, 1.0): 0.8}))
