@@ -79,7 +79,7 @@ class NgramLogistic(NgramBag):
     def design(self, batches: Iterable[tuple[Tensor, Tensor]]) -> Tensor:
         """The sparse (D, V + B) float64 design matrix of the texts in ``batches``."""
         rows, cols, values, start = [], [], [], 0
-        idf = self.idf.double()
+        idf = self.idf.double().cpu()  # the matrix is built and fitted on the CPU
         for tokens, lengths in batches:
             ids, mask = self.features(tokens.cpu(), lengths.cpu())
             weights = idf[ids] * mask
