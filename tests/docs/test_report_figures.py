@@ -117,3 +117,14 @@ def test_the_linear_prose_places_the_default_among_the_rows():
     assert got["linear_standing"] == "the best row by dev accuracy averaged over the data sets"
     with pytest.raises(ValueError, match="are not a row"):
         report_figures.linear_figures(_linear({(1.0, 0.0): 0.8, (3.0, 1.0): 0.8}))
+
+
+def test_the_linear_models_test_accuracy_is_quoted_once_per_data_set():
+    r = _classify({"sentiment": [0, 0, 0], "bbc": [0, 0, 0]})
+    assert report_figures.classify_figures(r)["classify_linear_alone"] == "not recorded"
+    for data, accuracy in (("sentiment", 0.76), ("bbc", 0.97)):
+        for run in r[data]["rnnkit_default"]["runs"]:
+            run["linear_accuracy"] = accuracy  # fitted without a seed: the same on every one
+    assert report_figures.classify_figures(r)["classify_linear_alone"] == (
+        "sentiment 0.7600 (TF-IDF + LR 0.7900); bbc 0.9700 (TF-IDF + LR 0.7900)"
+    )
