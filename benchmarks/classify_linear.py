@@ -58,7 +58,8 @@ def seed_grid(run: Path, train: Path, dev: Path) -> list[dict]:
     k = members.shape[0]
     rows = []
     for inverse in CS:
-        linear = NgramLogistic(c.vocab_size, c.num_classes, c.ngram_buckets, c.ngram_order, inverse)
+        buckets = c.ngram_buckets or 1 << 18  # as ClassifierEnsemble builds its linear model
+        linear = NgramLogistic(c.vocab_size, c.num_classes, buckets, c.ngram_order, inverse)
         pairs = [(b["tokens"], b["lengths"]) for b in fit]
         linear.fit_idf(pairs)
         linear.fit(pairs, torch.cat([b["labels"] for b in fit]))

@@ -1,8 +1,9 @@
 """Load on ``rnnkit serve``: generation streams and classify requests over loopback HTTP.
 
 Serves the default character LSTM (``rnnkit train lm``'s architecture: 2 x 512 LSTM, embedding
-128, untrained: throughput does not depend on the weights' values) and the default classifier
-(BiLSTM 128, untrained) with ``rnnkit serve`` in a subprocess on a free 127.0.0.1 port, then:
+128, untrained: throughput does not depend on the weights' values) and the default classifier's
+five BiLSTMs with their n-gram bags (untrained; its linear member left out) with ``rnnkit
+serve`` in a subprocess on a free 127.0.0.1 port, then:
 
 - generation: 1, 8, 32 and 64 concurrent clients, each opening ``/generate/stream`` requests
   one after another for ``--seconds``; aggregate generated tokens per second, the time
@@ -93,7 +94,8 @@ def make_models(root: Path) -> tuple[Path, Path]:
     texts = [line for line in load_bundled("shakespeare").splitlines() if len(line) > 20][:400]
     examples = [TextExample(t, ("a" if i % 2 else "b",)) for i, t in enumerate(texts)]
     cfg = ClassifyDataConfig()
-    model, tok, labels = build_classifier(cfg, resolve("classify").model, examples, 0)
+    options = {**resolve("classify").model, "linear_weight": 0.0}  # the five members and bags
+    model, tok, labels = build_classifier(cfg, options, examples, 0)
     meta = {"task": "classify", "labels": labels.to_dict(), "data": cfg.to_dict()}
     save_model_dir(root / "classifier", model, tok, meta)
     return root / "char_lstm", root / "classifier"

@@ -16,9 +16,14 @@ texts, as a linear classifier is fitted:
     min_{U, b}  (1/D) sum_i loss(z_i, y_i) + ||U||^2 / (2 c D)
 
 (the bias is not penalised; ``c`` is the inverse regularisation strength of scikit-learn's
-``LogisticRegression(C=c)``, whose objective c sum_i loss_i + ||U||^2 / 2 is this one times c D).
-``fit`` minimises it in full batch with L-BFGS over the sparse (D, V + B) design matrix; U and b
-are buffers, so no optimiser of the surrounding model ever moves them.
+``LogisticRegression(C=c)``, whose objective c sum_i loss_i + ||U||^2 / 2 is this one times c D,
+for three classes or more and per label. With two classes the softmax holds two weight vectors,
+each penalised, where scikit-learn's binary model holds their difference: the fit equals its
+``LogisticRegression(C=2c)``).
+``fit`` minimises it in full batch with L-BFGS over the sparse (D, F) design matrix of the F
+features the training texts hold (the other rows of U stay 0: their gradient is the penalty's);
+L-BFGS keeps 40 vectors of F x C float64 numbers. U and b are buffers, so no optimiser of the
+surrounding model ever moves them.
 
 Shape:
     tokens (N, L) long, lengths (N,) -> scores (N, C).
@@ -40,7 +45,8 @@ class NgramLogistic(NgramBag):
 
     Args:
         vocab_size, num_outputs, buckets, order: as ``NgramBag``.
-        c: inverse L2 regularisation strength (> 0), as scikit-learn's ``C``.
+        c: inverse L2 regularisation strength (> 0), as scikit-learn's ``C`` (its ``2c`` for
+            two classes).
         multi_label: per-label sigmoid losses instead of one softmax.
 
     Example:
@@ -103,9 +109,16 @@ class NgramLogistic(NgramBag):
         """
         x = self.design(batches)
         d, classes = x.shape[0], self.bias.numel()
+        if d == 0:
+            raise ValueError("NgramLogistic.fit: no texts to fit on")
         if labels.shape[0] != d:
             raise ValueError(f"NgramLogistic.fit: {d} texts but {labels.shape[0]} labels")
-        u = torch.zeros(x.shape[1], classes, dtype=torch.float64, requires_grad=True)
+        used, columns = torch.unique(x.indices()[1], return_inverse=True)  # features held
+        index = torch.stack([x.indices()[0], columns])  # still sorted: the map keeps order
+        x = torch.sparse_coo_tensor(
+            index, x.values(), (d, used.numel()), is_coalesced=True, check_invariants=True
+        )
+        u = torch.zeros(used.numel(), classes, dtype=torch.float64, requires_grad=True)
         b = torch.zeros(classes, dtype=torch.float64, requires_grad=True)
         target = labels.double() if self.multi_label else labels.long()
         penalty = 1.0 / (2.0 * self.c * max(d, 1))
@@ -132,6 +145,7 @@ class NgramLogistic(NgramBag):
             optimiser.step(objective)
         with torch.no_grad():
             final = float(loss())
-            self.weight.copy_(u.detach().to(self.weight.dtype))
+            self.weight.zero_()
+            self.weight[used.to(self.weight.device)] = u.detach().to(self.weight)
             self.bias.copy_(b.detach().to(self.bias.dtype))
         return final

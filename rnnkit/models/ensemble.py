@@ -11,8 +11,9 @@ logistic regression over the text's TF-IDF-weighted word n-grams giving p_lin(y 
 
 Training minimises the mean of the members' own losses, (1/K) sum_k L(z_k, y), so each member
 learns as if alone (they see the same batches; a global gradient-norm clip is the only
-coupling). The linear model is not trained with them: ``fit_linear`` fits it to convergence on
-the training texts before (``rnnkit.layers.ngram_logistic``), as a linear baseline would be.
+coupling). The linear model is not trained with them: ``rnnkit.tasks.classify.fit_linear`` fits
+it to convergence on the training texts before (``rnnkit.layers.ngram_logistic``), as a linear
+baseline would be.
 Evaluation (``model.eval()``) scores the ensemble itself: cross-entropy of the averaged
 distribution, so early stopping and checkpoint selection follow the ensemble.
 

@@ -182,6 +182,8 @@ async def _beam_search(served: ServedModel, options: GenerationOptions, timeout:
     except asyncio.TimeoutError:  # the builtin TimeoutError only from Python 3.11
         stream.finish("time_limit")  # the search stops after its step, freeing the worker
         raise TimeLimit(timeout) from None
+    finally:  # a client gone away: the same (a finished search keeps its own reason)
+        stream.finish("cancelled")
 
 
 @json_endpoint("generate")

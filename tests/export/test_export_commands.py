@@ -72,7 +72,7 @@ def test_classifier_predict_and_evaluate(runs, tmp_path):
     got = json.loads(cli("evaluate", str(out), "--data", data, "--json")[1])
     want = json.loads(cli("evaluate", str(runs["classify"]), "--data", data, "--json")[1])
     assert len(want.pop("member_accuracy")) == 5  # the default is an ensemble of five and a
-    assert 0 <= want.pop("linear_accuracy") <= 1  # linear model, which the export runs as one
+    assert want.pop("linear_accuracy") >= 0.9  # linear model, which the export runs as one
     assert got == want  # graph: its members are not scored alone
     native, exported = rnnkit.load(runs["classify"]), rnnkit.load(out)
     texts = ["the film was superb", "dull", "a plot and the film was awful and bad"]

@@ -82,3 +82,22 @@ def test_bad_arguments_are_refused():
     tokens, lengths = _texts(n=5)
     with pytest.raises(ValueError, match="5 texts but 4 labels"):
         NgramLogistic(40, 2, buckets=4).fit([(tokens, lengths)], torch.zeros(4, dtype=torch.long))
+
+
+def test_two_classes_fit_scikit_learns_binary_model_at_twice_c():
+    tokens, lengths = _texts(seed=4)
+    labels = (tokens[:, 0] > 20).long()
+    model = NgramLogistic(40, 2, buckets=16, c=5.0)
+    batches = _batches(tokens, lengths)
+    model.fit_idf(batches)
+    model.fit(batches, labels)
+    x = sp.csr_matrix(model.design(batches).to_dense().numpy())
+    ref = LogisticRegression(C=10.0, tol=1e-10, max_iter=10_000).fit(x, labels)
+    with torch.no_grad():
+        ours = torch.softmax(model(tokens, lengths), -1).numpy()
+    np.testing.assert_allclose(ours, ref.predict_proba(x), atol=2e-4)
+
+
+def test_no_texts_is_refused():
+    with pytest.raises(ValueError, match="no texts to fit on"):
+        NgramLogistic(40, 2, buckets=4).fit([], torch.zeros(0, dtype=torch.long))

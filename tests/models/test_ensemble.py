@@ -134,6 +134,11 @@ def test_the_linear_model_is_not_trained_with_the_members_and_survives_saving(tm
     loss, _ = clf.forward_loss(b)  # training: the members' own loss only
     torch.testing.assert_close(loss, F.cross_entropy(clf.members[0](b["tokens"], b["lengths"]),
                                                      b["labels"]))  # fmt: skip
+    fitted = clf.linear.weight.clone()
+    optimiser = torch.optim.AdamW(clf.parameters(), lr=0.1, weight_decay=0.1)
+    loss.backward()
+    optimiser.step()
+    assert torch.equal(clf.linear.weight, fitted)
     clf.eval()
     save_model_dir(tmp_path, clf, meta={"task": "classify"})
     loaded, _, _ = load_model_dir(tmp_path)
