@@ -8,7 +8,7 @@ same n-gram features (``rnnkit.layers.NgramLogistic``) is refitted on the traini
 C, and the two are averaged as the ensemble averages them, for each weight W of the linear model
 beside each member's 1 (W = 0: the members alone). For each (C, W): dev accuracy and dev log
 loss (the ensemble's validation criterion), each the mean over the seeds. Only the training and
-dev files are read: this is how the default's W and C are chosen, never on test. The members
+dev files are read: it shows where the default's W and C stand on dev, never on test. The members
 were trained in an ensemble whose linear model had the default's W and C, which also chose their
 checkpoint by the ensemble's validation loss; the other rows reuse those members.
 

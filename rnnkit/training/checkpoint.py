@@ -111,11 +111,14 @@ def latest_checkpoint(run_dir: Path, warn: bool = True) -> Path | None:
 def load_checkpoint(path: Path, model: nn.Module) -> dict[str, Any]:
     """Load weights and runtime state into ``model``; return the trainer state."""
     path = Path(path)
+    fit = "resume with the model options the run started with"
     try:
-        missing, unexpected = load_model(model, str(path / "model.safetensors"), strict=True)
+        missing, unexpected = load_model(model, str(path / "model.safetensors"), strict=False)
         if missing or unexpected:
             raise ModelFileError(
-                f"{path}: checkpoint does not fit the model ({missing=}, {unexpected=})"
+                f"{path}: the checkpoint does not fit the model configured now ({fit}; "
+                f"missing: {', '.join(sorted(missing)) or 'none'}; "
+                f"unexpected: {', '.join(sorted(unexpected)) or 'none'})"
             )
         loader = getattr(model, "load_runtime_state", None)
         if loader is not None:
@@ -125,6 +128,11 @@ def load_checkpoint(path: Path, model: nn.Module) -> dict[str, Any]:
     except (OSError, SafetensorError, RuntimeError, ValueError) as error:
         if isinstance(error, ModelFileError):
             raise
+        shapes = [line.strip() for line in str(error).splitlines() if "size mismatch" in line]
+        if isinstance(error, RuntimeError) and shapes:
+            more = f"; and {len(shapes) - 1} more" if len(shapes) > 1 else ""
+            raise ModelFileError(f"{path}: the checkpoint does not fit the model configured now "
+                                 f"({fit}; {shapes[0].rstrip('.')}{more})") from None  # fmt: skip
         raise ModelFileError(f"{path}: damaged checkpoint ({error})") from None
 
 

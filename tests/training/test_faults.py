@@ -120,3 +120,21 @@ def test_full_disk_keeps_the_previous_checkpoint_intact(tmp_path):
     assert good == tmp_path / "checkpoints" / "step-00000004" and verify(good)
     assert not list((tmp_path / "checkpoints").glob(".step-*"))
     assert _trainer(tmp_path, toy_model(), max_steps=6).fit(resume=True).steps == 6
+
+
+def test_a_checkpoint_of_another_configuration_is_named_as_such_not_as_damaged(tmp_path):
+    from rnnkit.errors import ModelFileError
+    from rnnkit.training.checkpoint import load_checkpoint, save_checkpoint
+
+    saved = torch.nn.Sequential(torch.nn.Linear(3, 4))
+    path = save_checkpoint(tmp_path, 2, saved, {"step": 2})
+    wider = torch.nn.Sequential(torch.nn.Linear(3, 5))
+    with pytest.raises(ModelFileError, match=r"does not fit the model configured now .*"
+                       r"size mismatch for 0\.weight.*; and 1 more\)"):  # fmt: skip
+        load_checkpoint(path, wider)
+    extra = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.Linear(4, 2))
+    with pytest.raises(ModelFileError, match=r"does not fit the model configured now \(resume "
+                       r"with the model options the run started with; missing: 1\.bias, "
+                       r"1\.weight; unexpected: none\)"):  # fmt: skip
+        load_checkpoint(path, extra)
+    assert load_checkpoint(path, torch.nn.Sequential(torch.nn.Linear(3, 4))) == {"step": 2}
