@@ -49,7 +49,9 @@ def seed_grid(run: Path, train: Path, dev: Path) -> list[dict]:
     """Dev accuracy and log loss of one trained default for every (C, W)."""
     model, encoder = load_classifier(run / "model")
     model.eval()
-    c = model.config
+    base = getattr(model, "linear", None)
+    if base is None:
+        sys.exit(f"{run}: the trained model has no linear member to vary")
     fit, score = batches(encoder, train), batches(encoder, dev)
     members = torch.cat(
         [torch.stack([m(b["tokens"], b["lengths"]) for m in model.members]) for b in score], dim=1
@@ -58,11 +60,12 @@ def seed_grid(run: Path, train: Path, dev: Path) -> list[dict]:
     k = members.shape[0]
     rows = []
     for inverse in CS:
-        buckets = c.ngram_buckets or 1 << 18  # as ClassifierEnsemble builds its linear model
-        linear = NgramLogistic(c.vocab_size, c.num_classes, buckets, c.ngram_order, inverse)
-        pairs = [(b["tokens"], b["lengths"]) for b in fit]
-        linear.fit_idf(pairs)
-        linear.fit(pairs, torch.cat([b["labels"] for b in fit]))
+        linear = NgramLogistic(base.vocab_size, base.bias.numel(), base.buckets, base.order,
+                               inverse)  # the trained one's features, another C  # fmt: skip
+        linear.idf.copy_(base.idf)  # counted on the same training texts
+        linear.fit(
+            [(b["tokens"], b["lengths"]) for b in fit], torch.cat([b["labels"] for b in fit])
+        )
         alone = torch.cat([linear(b["tokens"], b["lengths"]) for b in score])
         for w in WEIGHTS:
             scores = torch.cat([members, alone.unsqueeze(0)])

@@ -239,28 +239,35 @@ def build_classifier(
 def fit_ngram_idf(
     model: Classifier, encoder: ClassificationEncoder, texts: list[TextExample]
 ) -> None:
-    """Give every member's n-gram bag the inverse document frequencies of ``texts`` (the whole
-    training set, on every rank; ``NgramBag.fit_idf``). Nothing happens without a bag."""
+    """Give every n-gram bag (each member's, and an ensemble's linear model) the inverse
+    document frequencies of ``texts`` (the whole training set, on every rank;
+    ``NgramBag.fit_idf``): counted once per feature layout, copied to the bags that share it.
+    Nothing happens without a bag."""
     bags = [m.ngrams for m in members(model) if m.ngrams is not None]
-    if not bags:
-        return
+    if getattr(model, "linear", None) is not None:
+        bags.append(model.linear)  # type: ignore[union-attr]
     batches = encoder.batches(texts, encoder.cfg.eval_batch_size, False)
-    bags[0].fit_idf((b["tokens"], b["lengths"]) for b in batches)
-    for bag in bags[1:]:
-        bag.idf.copy_(bags[0].idf)
+    counted: dict[tuple[int, int, int], nn.Module] = {}
+    for bag in bags:
+        layout = (bag.vocab_size, bag.buckets, bag.order)
+        if layout in counted:
+            bag.idf.copy_(counted[layout].idf)
+        else:
+            bag.fit_idf((b["tokens"], b["lengths"]) for b in batches)
+            counted[layout] = bag
 
 
 def fit_linear(model: Classifier, encoder: ClassificationEncoder, texts: list[TextExample]) -> None:
-    """Fit an ensemble's linear model (``linear_weight`` > 0) on ``texts``, the whole training
-    set on every rank: its idf, then L-BFGS to convergence (``NgramLogistic.fit``)."""
+    """Fit an ensemble's linear model (``linear_weight`` > 0; its idf from ``fit_ngram_idf``)
+    on ``texts``, the whole training set on every rank: L-BFGS to convergence
+    (``NgramLogistic.fit``)."""
     linear = getattr(model, "linear", None)
     if linear is None:
         return
     start = time.monotonic()
     batches = list(encoder.batches(texts, encoder.cfg.eval_batch_size, False))
-    pairs = [(b["tokens"], b["lengths"]) for b in batches]
-    linear.fit_idf(pairs)
-    linear.fit(pairs, torch.cat([b["labels"] for b in batches]))
+    linear.fit([(b["tokens"], b["lengths"]) for b in batches],
+               torch.cat([b["labels"] for b in batches]))  # fmt: skip
     if dist.rank() == 0:
         print(f"linear model: fitted on {len(texts)} texts in {time.monotonic() - start:.1f} s")
 

@@ -71,6 +71,8 @@ def test_the_linear_model_is_fitted_before_the_first_step_and_scored_alone(tmp_p
     trainer = TrainerConfig(max_steps=1, progress=False, seed=1)
     train_classifier(cfg.data, options, trainer, tmp_path / "out")
     model, tokenizer, _ = load_model_dir(tmp_path / "out" / "model")
+    torch.testing.assert_close(model.linear.idf, model.members[0].ngrams.idf)  # counted once
+    assert model.linear.idf[tokenizer.encode("good")[0]] > 0
     good, dull = tokenizer.encode("good dull")
     pos, neg = (model.linear.weight[w] for w in (good, dull))
     assert pos[1] > pos[0] and neg[0] > neg[1]  # labels sorted: neg, pos
