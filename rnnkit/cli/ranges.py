@@ -77,6 +77,7 @@ FIELD_RANGES: dict[str, Range] = {
     "lr": POSITIVE,
     "linear_weight": NON_NEGATIVE,
     "linear_c": POSITIVE,
+    "linear_buckets": NON_NEGATIVE,
 }
 PROBABILITY = Range(0, 1, high_open=True)
 

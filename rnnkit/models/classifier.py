@@ -68,6 +68,7 @@ class ClassifierConfig(Config):
     encoder_length: int | None = None
     linear_weight: float = 0.0
     linear_c: float = 10.0
+    linear_buckets: int = 0
 
 
 class TextClassifier(nn.Module):

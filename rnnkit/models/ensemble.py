@@ -49,9 +49,10 @@ class ClassifierEnsemble(nn.Module):
         ensemble: K, the number of recurrent members: >= 2, or >= 1 with a linear model.
         linear_weight: w >= 0, the linear model's weight beside each recurrent member's 1
             (0: none; 1: it counts as one more member).
-        linear_c: its inverse L2 regularisation strength; it reads the members' n-gram
-            features (``ngram_buckets`` buckets, 2^18 when the members have no bag, up to
-            ``ngram_order`` words).
+        linear_c: its inverse L2 regularisation strength.
+        linear_buckets: the hash buckets of its word n-grams (up to ``ngram_order`` words,
+            hashed and TF-IDF-weighted as the members' bags are); 0: the members'
+            ``ngram_buckets``, 2^18 when they have no bag.
         **options: the members' ``ClassifierConfig`` fields.
 
     Example:
@@ -67,11 +68,16 @@ class ClassifierEnsemble(nn.Module):
         ensemble: int = 2,
         linear_weight: float = 0.0,
         linear_c: float = 10.0,
+        linear_buckets: int = 0,
         **options: Any,
     ) -> None:
         super().__init__()
         if not linear_weight >= 0.0:
             raise ValueError(f"ClassifierEnsemble: linear_weight must be >= 0, got {linear_weight}")
+        if linear_buckets < 0:
+            raise ValueError(
+                f"ClassifierEnsemble: linear_buckets must be >= 0, got {linear_buckets}"
+            )
         if ensemble < (1 if linear_weight > 0 else 2):
             raise ValueError(
                 f"ClassifierEnsemble: need ensemble >= 2 members (>= 1 with a linear model), "
@@ -82,10 +88,12 @@ class ClassifierEnsemble(nn.Module):
         )
         self.config = self.members[0].config
         self.ensemble, self.linear_weight, self.linear_c = ensemble, linear_weight, linear_c
+        self.linear_buckets = linear_buckets
         c = self.config
+        buckets = linear_buckets or c.ngram_buckets or 1 << 18
         self.linear = (
-            NgramLogistic(vocab_size, c.num_classes, c.ngram_buckets or 1 << 18, c.ngram_order,
-                          linear_c, c.multi_label)
+            NgramLogistic(vocab_size, c.num_classes, buckets, c.ngram_order, linear_c,
+                          c.multi_label)
             if linear_weight > 0
             else None
         )  # fmt: skip
@@ -96,7 +104,8 @@ class ClassifierEnsemble(nn.Module):
 
     def get_config(self) -> dict[str, Any]:
         return {**self.config.to_dict(), "ensemble": self.ensemble,
-                "linear_weight": self.linear_weight, "linear_c": self.linear_c}  # fmt: skip
+                "linear_weight": self.linear_weight, "linear_c": self.linear_c,
+                "linear_buckets": self.linear_buckets}  # fmt: skip
 
     def member_weights(self) -> Tensor:
         """Each member's share of the probability, (K,) or (K + 1,) with the linear model last:

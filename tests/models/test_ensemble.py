@@ -155,3 +155,17 @@ def test_linear_weight_picks_the_ensemble_and_is_checked():
         ClassifierEnsemble(20, ensemble=1)
     with pytest.raises(ValueError, match="ClassifierEnsemble"):
         TextClassifier(20, linear_weight=0.3)
+
+
+def test_linear_buckets_give_the_linear_model_its_own_hash_size(tmp_path):
+    shared = ClassifierEnsemble(20, ensemble=1, num_classes=2, ngram_buckets=8, linear_weight=1.0)
+    assert shared.linear.buckets == 8 and shared.members[0].ngrams.buckets == 8
+    clf = ClassifierEnsemble(20, ensemble=1, num_classes=2, ngram_buckets=8, linear_weight=1.0,
+                             linear_buckets=32)  # fmt: skip
+    assert clf.linear.buckets == 32 and clf.linear.weight.shape == (20 + 32, 2)
+    assert clf.members[0].ngrams.buckets == 8
+    save_model_dir(tmp_path, clf, meta={"task": "classify"})
+    loaded, _, _ = load_model_dir(tmp_path)
+    assert loaded.linear.buckets == 32 and loaded.get_config()["linear_buckets"] == 32
+    with pytest.raises(ValueError, match="linear_buckets must be >= 0"):
+        ClassifierEnsemble(20, ensemble=2, linear_weight=1.0, linear_buckets=-1)

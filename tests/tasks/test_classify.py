@@ -59,7 +59,10 @@ def test_monitor_accuracy_keeps_the_most_accurate_epoch(tmp_path):
     assert kept["macro_f1"] == pytest.approx(result.best_valid["macro_f1"])
 
 
-def test_the_linear_model_is_fitted_before_the_first_step_and_scored_alone(tmp_path):
+@pytest.mark.parametrize("linear_buckets", [0, 64])
+def test_the_linear_model_is_fitted_before_the_first_step_and_scored_alone(
+    tmp_path, linear_buckets
+):
     rows = [("pos", "a good film"), ("neg", "a dull film"), ("pos", "good good fun"),
             ("neg", "dull and slow")] * 5  # fmt: skip
     for name in ("train", "dev"):
@@ -67,11 +70,18 @@ def test_the_linear_model_is_fitted_before_the_first_step_and_scored_alone(tmp_p
     cfg = resolve("classify", data={"data": str(tmp_path / "train.tsv"),
                                     "valid": str(tmp_path / "dev.tsv")})  # fmt: skip
     options = {**cfg.model, "embedding_size": 8, "hidden_size": 6, "ensemble": 1,
-               "ngram_buckets": 32, "linear_weight": 0.5}  # fmt: skip
+               "ngram_buckets": 32, "linear_weight": 0.5,
+               "linear_buckets": linear_buckets}  # fmt: skip
     trainer = TrainerConfig(max_steps=1, progress=False, seed=1)
     train_classifier(cfg.data, options, trainer, tmp_path / "out")
     model, tokenizer, _ = load_model_dir(tmp_path / "out" / "model")
-    torch.testing.assert_close(model.linear.idf, model.members[0].ngrams.idf)  # counted once
+    bag, linear = model.members[0].ngrams, model.linear
+    if linear_buckets == 0:  # one feature layout: counted once
+        torch.testing.assert_close(linear.idf, bag.idf)
+    else:  # its own layout, counted on the same texts: the same word features, its own bigrams
+        assert linear.idf.numel() == bag.vocab_size + 64
+        torch.testing.assert_close(linear.idf[: bag.vocab_size], bag.idf[: bag.vocab_size])
+        assert (linear.idf[bag.vocab_size :] > 0).sum() == (bag.idf[bag.vocab_size :] > 0).sum()
     assert model.linear.idf[tokenizer.encode("good")[0]] > 0
     good, dull = tokenizer.encode("good dull")
     pos, neg = (model.linear.weight[w] for w in (good, dull))
