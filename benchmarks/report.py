@@ -200,6 +200,22 @@ def classify_linear() -> str:
         rows.append(f"| {c} | {w} | {figures} |")
     seeds = ", ".join(str(x["seed"]) for x in r[data[0]]["runs"])
     rows.append(f"\nMeans over seeds {seeds}.")
+    if all("buckets" in r[d] for d in data):
+        rows.extend(["", _linear_buckets(r, data)])
+    return "\n".join(rows)
+
+
+def _linear_buckets(r: dict, data: list[str]) -> str:
+    """The linear model's hash buckets at the default's C and W: the ensemble's dev accuracy and
+    log loss, and the linear model's dev accuracy alone."""
+    head = " | ".join(f"{d} dev accuracy | {d} dev log loss | {d} linear alone" for d in data)
+    rows = [f"| buckets | {head} |", "|---|" + "---|---|---|" * len(data)]
+    for i, cell in enumerate(r[data[0]]["buckets"]):
+        figures = " | ".join(
+            f"{x['accuracy']:.4f} | {x['loss']:.4f} | {x['linear_accuracy']:.4f}"
+            for x in (r[d]["buckets"][i] for d in data)
+        )
+        rows.append(f"| 2^{cell['buckets'].bit_length() - 1} | {figures} |")
     return "\n".join(rows)
 
 

@@ -251,7 +251,29 @@ def linear_figures(r: dict) -> dict[str, str]:
     alone = next(key for key in mean if key[1] == 0)  # W = 0: the members alone, for any C
     return {"linear_default": f"C = {chosen[0]:g}, W = {chosen[1]:g}",
             "linear_standing": standing,
-            "linear_gain": f"{mean[chosen] - mean[alone]:.2f} points"}  # fmt: skip
+            "linear_gain": f"{mean[chosen] - mean[alone]:.2f} points",
+            **_bucket_figures(r, data, int(model["linear_buckets"]))}  # fmt: skip
+
+
+def _bucket_figures(r: dict, data: list[str], chosen: int) -> dict[str, str]:
+    """Where the default's number of buckets stands among the rows of ``classify_linear.json``'s
+    bucket table, by dev accuracy averaged over the data sets."""
+    if not all("buckets" in r[d] for d in data):
+        return {"linear_buckets": f"2^{chosen.bit_length() - 1}",
+                "linear_buckets_standing": "not measured"}  # fmt: skip
+    mean = {x["buckets"]: 0.0 for x in r[data[0]]["buckets"]}
+    for d in data:
+        for x in r[d]["buckets"]:
+            mean[x["buckets"]] += 100 * x["accuracy"] / len(data)
+    if chosen not in mean:
+        raise ValueError(f"report_figures: the default's {chosen} buckets are not a row")
+    top = max(mean.values())
+    gap = top - mean[chosen]
+    best = ", ".join(f"2^{b.bit_length() - 1}" for b, v in mean.items() if top - v < 1e-9)
+    standing = ("the most accurate of these rows on dev (averaged over the data sets)"
+                if gap < 0.005 else f"behind {best} by {gap:.2f} points of dev accuracy "
+                "(averaged over the data sets)")  # fmt: skip
+    return {"linear_buckets": f"2^{chosen.bit_length() - 1}", "linear_buckets_standing": standing}
 
 
 def lm_figures(r: dict) -> dict[str, str]:

@@ -224,6 +224,11 @@ W; the table gives dev accuracy and dev log loss, means over the seeds
 are those the default trained, beside a linear model of its own W and C, which also chose their
 checkpoint; every row reuses them. On the test splits, the default's linear model alone (the
 defaults run's `linear_accuracy`) scores [[classify_linear_alone]].
+
+The second table keeps the default's C and W and varies the number of hash buckets the linear
+model's n-grams share (each row counts its own idf and refits): more buckets, fewer n-grams
+sharing one, and (V + B) x classes weights to store. The default, [[linear_buckets]] buckets, was
+chosen on these dev splits; it is [[linear_buckets_standing]].
 """,
         "classify_linear",
         ("classify_linear",),

@@ -111,12 +111,35 @@ def test_the_linear_prose_places_the_default_among_the_rows():
         "linear_standing": "behind the best rows by dev accuracy averaged over the data sets "
         "(C = 30, W = 1; C = 3, W = 2) by 0.50 points",
         "linear_gain": "1.00 points",
+        "linear_buckets": "2^20",
+        "linear_buckets_standing": "not measured",
     }
     rows[10.0, 1.0] = 0.82
     got = report_figures.linear_figures(_linear(rows))
     assert got["linear_standing"] == "the best row by dev accuracy averaged over the data sets"
     with pytest.raises(ValueError, match="are not a row"):
         report_figures.linear_figures(_linear({(1.0, 0.0): 0.8, (3.0, 1.0): 0.8}))
+
+
+def test_the_bucket_prose_places_the_default_among_the_bucket_rows():
+    r = _linear({(1.0, 0.0): 0.80, (10.0, 1.0): 0.81})
+    for d, shift in (("sentiment", 0.0), ("bbc", 0.01)):
+        r[d]["buckets"] = [{"buckets": 1 << b, "accuracy": a + shift, "loss": 0.5}
+                           for b, a in ((18, 0.80), (20, 0.81), (22, 0.815))]  # fmt: skip
+    got = report_figures.linear_figures(r)  # the default: 2^20 buckets
+    assert got["linear_buckets"] == "2^20"
+    assert got["linear_buckets_standing"] == (
+        "behind 2^22 by 0.50 points of dev accuracy (averaged over the data sets)"
+    )
+    for d in r:
+        r[d]["buckets"][1]["accuracy"] = 0.9
+    assert report_figures.linear_figures(r)["linear_buckets_standing"] == (
+        "the most accurate of these rows on dev (averaged over the data sets)"
+    )
+    for d in r:
+        del r[d]["buckets"][1]
+    with pytest.raises(ValueError, match="buckets are not a row"):
+        report_figures.linear_figures(r)
 
 
 def test_the_linear_models_test_accuracy_is_quoted_once_per_data_set():

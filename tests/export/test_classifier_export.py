@@ -39,7 +39,13 @@ def _run(model, ids, lengths):
             "ensemble": 2,
             "ngram_buckets": 5,
         },
-        {"pooling": "max", "ngram_buckets": 13, "ensemble": 2, "linear_weight": 0.3},
+        {
+            "pooling": "max",
+            "ngram_buckets": 13,
+            "ensemble": 2,
+            "linear_weight": 0.3,
+            "linear_buckets": 17,
+        },
         {"pooling": "max", "multi_label": True, "num_classes": 3, "linear_weight": 0.4},
     ],
 )
