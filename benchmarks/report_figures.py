@@ -203,8 +203,14 @@ def classify_figures(r: dict) -> dict[str, str]:
         for d in data
         for x in r[d]["rnnkit_default"]["runs"]
     )
-    chance = [x["paired"]["p"] for d in data for x in r[d]["rnnkit_default"]["runs"]]
-    below = sum(p < 0.05 for p in chance)
+    runs = [(d, x) for d in data for x in r[d]["rnnkit_default"]["runs"]]
+    below = [
+        f"{d} seed {x['seed']}, the "
+        + ("default" if x["paired"]["only_default"] > x["paired"]["only_baseline"] else "baseline")
+        + " ahead"
+        for d, x in runs
+        if x["paired"]["p"] < 0.05
+    ]
     alone = []
     for d in data:
         scores = {
@@ -221,7 +227,7 @@ def classify_figures(r: dict) -> dict[str, str]:
         "classify_test": "; ".join(_test_gap(d, r[d]) for d in data),
         "classify_chance": "none of these gaps, on either side, larger than chance"
         if not below
-        else f"{below} of the {len(chance)} comparisons below p = 0.05",
+        else f"{len(below)} of the {len(runs)} comparisons below p = 0.05 ({'; '.join(below)})",
     }
 
 

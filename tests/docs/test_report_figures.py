@@ -87,7 +87,10 @@ def test_the_defaults_prose_counts_the_paired_items():
     assert got["classify_test"] == "bbc, behind on no seed (level on seed 3)"
     got = report_figures.classify_figures(_classify({"bbc": [-1, -2, -1]}, p=0.01))
     assert got["classify_test"] == "bbc, ahead on every seed"
-    assert got["classify_chance"] == "3 of the 3 comparisons below p = 0.05"
+    assert got["classify_chance"] == (
+        "3 of the 3 comparisons below p = 0.05 (bbc seed 1, the default ahead; bbc seed 2, the "
+        "default ahead; bbc seed 3, the default ahead)"
+    )
 
 
 def test_the_lm_prose_gives_the_range_of_training_minutes():
