@@ -1,4 +1,4 @@
-"""The classification default's linear member on the dev splits: its weight and its C.
+"""The classification default's linear member on the dev splits: its weight, its C and its buckets.
 
     python benchmarks/classify_linear.py     # after: python benchmarks/defaults.py --task classify
 
@@ -9,10 +9,10 @@ C, and the two are averaged as the ensemble averages them, for each weight W of 
 beside each member's 1 (W = 0: the members alone). For each (C, W): dev accuracy and dev log
 loss (the ensemble's validation criterion), each the mean over the seeds; and at the default's C
 and W, the same for each number of hash buckets B of the linear model's n-grams (its own idf
-counted for each), with the linear model's dev accuracy alone. Only the training and
-dev files are read: it shows where the default's W and C stand on dev, never on test. The members
-were trained in an ensemble whose linear model had the default's W and C, which also chose their
-checkpoint by the ensemble's validation loss; the other rows reuse those members.
+counted for each), with the linear model's dev accuracy alone. Only the training and dev files
+are read: it shows where the default's W, C and B stand on dev, never on test. The members
+were trained in an ensemble whose linear model had the default's W, C and B, which also chose
+their checkpoint by the ensemble's validation loss; the other rows reuse those members.
 
 Writes ``benchmarks/results/classify_linear.json``.
 """
