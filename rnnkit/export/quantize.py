@@ -1,9 +1,10 @@
 """``quantize(DIR, OUT)``: int8 weights for a model directory, or for an exported folder.
 
 A model directory (what ``rnnkit train`` wrote) is rewritten with int8 matrices and per-row
-scales (``rnnkit.models.quantized``); an exported folder's graphs go through onnxruntime's
-dynamic quantization (``onnxruntime.quantization.quantize_dynamic``: int8 weights per output
-channel for MatMul and LSTM, activations quantized on the fly at run time).
+scales, per-class for n-gram tables (``rnnkit.models.quantized``); an exported folder's graphs
+go through onnxruntime's dynamic quantization (``onnxruntime.quantization.quantize_dynamic``:
+int8 weights per output channel for MatMul and LSTM, activations quantized on the fly at run
+time).
 """
 
 from __future__ import annotations

@@ -5,11 +5,19 @@ Symmetric per-output-channel quantization of every weight matrix (recurrent ``we
 
     s_r = max_j |W_rj| / 127,    Q_rj = round(W_rj / s_r) in [-127, 127],    W_rj ~ s_r Q_rj
 
-so each weight is off by at most s_r / 2. Biases, peepholes and normalisation gains (vectors)
-stay float32; activations are float32. The file holds ``int8/NAME`` (Q, int8) and
-``scale/NAME`` (s, float32) for a quantized matrix and ``NAME`` for a kept tensor; tied
-tensors are stored once (``config.json``'s ``quantization.tied`` names the copies). Loading
-rebuilds float32 weights W = s Q, so every command runs a quantized directory as it runs any.
+so each weight is off by at most s_r / 2. An n-gram table (``NgramBag`` and ``NgramLogistic``
+weights, (features, classes)) has its output channels in its columns, and as many rows as
+features (2^20 and more), where a float32 scale per row would cost more than its int8 row: it
+gets one scale per class instead,
+
+    s_c = max_f |U_fc| / 127,    Q_fc = round(U_fc / s_c),    U_fc ~ s_c Q_fc.
+
+Biases, peepholes, normalisation gains and idf (vectors) stay float32; activations are float32.
+The file holds ``int8/NAME`` (Q, int8) and ``scale/NAME`` (s, float32) for a matrix with row
+scales, ``int8c/NAME`` and ``scalec/NAME`` for one with column scales, and ``NAME`` for a kept
+tensor; tied tensors are stored once (``config.json``'s ``quantization.tied`` names the
+copies). Loading rebuilds float32 weights W = s Q, so every command runs a quantized directory
+as it runs any.
 """
 
 from __future__ import annotations
@@ -38,6 +46,17 @@ def dequantize_rows(q: Tensor, scale: Tensor) -> Tensor:
     return q.float() * scale.float()[:, None]
 
 
+def _column_scaled(model: nn.Module) -> set[str]:
+    """The state-dict names of ``model``'s n-gram tables: quantized with a scale per column."""
+    from rnnkit.layers.ngram_bag import NgramBag
+
+    return {
+        f"{prefix}.weight" if prefix else "weight"
+        for prefix, module in model.named_modules()
+        if isinstance(module, NgramBag)
+    }
+
+
 def _quantized(name: str, tensor: Tensor) -> bool:
     return tensor.dim() == 2 and tensor.is_floating_point() and "weight" in name.split(".")[-1]
 
@@ -47,13 +66,17 @@ def quantize_state(model: nn.Module) -> tuple[dict[str, Tensor], dict[str, str]]
     stored: dict[str, Tensor] = {}
     tied: dict[str, str] = {}
     seen: dict[int, str] = {}
+    columns = _column_scaled(model)
     for name, tensor in model.state_dict().items():
         key = tensor.data_ptr()
         if tensor.numel() and key in seen:
             tied[name] = seen[key]
             continue
         seen[key] = name
-        if _quantized(name, tensor):
+        if name in columns and _quantized(name, tensor):
+            q, scale = quantize_rows(tensor.t())
+            stored[f"int8c/{name}"], stored[f"scalec/{name}"] = q.t().contiguous(), scale
+        elif _quantized(name, tensor):
             q, scale = quantize_rows(tensor)
             stored[f"int8/{name}"], stored[f"scale/{name}"] = q, scale
         else:
@@ -72,7 +95,10 @@ def dequantize_state(stored: dict[str, Tensor], info: dict[str, Any]) -> dict[st
         if key.startswith("int8/"):
             name = key[len("int8/") :]
             state[name] = dequantize_rows(tensor, stored[f"scale/{name}"])
-        elif not key.startswith("scale/"):
+        elif key.startswith("int8c/"):
+            name = key[len("int8c/") :]
+            state[name] = dequantize_rows(tensor.t(), stored[f"scalec/{name}"]).t().contiguous()
+        elif not key.startswith(("scale/", "scalec/")):
             state[key] = tensor
     for copy, source in dict(info.get("tied", {})).items():
         state[copy] = state[source]

@@ -1,8 +1,9 @@
-"""int8 weights with per-row scales: the error bound, tied tensors, and a directory round trip."""
+"""int8 weights with per-row scales (per-class for n-gram tables): the error bound, tied tensors,
+and a directory round trip."""
 
 import torch
 
-from rnnkit.models import LanguageModel
+from rnnkit.models import ClassifierEnsemble, LanguageModel
 from rnnkit.models.quantized import dequantize_rows, dequantize_state, quantize_rows, quantize_state
 
 
@@ -29,3 +30,23 @@ def test_state_round_trip_keeps_vectors_and_ties():
     assert other.decoder.weight is other.embed.weight
     for name, value in model.state_dict().items():
         assert torch.allclose(other.state_dict()[name], value, atol=value.abs().max() / 254 + 1e-7)
+
+
+def test_ngram_tables_get_one_scale_per_class():
+    clf = ClassifierEnsemble(30, ensemble=1, num_classes=3, ngram_buckets=40, linear_weight=1.0,
+                             linear_buckets=50, embedding_size=4, hidden_size=5)  # fmt: skip
+    for table in (clf.members[0].ngrams.weight, clf.linear.weight):
+        with torch.no_grad():
+            table.copy_(torch.randn(table.shape) * torch.tensor([0.01, 1.0, 30.0]))
+    stored, _ = quantize_state(clf)
+    for name, rows in (("members.0.ngrams.weight", 70), ("linear.weight", 80)):
+        assert f"int8/{name}" not in stored
+        q, scale = stored[f"int8c/{name}"], stored[f"scalec/{name}"]
+        assert q.dtype == torch.int8 and q.shape == (rows, 3) and scale.shape == (3,)
+        assert q.abs().amax(dim=0).eq(127).all()  # each class uses the full range
+    state = dequantize_state(stored, {})
+    for name in ("members.0.ngrams.weight", "linear.weight"):
+        error = (state[name] - clf.state_dict()[name]).abs()
+        assert (error <= stored[f"scalec/{name}"] / 2 + 1e-7).all()
+    assert stored["int8/members.0.embed.weight"].dtype == torch.int8  # the rest: a scale per row
+    assert stored["linear.idf"].dtype == torch.float32
