@@ -258,7 +258,8 @@ def linear_figures(r: dict) -> dict[str, str]:
     return {"linear_default": f"C = {chosen[0]:g}, W = {chosen[1]:g}",
             "linear_standing": standing,
             "linear_gain": f"{mean[chosen] - mean[alone]:.2f} points",
-            **_bucket_figures(r, data, int(model["linear_buckets"]))}  # fmt: skip
+            **_bucket_figures(r, data, int(model["linear_buckets"] or model["ngram_buckets"]
+                                           or 1 << 18))}  # fmt: skip
 
 
 def _bucket_figures(r: dict, data: list[str], chosen: int) -> dict[str, str]:

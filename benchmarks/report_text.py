@@ -228,9 +228,7 @@ alone (the defaults run's `linear_accuracy`) scores [[classify_linear_alone]].
 The second table keeps the default's C and W and varies the number of hash buckets the linear
 model's n-grams share (each row counts its own idf and refits): more buckets, fewer n-grams
 sharing one, and (V + B) x classes weights to store. The default, [[linear_buckets]] buckets, was
-chosen by this comparison on the dev splits, made first on the members of an earlier defaults run
-(trained beside a linear model of 2^18 buckets); with the members trained beside it, it is
-[[linear_buckets_standing]].
+chosen on the dev splits by this comparison; it is [[linear_buckets_standing]].
 """,
         "classify_linear",
         ("classify_linear",),

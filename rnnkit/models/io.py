@@ -165,7 +165,7 @@ def _load_weights(root: Path, model: nn.Module, quantization: Any = None) -> Non
     if not path.is_file():
         raise ModelFileError(f"{path}: missing; the model directory is incomplete")
     try:
-        if isinstance(quantization, dict):  # int8 matrices with per-row scales
+        if isinstance(quantization, dict):  # int8 matrices with per-row (or per-class) scales
             from rnnkit.models.quantized import load_quantized
 
             missing, unexpected = load_quantized(model, path, quantization)

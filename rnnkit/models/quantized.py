@@ -6,9 +6,9 @@ Symmetric per-output-channel quantization of every weight matrix (recurrent ``we
     s_r = max_j |W_rj| / 127,    Q_rj = round(W_rj / s_r) in [-127, 127],    W_rj ~ s_r Q_rj
 
 so each weight is off by at most s_r / 2. An n-gram table (``NgramBag`` and ``NgramLogistic``
-weights, (features, classes)) has its output channels in its columns, and as many rows as
-features (2^20 and more), where a float32 scale per row would cost more than its int8 row: it
-gets one scale per class instead,
+weights, (features, classes)) has its output channels in its columns and hundreds of thousands
+of rows of one byte per class, to which a float32 scale per row would add 4 bytes: it gets one
+scale per class instead,
 
     s_c = max_f |U_fc| / 127,    Q_fc = round(U_fc / s_c),    U_fc ~ s_c Q_fc.
 

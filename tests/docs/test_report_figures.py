@@ -91,6 +91,11 @@ def test_the_defaults_prose_counts_the_paired_items():
         "3 of the 3 comparisons below p = 0.05 (bbc seed 1, the default ahead; bbc seed 2, the "
         "default ahead; bbc seed 3, the default ahead)"
     )
+    got = report_figures.classify_figures(_classify({"bbc": [2, -1]}, p=0.01))
+    assert got["classify_chance"] == (
+        "2 of the 2 comparisons below p = 0.05 (bbc seed 1, the baseline ahead; bbc seed 2, the "
+        "default ahead)"
+    )
 
 
 def test_the_lm_prose_gives_the_range_of_training_minutes():

@@ -38,7 +38,9 @@ def test_int8_classifier_predicts(runs, tmp_path):
     assert cli("quantize", str(runs["classify"]), "--out", str(out))[0] == 0
     config = json.loads((out / "config.json").read_text())
     assert config["quantization"]["granularity"] == "per-output-channel"
-    assert _size(out) < 0.3 * _size(runs["classify"])  # int8 for float32, the n-gram bag too
+    # int8 for float32, the n-gram tables too (one scale per class: with a scale per row they
+    # would keep 3/4 of their bytes); their idf vectors stay float32, half of what is left
+    assert _size(out) < 0.6 * _size(runs["classify"] / "model")
     texts = ["the film was superb", "dull and bad"]
     native = rnnkit.load(runs["classify"]).classify(texts)
     quantized = rnnkit.load(out).classify(texts)

@@ -50,3 +50,21 @@ def test_ngram_tables_get_one_scale_per_class():
         assert (error <= stored[f"scalec/{name}"] / 2 + 1e-7).all()
     assert stored["int8/members.0.embed.weight"].dtype == torch.int8  # the rest: a scale per row
     assert stored["linear.idf"].dtype == torch.float32
+
+
+def test_a_directory_with_row_scaled_ngram_tables_still_loads():
+    clf = ClassifierEnsemble(30, ensemble=1, num_classes=2, ngram_buckets=40, linear_weight=1.0,
+                             embedding_size=4, hidden_size=5)  # fmt: skip
+    with torch.no_grad():
+        clf.linear.weight.copy_(torch.randn(clf.linear.weight.shape))
+    stored = {}  # as written before n-gram tables had a scale per class: every matrix per row
+    for name, tensor in clf.state_dict().items():
+        if tensor.dim() == 2 and name.endswith("weight"):
+            stored[f"int8/{name}"], stored[f"scale/{name}"] = quantize_rows(tensor)
+        else:
+            stored[name] = tensor.clone()
+    other = ClassifierEnsemble(30, ensemble=1, num_classes=2, ngram_buckets=40, linear_weight=1.0,
+                               embedding_size=4, hidden_size=5)  # fmt: skip
+    other.load_state_dict(dequantize_state(stored, {}))
+    step = clf.linear.weight.abs().amax(dim=1, keepdim=True) / 254 + 1e-7
+    assert ((other.linear.weight - clf.linear.weight).abs() <= step).all()
