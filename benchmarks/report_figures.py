@@ -234,6 +234,7 @@ def classify_figures(r: dict) -> dict[str, str]:
 def linear_figures(r: dict) -> dict[str, str]:
     """``classify_linear.json``: where the default's linear model (W, C) stands among the rows,
     by dev accuracy averaged over the data sets."""
+    from rnnkit.models.ensemble import linear_bucket_count
     from rnnkit.tasks.defaults import resolve
 
     model = resolve("classify").to_dict()["model"]
@@ -255,11 +256,11 @@ def linear_figures(r: dict) -> dict[str, str]:
         standing = (f"behind the best {'row' if len(best) == 1 else 'rows'} by dev accuracy "
                     f"averaged over the data sets ({rows}) by {gap:.2f} points")  # fmt: skip
     alone = next(key for key in mean if key[1] == 0)  # W = 0: the members alone, for any C
+    buckets = linear_bucket_count(int(model["linear_buckets"]), int(model["ngram_buckets"]))
     return {"linear_default": f"C = {chosen[0]:g}, W = {chosen[1]:g}",
             "linear_standing": standing,
             "linear_gain": f"{mean[chosen] - mean[alone]:.2f} points",
-            **_bucket_figures(r, data, int(model["linear_buckets"] or model["ngram_buckets"]
-                                           or 1 << 18))}  # fmt: skip
+            **_bucket_figures(r, data, buckets)}  # fmt: skip
 
 
 def _bucket_figures(r: dict, data: list[str], chosen: int) -> dict[str, str]:

@@ -40,6 +40,12 @@ from rnnkit.models.classifier import TextClassifier
 from rnnkit.models.inference import inference
 
 
+def linear_bucket_count(linear_buckets: int, ngram_buckets: int) -> int:
+    """The linear model's hash buckets: ``linear_buckets``, else the members' ``ngram_buckets``,
+    else 2^18."""
+    return linear_buckets or ngram_buckets or 1 << 18
+
+
 class ClassifierEnsemble(nn.Module):
     """K ``TextClassifier`` members of one configuration (and a linear model); probabilities
     averaged.
@@ -90,7 +96,7 @@ class ClassifierEnsemble(nn.Module):
         self.ensemble, self.linear_weight, self.linear_c = ensemble, linear_weight, linear_c
         self.linear_buckets = linear_buckets
         c = self.config
-        buckets = linear_buckets or c.ngram_buckets or 1 << 18
+        buckets = linear_bucket_count(linear_buckets, c.ngram_buckets)
         self.linear = (
             NgramLogistic(vocab_size, c.num_classes, buckets, c.ngram_order, linear_c,
                           c.multi_label)
